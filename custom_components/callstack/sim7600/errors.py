@@ -1,0 +1,112 @@
+"""Typed errors raised by the SIM7600 driver.
+
+Every message is fixed text chosen here: no phone number, identity, SMS text or raw modem
+line is ever formatted into one, so callers may log or show them as they are.
+"""
+
+from __future__ import annotations
+
+
+class Sim7600Error(Exception):
+    """Base class of every driver error."""
+
+
+class InvalidArgumentError(Sim7600Error, ValueError):
+    """An argument would not be safe or valid on the AT line; nothing was sent."""
+
+
+class PortError(Sim7600Error):
+    """The serial port (device, socket or RFC 2217) failed."""
+
+
+class PortOpenError(PortError):
+    """The port could not be opened."""
+
+
+class PortClosedError(PortError):
+    """The port closed or vanished while in use."""
+
+
+class AtTimeoutError(Sim7600Error):
+    """The modem did not finish answering a command in time."""
+
+
+class AtCommandError(Sim7600Error):
+    """The modem answered a command with an error result code.
+
+    ``code`` is the numeric CME/CMS code when the modem reported one, ``kind`` says which
+    family the result came from: ``error`` (plain ERROR), ``cme``, ``cms`` or ``call``
+    (NO CARRIER/BUSY/NO ANSWER as the final result of ATA or ATD).
+    """
+
+    kind = "error"
+
+    def __init__(self, message: str = "The modem answered ERROR", code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CmeError(AtCommandError):
+    """``+CME ERROR``: an equipment (ME) or SIM error."""
+
+    kind = "cme"
+
+
+class CmsError(AtCommandError):
+    """``+CMS ERROR``: a message service error."""
+
+    kind = "cms"
+
+
+class CallResultError(AtCommandError):
+    """ATA or ATD ended with NO CARRIER, BUSY, NO ANSWER or NO DIALTONE."""
+
+    kind = "call"
+
+
+class NotAModemError(Sim7600Error):
+    """Nothing on the port answered ``AT``."""
+
+
+class UnsupportedModemError(Sim7600Error):
+    """Something answered AT, but it is not a SIMCom modem."""
+
+
+class SimPinError(Sim7600Error):
+    """The SIM rejected the PIN; it is never retried automatically (retries lock the SIM)."""
+
+    def __init__(self, attempts_left: int | None = None) -> None:
+        super().__init__("The SIM rejected the PIN")
+        self.attempts_left = attempts_left
+
+
+class SimPukRequiredError(Sim7600Error):
+    """The SIM is blocked and needs its PUK."""
+
+
+class CallStateError(Sim7600Error):
+    """The requested call operation does not fit the current call state."""
+
+
+class AudioBridgeError(Sim7600Error):
+    """Base class of call-audio failures."""
+
+
+class AudioBridgeNotRunningError(AudioBridgeError):
+    """No call is active or the PCM bridge is not running, so there is no audio."""
+
+
+class AudioBridgeLostError(AudioBridgeError):
+    """The PCM bridge failed while audio was being recorded or played."""
+
+
+class RecordingEmptyError(AudioBridgeError):
+    """The recording captured no audio frame at all."""
+
+
+class AudioBusyError(AudioBridgeError):
+    """A recording or playback is already running on this modem."""
+
+
+class WavFormatError(Sim7600Error, ValueError):
+    """The WAV file does not have the format the bridge streams."""

@@ -1,0 +1,309 @@
+"""The AT command executor: one command at a time over one port, URCs routed aside.
+
+A single reader task owns the port. Each line either belongs to the command in flight
+(its echo, its response lines, its final result code) or is a URC, which is parsed and
+handed to ``on_urc`` at once, even in the middle of another command's reply. Final result
+codes become typed exceptions. A command that times out marks the line for a resync: the
+next command first sends ``AT`` and waits out a short quiet window, so a late reply to the
+timed-out command cannot be taken for the reply to the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+import logging
+import re
+
+from .errors import (
+    AtCommandError,
+    AtTimeoutError,
+    CallResultError,
+    CmeError,
+    CmsError,
+    InvalidArgumentError,
+    PortClosedError,
+    Sim7600Error,
+)
+from .lines import PROMPT, Line, LineSplitter
+from .redact import RedactedLine
+from .transport import SerialPort
+from .urc import Urc, parse_urc
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 5.0
+DEAD_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the port counts as dead
+_RESYNC_QUIET = 0.1
+_CALL_FINALS = {"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
+_UNSAFE = re.compile(r"[\r\n\x1a\x1b\x00]")
+_PREFIX = re.compile(r"^AT([+^$][A-Z]+)", re.IGNORECASE)
+# Text forms of +CME ERROR (AT+CMEE=2) mapped to their numbers (27.007 9.2).
+_CME_TEXT = {
+    "phone failure": 0,
+    "operation not allowed": 3,
+    "operation not supported": 4,
+    "sim not inserted": 10,
+    "sim pin required": 11,
+    "sim puk required": 12,
+    "sim failure": 13,
+    "sim busy": 14,
+    "sim wrong": 15,
+    "incorrect password": 16,
+    "no network service": 30,
+    "unknown": 100,
+}
+_PREFIX_ALIASES = {"+CICCID:": "+ICCID:"}
+
+
+@dataclass(slots=True)
+class ExecutorStats:
+    """Counters for diagnostics; they hold no line content."""
+
+    commands: int = 0
+    lines: int = 0
+    urcs: int = 0
+    unknown_lines: int = 0
+    timeouts: int = 0
+    consecutive_timeouts: int = 0
+    callback_errors: int = 0
+    resyncs: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: str
+    prefix: str | None
+    call_final: bool
+    done: asyncio.Future[list[str]]
+    prompt: asyncio.Future[None] | None
+    lines: list[str] = field(default_factory=list)
+
+
+class AtExecutor:
+    """Run AT commands on ``port`` and deliver URCs to ``on_urc``.
+
+    ``on_lost`` is called once, with the cause, when the port fails or stops answering
+    (:data:`DEAD_AFTER_TIMEOUTS` timeouts in a row); every later ``execute`` raises.
+    """
+
+    def __init__(
+        self,
+        port: SerialPort,
+        on_urc: Callable[[Urc], None],
+        on_lost: Callable[[Sim7600Error], None] | None = None,
+    ) -> None:
+        self.port = port
+        self._on_urc = on_urc
+        self._on_lost = on_lost
+        self._splitter = LineSplitter()
+        self._lock = asyncio.Lock()
+        self._pending: _Pending | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lost: Sim7600Error | None = None
+        self._needs_resync = False
+        self.stats = ExecutorStats()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the port is open and answering."""
+        return self._lost is None and self._reader is not None and not self._reader.done()
+
+    def start(self) -> None:
+        """Start the reader task."""
+        self._reader = asyncio.get_running_loop().create_task(
+            self._read_loop(), name="callstack AT reader"
+        )
+
+    async def close(self) -> None:
+        """Stop the reader, fail a command in flight and close the port."""
+        if self._lost is None:
+            self._lost = PortClosedError("The port was closed")
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._fail_pending(self._lost)
+        await self.port.close()
+
+    async def execute(
+        self,
+        command: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        payload: bytes | None = None,
+        prefix: str | None = None,
+    ) -> list[str]:
+        """Send ``command`` and return its response lines (echo and final code removed).
+
+        ``payload`` is sent after the ``> `` prompt and terminated with Ctrl-Z (SMS). The
+        response lines are those starting with ``prefix`` (derived from the command, e.g.
+        ``+CSQ:`` for ``AT+CSQ``) and any other line that is not a URC.
+        """
+        if _UNSAFE.search(command) or (
+            payload is not None and _UNSAFE.search(payload.decode("latin-1"))
+        ):
+            raise InvalidArgumentError("Control characters are not allowed in AT commands")
+        async with self._lock:
+            if self._lost is not None:
+                raise self._lost
+            if self._needs_resync:
+                await self._resync()
+            return await self._run(command, timeout, payload, prefix or _derive_prefix(command))
+
+    async def _run(
+        self, command: str, timeout: float, payload: bytes | None, prefix: str | None
+    ) -> list[str]:
+        loop = asyncio.get_running_loop()
+        upper = command.upper()
+        pending = _Pending(
+            command=command,
+            prefix=prefix,
+            call_final=upper.startswith(("ATD", "ATA")),
+            done=loop.create_future(),
+            prompt=loop.create_future() if payload is not None else None,
+        )
+        self._pending = pending
+        self.stats.commands += 1
+        _LOGGER.debug("-> %s", RedactedLine(command))
+        try:
+            async with asyncio.timeout(timeout):
+                self.port.write(command.encode("ascii") + b"\r")
+                if pending.prompt is not None and payload is not None:
+                    # The modem may answer an error instead of the prompt.
+                    await asyncio.wait(
+                        (pending.prompt, pending.done), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if not pending.done.done():
+                        self.port.write(payload + b"\x1a")
+                result = await pending.done
+        except TimeoutError:
+            if pending.prompt is not None and not pending.done.done():
+                # Never leave the modem waiting for an SMS body.
+                with contextlib.suppress(PortClosedError):
+                    self.port.write(b"\x1b")
+            self._timed_out()
+            raise AtTimeoutError("The modem did not answer in time") from None
+        finally:
+            self._pending = None
+        self.stats.consecutive_timeouts = 0
+        return result
+
+    def _timed_out(self) -> None:
+        self.stats.timeouts += 1
+        self.stats.consecutive_timeouts += 1
+        self._needs_resync = True
+        if self.stats.consecutive_timeouts >= DEAD_AFTER_TIMEOUTS:
+            self._mark_lost(AtTimeoutError("The modem stopped answering"))
+
+    async def _resync(self) -> None:
+        """Swallow late replies to a timed-out command before the next one goes out."""
+        self.stats.resyncs += 1
+        await self._run("AT", DEFAULT_TIMEOUT, None, None)
+        self._needs_resync = False
+        # A late OK of the timed-out command may have answered our AT: wait for the real one.
+        self._pending = _Pending(
+            "AT", None, False, asyncio.get_running_loop().create_future(), None
+        )
+        try:
+            await asyncio.sleep(_RESYNC_QUIET)
+        finally:
+            self._pending = None
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self.port.read()
+                for item in self._splitter.feed(data):
+                    self._handle(item)
+        except PortClosedError as err:
+            self._mark_lost(err)
+
+    def _mark_lost(self, err: Sim7600Error) -> None:
+        if self._lost is not None:
+            return
+        self._lost = err
+        self._fail_pending(err)
+        if self._on_lost is not None:
+            self._on_lost(err)
+
+    def _fail_pending(self, err: Sim7600Error) -> None:
+        pending = self._pending
+        if pending is not None and not pending.done.done():
+            pending.done.set_exception(err)
+            # Nobody may be awaiting it any more (e.g. a timed-out resync window).
+            pending.done.exception()
+
+    def _handle(self, item: Line | str) -> None:
+        pending = self._pending
+        if item == PROMPT:
+            if pending is not None and pending.prompt is not None and not pending.prompt.done():
+                pending.prompt.set_result(None)
+            return
+        assert isinstance(item, Line)
+        self.stats.lines += 1
+        _LOGGER.debug("<- %s", RedactedLine(item.text))
+        text = item.text.strip()
+        if pending is not None and not pending.done.done():
+            if text == pending.command:
+                return  # echo (echo stays on until ATE0)
+            if self._finish(pending, text):
+                return
+            if pending.prefix is not None and text.startswith(pending.prefix):
+                pending.lines.append(text)
+                if item.body is not None:
+                    pending.lines.append(item.body)
+                return
+        urc = parse_urc(item)
+        if urc is not None:
+            self.stats.urcs += 1
+            try:
+                self._on_urc(urc)
+            except Exception:
+                self.stats.callback_errors += 1
+                _LOGGER.exception("URC handler failed for %s", type(urc).__name__)
+            return
+        if pending is not None and not pending.done.done():
+            pending.lines.append(text)
+            if item.body is not None:
+                pending.lines.append(item.body)
+            return
+        self.stats.unknown_lines += 1
+
+    @staticmethod
+    def _finish(pending: _Pending, text: str) -> bool:
+        """Resolve ``pending`` if ``text`` is its final result code."""
+        if text == "OK":
+            pending.done.set_result(pending.lines)
+        elif text == "ERROR":
+            pending.done.set_exception(AtCommandError())
+        elif text.startswith("+CME ERROR:"):
+            pending.done.set_exception(
+                CmeError("The modem reported an equipment error", _error_code(text, _CME_TEXT))
+            )
+        elif text.startswith("+CMS ERROR:"):
+            pending.done.set_exception(
+                CmsError("The modem reported a message service error", _error_code(text, {}))
+            )
+        elif pending.call_final and text in _CALL_FINALS:
+            pending.done.set_exception(CallResultError(f"Call ended: {text.lower()}"))
+        else:
+            return False
+        return True
+
+
+def _derive_prefix(command: str) -> str | None:
+    match = _PREFIX.match(command)
+    if not match:
+        return None
+    prefix = match.group(1).upper() + ":"
+    return _PREFIX_ALIASES.get(prefix, prefix)
+
+
+def _error_code(text: str, names: dict[str, int]) -> int | None:
+    detail = text.partition(":")[2].strip()
+    if detail.isdigit():
+        return int(detail)
+    return names.get(detail.lower())

@@ -1,0 +1,175 @@
+"""The one place that opens serial ports.
+
+A port is named by a pyserial URL: a device path (``/dev/ttyUSB2``,
+``/dev/serial/by-id/...``), ``socket://host:port`` (ser2net raw) or
+``rfc2217://host:port`` (ser2net telnet). Device paths and raw sockets go through
+``pyserial-asyncio-fast``, which opens, flushes and closes in the executor. pyserial's
+RFC 2217 client has no file descriptor to watch, so it gets a reader thread of its own.
+Swapping the serial library later (HA core is moving to ``serialx``) touches this module
+only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import Any, Protocol
+
+import serial
+import serial_asyncio_fast
+
+from .errors import PortClosedError, PortOpenError
+
+_LOGGER = logging.getLogger(__name__)
+
+BAUDRATE = 115200  # Ignored by the USB modem, required by pyserial.
+_READ_SIZE = 4096
+
+
+class SerialPort:
+    """A byte stream to one modem port.
+
+    ``read`` returns the next chunk and raises :class:`PortClosedError` once the port is
+    gone (EOF, I/O error, or closed by us), so a vanished USB device or a dropped ser2net
+    connection can never leave a reader hanging.
+    """
+
+    def __init__(self, url: str, reader: asyncio.StreamReader, writer: _Writer) -> None:
+        self.url = url
+        self._reader = reader
+        self._writer = writer
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether the port was closed by us or by the other side."""
+        return self._closed or self._writer.is_closing()
+
+    async def read(self) -> bytes:
+        """Return the next chunk of bytes from the port."""
+        if self._closed:
+            raise PortClosedError("The port is closed")
+        try:
+            data = await self._reader.read(_READ_SIZE)
+        except (OSError, serial.SerialException) as err:
+            raise PortClosedError("The port failed") from err
+        if not data:
+            raise PortClosedError("The port closed")
+        return data
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the port without blocking."""
+        if self.closed:
+            raise PortClosedError("The port is closed")
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        """Wait until the write buffer is below its high-water mark."""
+        try:
+            await self._writer.drain()
+        except (OSError, serial.SerialException, RuntimeError) as err:
+            raise PortClosedError("The port failed") from err
+
+    async def close(self) -> None:
+        """Close the port; closing happens in the executor and is safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with contextlib.suppress(OSError, serial.SerialException, RuntimeError):
+            await self._writer.wait_closed()
+
+
+class _Writer(Protocol):
+    """The writing half a :class:`SerialPort` needs; ``asyncio.StreamWriter`` fits."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
+async def open_port(url: str) -> SerialPort:
+    """Open ``url`` and return a connected :class:`SerialPort`."""
+    try:
+        if url.startswith("rfc2217://"):
+            reader, writer = await _open_rfc2217(url)
+            return SerialPort(url, reader, writer)
+        stream_reader, stream_writer = await serial_asyncio_fast.open_serial_connection(
+            url=url, baudrate=BAUDRATE
+        )
+    except (OSError, serial.SerialException, ValueError) as err:
+        raise PortOpenError("The port could not be opened") from err
+    return SerialPort(url, stream_reader, stream_writer)
+
+
+async def _open_rfc2217(url: str) -> tuple[asyncio.StreamReader, _Writer]:
+    loop = asyncio.get_running_loop()
+    port: Any = await loop.run_in_executor(
+        None, lambda: serial.serial_for_url(url, baudrate=BAUDRATE, timeout=0.05)
+    )
+    reader = asyncio.StreamReader(loop=loop)
+    writer = _ThreadedWriter(loop, port, reader)
+    return reader, writer
+
+
+class _ThreadedWriter:
+    """Bridge pyserial's blocking RFC 2217 client to asyncio.
+
+    A reader thread polls the port with a short timeout and feeds the stream reader on the
+    loop; writes go through the executor. ``close`` stops and joins the thread.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, port: Any, reader: asyncio.StreamReader):
+        self._loop = loop
+        self._port = port
+        self._reader = reader
+        self._closing = False
+        self._pending: list[asyncio.Future[None]] = []
+        self._thread = threading.Thread(
+            target=self._read_loop, name="callstack-rfc2217", daemon=True
+        )
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        while not self._closing:
+            try:
+                data = self._port.read(self._port.in_waiting or 1)
+            except (OSError, serial.SerialException) as err:
+                if not self._closing:
+                    self._loop.call_soon_threadsafe(
+                        self._reader.set_exception, PortClosedError(str(err))
+                    )
+                return
+            if data:
+                self._loop.call_soon_threadsafe(self._reader.feed_data, data)
+        self._loop.call_soon_threadsafe(self._reader.feed_eof)
+
+    def write(self, data: bytes) -> None:
+        future = self._loop.run_in_executor(None, self._port.write, data)
+        self._pending.append(future)
+        future.add_done_callback(self._pending.remove)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self._closing = True
+
+    async def wait_closed(self) -> None:
+        await self._loop.run_in_executor(None, self._stop)
+
+    def _stop(self) -> None:
+        self._thread.join()
+        self._port.close()
