@@ -1,0 +1,374 @@
+"""The PCM audio bridge: call audio over the modem's USB audio port.
+
+While a call is connected the SIM7600 streams the far end's voice as raw signed 16-bit LE
+mono PCM (8 kHz: 320 bytes per 20 ms) on its audio port, and plays what the host writes
+there into the call. The stream must be switched on with ``AT+CPCMREG=1`` on every call,
+after ``VOICE CALL: BEGIN``; the modem may refuse for a while, so it is retried within a
+bound. One reader task fans the PCM out to recordings.
+
+Recording fails closed: it refuses before creating a file when the bridge is not
+running, writes through a temporary file, and never returns an empty WAV as a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass
+import logging
+import math
+from pathlib import Path
+from typing import Protocol
+
+from .errors import (
+    AtCommandError,
+    AudioBridgeLostError,
+    AudioBridgeNotRunningError,
+    AudioBusyError,
+    InvalidArgumentError,
+    PortClosedError,
+    PortError,
+    RecordingEmptyError,
+    Sim7600Error,
+    WavFormatError,
+)
+from .model import BridgeState
+from .transport import SerialPort, open_port
+from .wav import SAMPLE_WIDTH, WavAudio, WavWriter, read_wav
+
+_LOGGER = logging.getLogger(__name__)
+
+FRAME_SECONDS = 0.02  # the modem's 20 ms cadence
+MAX_RECORD_SECONDS = 3600.0
+REGISTER_TIMEOUT = 12.0  # how long to keep asking AT+CPCMREG=1 after connect
+REGISTER_RETRY = 0.5
+_FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
+_PLAYBACK_DRAIN_TIMEOUT = 2.0
+
+
+class Execute(Protocol):
+    """The modem's command runner, as the bridge needs it."""
+
+    def __call__(self, command: str, *, timeout: float = ...) -> Awaitable[list[str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingResult:
+    """A finished recording; ``ended_by`` is ``duration``, ``dtmf`` or ``call_ended``."""
+
+    path: Path
+    duration: float
+    ended_by: str
+    sample_rate: int
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackResult:
+    """A finished playback; ``ended_by`` is ``finished`` or ``call_ended``."""
+
+    duration: float
+    frames: int
+    ended_by: str
+
+
+class _Recording:
+    """Collects PCM for one recording and says when and why it ended."""
+
+    def __init__(self, samples_wanted: int, stop_on_dtmf: bool) -> None:
+        self.samples_wanted = samples_wanted
+        self.stop_on_dtmf = stop_on_dtmf
+        self.buffer = bytearray()
+        self.samples = 0
+        self._odd = b""
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def feed(self, data: bytes) -> None:
+        if self.ended.done():
+            return
+        data = self._odd + data
+        whole = len(data) - len(data) % SAMPLE_WIDTH
+        self._odd = data[whole:]
+        take = min(whole // SAMPLE_WIDTH, self.samples_wanted - self.samples)
+        self.buffer += data[: take * SAMPLE_WIDTH]
+        self.samples += take
+        if self.samples >= self.samples_wanted:
+            self.ended.set_result("duration")
+
+    def end(self, reason: str) -> None:
+        if not self.ended.done():
+            self.ended.set_result(reason)
+
+    def fail(self, err: Exception) -> None:
+        if not self.ended.done():
+            self.ended.set_exception(err)
+
+
+class AudioBridge:
+    """Run the PCM stream of the call on the line, record it and play into it."""
+
+    def __init__(
+        self,
+        url: str | None,
+        execute: Execute,
+        on_change: Callable[[], None],
+        *,
+        sample_rate: int = 8000,
+        speed: float = 1.0,
+    ) -> None:
+        self.url = url
+        self._execute = execute
+        self._on_change = on_change
+        self.sample_rate = sample_rate
+        self.speed = speed  # >1 only for tests and benchmarks against an accelerated emulator
+        self.state = BridgeState.STOPPED if url else BridgeState.UNAVAILABLE
+        self.error: str | None = None
+        self._port: SerialPort | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._recording: _Recording | None = None
+        self._playing = False
+        self.stats = BridgeStats()
+
+    @property
+    def running(self) -> bool:
+        """Whether PCM is flowing."""
+        return self.state is BridgeState.RUNNING
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes in one 20 ms frame at the current rate."""
+        return int(self.sample_rate * FRAME_SECONDS) * SAMPLE_WIDTH
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Switch PCM on for the connected call and open the audio port."""
+        if self.url is None or self.state in (BridgeState.STARTING, BridgeState.RUNNING):
+            return
+        self._set(BridgeState.STARTING, None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REGISTER_TIMEOUT
+        while True:
+            try:
+                await self._execute("AT+CPCMREG=1", timeout=5.0)
+                break
+            except AtCommandError:
+                if loop.time() >= deadline:
+                    self._set(BridgeState.FAILED, "refused")
+                    return
+                await asyncio.sleep(REGISTER_RETRY)
+            except Sim7600Error:
+                self._set(BridgeState.FAILED, "modem_unavailable")
+                return
+            if not self._starting():
+                return  # the call ended while we were asking
+        try:
+            self._port = await open_port(self.url)
+        except PortError:
+            self._set(BridgeState.FAILED, "port_unavailable")
+            await self._unregister()
+            return
+        if not self._starting():  # the call ended while the port opened
+            await self._close_port()
+            return
+        self._reader = loop.create_task(self._read_loop(self._port), name="callstack PCM reader")
+        self.stats.sessions += 1
+        self._set(BridgeState.RUNNING, None)
+
+    def _starting(self) -> bool:
+        # A method, not an inline test: the state changes while start() awaits.
+        return self.state is BridgeState.STARTING
+
+    async def stop(self) -> None:
+        """The call ended: close the port, switch PCM off, end recordings normally."""
+        if self.state in (BridgeState.STOPPED, BridgeState.UNAVAILABLE):
+            return
+        was_registered = self.state in (BridgeState.RUNNING, BridgeState.STARTING)
+        self._set(BridgeState.STOPPED, None)
+        if self._recording is not None:
+            self._recording.end("call_ended")
+        await self._close_port()
+        if was_registered:
+            await self._unregister()
+
+    async def close(self) -> None:
+        """Stop without talking to the modem (it is going away)."""
+        if self._recording is not None:
+            self._recording.end("call_ended")
+        await self._close_port()
+        if self.state is not BridgeState.UNAVAILABLE:
+            self.state = BridgeState.STOPPED
+
+    async def _unregister(self) -> None:
+        # Some firmware rejects plain "=0" (shared/sim7600.md section 4): fall back to "=0,1".
+        for command in ("AT+CPCMREG=0", "AT+CPCMREG=0,1"):
+            try:
+                await self._execute(command, timeout=5.0)
+            except AtCommandError:
+                continue
+            except Sim7600Error:
+                return
+            return
+
+    async def _close_port(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        port, self._port = self._port, None
+        if port is not None:
+            await port.close()
+
+    async def _read_loop(self, port: SerialPort) -> None:
+        try:
+            while True:
+                data = await port.read()
+                self.stats.bytes_in += len(data)
+                if self._recording is not None:
+                    self._recording.feed(data)
+        except PortClosedError:
+            if self.state is BridgeState.RUNNING:
+                _LOGGER.warning("The audio port was lost during a call")
+                self._set(BridgeState.FAILED, "port_lost")
+                if self._recording is not None:
+                    self._recording.fail(AudioBridgeLostError("The audio port was lost"))
+
+    def _set(self, state: BridgeState, error: str | None) -> None:
+        if state is self.state and error == self.error:
+            return
+        self.state = state
+        self.error = error
+        self._on_change()
+
+    # ---- recording --------------------------------------------------------------------
+
+    def dtmf(self, digit: str) -> None:
+        """A DTMF digit arrived; it may end a recording."""
+        del digit
+        if self._recording is not None and self._recording.stop_on_dtmf:
+            self._recording.end("dtmf")
+
+    async def record(
+        self,
+        target: Path,
+        duration: float,
+        *,
+        stop_on_dtmf: bool = False,
+        overwrite: bool = False,
+    ) -> RecordingResult:
+        """Record the far end into the WAV file ``target``.
+
+        Raises :class:`AudioBridgeNotRunningError` before touching the file system when no
+        PCM is flowing, :class:`AudioBridgeLostError` (leaving no file) when the bridge
+        fails midway and :class:`RecordingEmptyError` when not one sample arrived. The call
+        ending midway is a normal end: what was recorded is returned.
+        """
+        if not isinstance(duration, int | float) or not math.isfinite(duration):
+            raise InvalidArgumentError("The duration must be a finite number of seconds")
+        if not 0 < duration <= MAX_RECORD_SECONDS:
+            raise InvalidArgumentError("The duration must be above 0 and at most 3600 s")
+        if not self.running:
+            raise AudioBridgeNotRunningError("The audio bridge is not running")
+        if self._recording is not None:
+            raise AudioBusyError("A recording is already running")
+        recording = _Recording(max(1, round(duration * self.sample_rate)), stop_on_dtmf)
+        self._recording = recording
+        writer: WavWriter | None = None
+        try:
+            writer = await WavWriter.create(target.parent, self.sample_rate)
+            ended_by = await self._pump(recording, writer)
+            await writer.write(bytes(recording.buffer))
+            recording.buffer.clear()
+            if writer.frames == 0:
+                raise RecordingEmptyError("No audio arrived")
+            await writer.commit(target, overwrite=overwrite)
+        except BaseException:
+            if writer is not None:
+                await asyncio.shield(writer.discard())
+            raise
+        finally:
+            self._recording = None
+        self.stats.recordings += 1
+        return RecordingResult(
+            path=target,
+            duration=round(writer.frames / self.sample_rate, 3),
+            ended_by=ended_by,
+            sample_rate=self.sample_rate,
+            samples=writer.frames,
+        )
+
+    async def _pump(self, recording: _Recording, writer: WavWriter) -> str:
+        """Move buffered PCM to the file until the recording ends; return why it ended."""
+        if not self.running:
+            # The call ended while the file was being created.
+            recording.fail(AudioBridgeNotRunningError("The audio bridge is not running"))
+        while True:
+            done, _ = await asyncio.wait((recording.ended,), timeout=_FLUSH_SECONDS)
+            if recording.buffer:
+                chunk = bytes(recording.buffer)
+                recording.buffer.clear()
+                await writer.write(chunk)
+            if done:
+                return recording.ended.result()
+
+    # ---- playback ---------------------------------------------------------------------
+
+    async def load(self, path: Path) -> WavAudio:
+        """Read a WAV for playback in the executor and check it fits the bridge."""
+        audio = await asyncio.get_running_loop().run_in_executor(None, read_wav, path)
+        if audio.sample_rate != self.sample_rate:
+            raise WavFormatError(f"Expected a 16-bit mono WAV at {self.sample_rate} Hz")
+        if not audio.pcm:
+            raise WavFormatError("The WAV file holds no audio")
+        return audio
+
+    async def play(self, audio: WavAudio) -> PlaybackResult:
+        """Play PCM into the call in 20 ms frames paced by the loop's monotonic clock.
+
+        Each frame's send time is computed from the start time, not from the previous
+        frame, so scheduling jitter never accumulates into drift.
+        """
+        if not self.running or self._port is None:
+            raise AudioBridgeNotRunningError("The audio bridge is not running")
+        if self._playing:
+            raise AudioBusyError("Audio is already playing")
+        self._playing = True
+        port = self._port
+        loop = asyncio.get_running_loop()
+        frame = self.frame_bytes
+        interval = FRAME_SECONDS / self.speed
+        frames = 0
+        start = loop.time()
+        try:
+            for offset in range(0, len(audio.pcm), frame):
+                delay = start + frames * interval - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not self.running or self._port is not port:
+                    if self.state is BridgeState.FAILED:
+                        raise AudioBridgeLostError("The audio port was lost")
+                    return PlaybackResult(frames * FRAME_SECONDS, frames, "call_ended")
+                chunk = audio.pcm[offset : offset + frame]
+                try:
+                    port.write(chunk.ljust(frame, b"\0"))
+                    async with asyncio.timeout(_PLAYBACK_DRAIN_TIMEOUT):
+                        await port.drain()
+                except (PortClosedError, TimeoutError) as err:
+                    raise AudioBridgeLostError("The audio port stopped taking audio") from err
+                frames += 1
+                self.stats.frames_out += 1
+        finally:
+            self._playing = False
+        return PlaybackResult(round(frames * FRAME_SECONDS, 3), frames, "finished")
+
+
+@dataclass(slots=True)
+class BridgeStats:
+    """Counters for diagnostics."""
+
+    sessions: int = 0
+    bytes_in: int = 0
+    frames_out: int = 0
+    recordings: int = 0

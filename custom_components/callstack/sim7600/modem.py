@@ -1,0 +1,560 @@
+"""The modem facade: one object per SIM7600 that the Home Assistant layer talks to.
+
+``Modem.connect`` opens the AT port, initialises the modem and reads its identity, SIM,
+network and call state, then keeps it current from URCs. Only the signal figures, which
+have no URC, are polled. If the AT port fails or stops answering, a supervisor reconnects
+with exponential backoff and jitter, re-runs the initialisation and reconciles the call
+state; subscribers see :class:`ConnectionChanged` both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+import contextlib
+from dataclasses import dataclass, replace
+import logging
+from pathlib import Path
+import random
+from typing import Any
+
+from . import validate
+from .audio import AudioBridge, PlaybackResult, RecordingResult
+from .calls import CallTracker, DialResult
+from .errors import (
+    AtCommandError,
+    AtTimeoutError,
+    AudioBridgeNotRunningError,
+    CmeError,
+    NotAModemError,
+    PortClosedError,
+    Sim7600Error,
+    SimPinError,
+    SimPukRequiredError,
+    UnsupportedModemError,
+)
+from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
+from .executor import AtExecutor
+from .model import CallState, ModemIdentity, ModemSnapshot, RegistrationStatus, SimStatus
+from .network import (
+    bare_digits,
+    best_registration,
+    parse_cops,
+    parse_cpin,
+    parse_csq,
+    parse_spic,
+    registration_status,
+    sim_status,
+    strip_prefix,
+)
+from .transport import open_port
+from .urc import (
+    BootStage,
+    CallerId,
+    CallListEntry,
+    CallTerminated,
+    DtmfReceived,
+    MissedCall,
+    Registration,
+    Ring,
+    SimState,
+    Urc,
+    VoiceCallBegin,
+    VoiceCallEnd,
+    parse_call_list,
+    parse_registration,
+)
+from .wav import WavAudio
+
+_LOGGER = logging.getLogger(__name__)
+
+_CALL_URCS = (
+    Ring,
+    CallerId,
+    CallListEntry,
+    VoiceCallBegin,
+    VoiceCallEnd,
+    CallTerminated,
+    MissedCall,
+    DtmfReceived,
+)
+# Settings the driver relies on; the modem forgets them on reboot.
+_INIT_REQUIRED = ("ATE0", "AT+CMEE=1")
+_INIT_OPTIONAL = (
+    "AT+CLIP=1",  # caller ID after RING
+    "AT+CVHU=0",  # let ATH end voice calls too
+    "AT+CLCC=1",  # +CLCC URCs on every call state change
+    "AT+CREG=1",
+    "AT+CGREG=1",
+    "AT+CEREG=1",
+)
+_CME_SIM_NOT_INSERTED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ModemConfig:
+    """How to reach and run one modem."""
+
+    at_url: str
+    audio_url: str | None = None
+    pin: str | None = None
+    sample_rate: int = 8000
+    signal_interval: float = 60.0
+    command_timeout: float = 5.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 60.0
+    audio_speed: float = 1.0  # >1 only against an accelerated emulator
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What :func:`probe` found on a port."""
+
+    identity: ModemIdentity
+    sim: SimStatus
+
+
+class Modem:
+    """A connected SIM7600: state, events and the operations the HA layer exposes."""
+
+    def __init__(self, config: ModemConfig) -> None:
+        self.config = config
+        self._executor: AtExecutor | None = None
+        self._subscribers: list[Callable[[ModemEvent], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._closing = False
+        self._lost = asyncio.Event()
+        self._initialising = False
+        self._pin_rejected = False
+        self.pin_attempts_left: int | None = None
+        self.connected = False
+        self.identity = ModemIdentity()
+        self.sim: SimStatus | None = None
+        self._registration: dict[str, RegistrationStatus] = {}
+        self.operator: str | None = None
+        self.technology: str | None = None
+        self.signal_dbm: int | None = None
+        self.ber: int | None = None
+        self.reconnects = 0
+        self.calls = CallTracker(self.execute, self._emit, self._call_changed)
+        self.audio = AudioBridge(
+            config.audio_url,
+            self.execute,
+            self._changed,
+            sample_rate=config.sample_rate,
+            speed=config.audio_speed,
+        )
+
+    # ---- state ------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> ModemSnapshot:
+        """The current state as one immutable value."""
+        return ModemSnapshot(
+            connected=self.connected,
+            identity=self.identity,
+            sim=self.sim,
+            registration=best_registration(*self._registration.values()),
+            operator=self.operator,
+            technology=self.technology,
+            signal_dbm=self.signal_dbm,
+            ber=self.ber,
+            call_state=self.calls.state,
+            call=self.calls.call,
+            bridge=self.audio.state,
+            bridge_error=self.audio.error,
+        )
+
+    def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every event; returns the function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counters for the diagnostics download (no private data)."""
+        executor = self._executor
+        return {
+            "reconnects": self.reconnects,
+            "executor": vars(executor.stats).copy() if executor is not None else None,
+            "audio": {
+                "state": self.audio.state.value,
+                "error": self.audio.error,
+                **{name: getattr(self.audio.stats, name) for name in self.audio.stats.__slots__},
+            },
+            "pin_rejected": self._pin_rejected,
+        }
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the AT port and initialise; raises if the modem cannot be reached.
+
+        A SIM that needs a PIN is unlocked with the configured PIN once; a rejected PIN
+        raises :class:`SimPinError` and is never sent again by this object.
+        """
+        await self._open_and_initialise()
+        self._supervisor = asyncio.get_running_loop().create_task(
+            self._supervise(), name="callstack supervisor"
+        )
+
+    async def close(self) -> None:
+        """Close both ports and cancel every task; safe to call twice."""
+        self._closing = True
+        for task in (self._supervisor, self._poller, *self._tasks):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(
+            *(task for task in (self._supervisor, self._poller, *self._tasks) if task is not None),
+            return_exceptions=True,
+        )
+        await self.calls.close()
+        await self.audio.close()
+        if self._executor is not None:
+            await self._executor.close()
+        self.connected = False
+
+    async def _open_and_initialise(self) -> None:
+        port = await open_port(self.config.at_url)
+        executor = AtExecutor(port, self._on_urc, self._on_lost)
+        executor.start()
+        self._executor = executor
+        self._lost.clear()
+        try:
+            await self._initialise()
+        except BaseException:
+            self._executor = None
+            await executor.close()
+            raise
+        self.connected = True
+        self._start_poller()
+        self._changed()
+
+    async def _initialise(self) -> None:
+        self._initialising = True
+        try:
+            await _handshake(self._run_init)
+            for command in _INIT_OPTIONAL:
+                await self._optional(command)
+            if self.audio.url is not None:
+                frm = 1 if self.config.sample_rate == 16000 else 0
+                await self._optional(f"AT+CPCMFRM={frm}")
+            self.identity = await _read_identity(self.execute)
+            await self._read_sim()
+            await self.refresh_network()
+            self.calls.reconcile(parse_call_list(await self.execute("AT+CLCC")))
+        finally:
+            self._initialising = False
+
+    async def _run_init(self, command: str) -> list[str]:
+        return await self.execute(command, timeout=2.0)
+
+    async def _optional(self, command: str) -> None:
+        try:
+            await self.execute(command)
+        except AtCommandError:
+            _LOGGER.debug("Modem refused an optional setting")
+
+    async def _read_sim(self) -> None:
+        self.sim = await _read_sim_status(self.execute)
+        if self.sim is SimStatus.PIN_REQUIRED and self.config.pin and not self._pin_rejected:
+            await self.unlock_sim(self.config.pin)
+        if self.sim is SimStatus.READY and self.identity.imsi is None:
+            self.identity = replace(
+                self.identity,
+                imsi=bare_digits(await self._quiet("AT+CIMI")),
+                iccid=bare_digits(await self._quiet("AT+CICCID"), "+ICCID:"),
+            )
+
+    async def unlock_sim(self, pin: str) -> None:
+        """Send the SIM PIN once. Raises :class:`SimPinError` with the attempts left."""
+        pin = validate.pin(pin)
+        try:
+            await self.execute(f'AT+CPIN="{pin}"', timeout=10.0)
+        except CmeError as err:
+            self._pin_rejected = True
+            self.pin_attempts_left = parse_spic(await self._quiet("AT+SPIC"))
+            self.sim = await _read_sim_status(self.execute)
+            self._changed()
+            if self.sim is SimStatus.PUK_REQUIRED:
+                raise SimPukRequiredError("The SIM is blocked and needs its PUK") from err
+            raise SimPinError(self.pin_attempts_left) from err
+        self._pin_rejected = False
+        self.sim = SimStatus.READY
+        self._changed()
+
+    async def refresh_network(self) -> None:
+        """Read registration, operator and signal (used at start and by the slow poll)."""
+        for domain in ("CREG", "CEREG"):
+            for line in await self._quiet(f"AT+{domain}?"):
+                if (registration := parse_registration(line)) is not None:
+                    self._registration[domain] = registration_status(registration.stat)
+        if (operator := parse_cops(await self._quiet("AT+COPS?"))) is not None:
+            self.operator, self.technology = operator.name, operator.technology
+        await self._refresh_signal()
+
+    async def _refresh_signal(self) -> None:
+        if (signal := parse_csq(await self._quiet("AT+CSQ"))) is not None:
+            self.signal_dbm, self.ber = signal.dbm, signal.ber
+            self._changed()
+
+    async def _quiet(self, command: str) -> list[str]:
+        """Run a read command whose failure only means "unknown"."""
+        try:
+            return await self.execute(command)
+        except AtCommandError:
+            return []
+
+    def _start_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(
+                self._poll(), name="callstack signal poll"
+            )
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.signal_interval)
+            with contextlib.suppress(Sim7600Error):
+                await self._refresh_signal()
+
+    # ---- reconnecting -----------------------------------------------------------------
+
+    def _on_lost(self, err: Sim7600Error) -> None:
+        del err
+        if self._closing:
+            return
+        if self.connected:
+            _LOGGER.info("Lost the connection to the modem; reconnecting")
+        self.connected = False
+        self._lost.set()
+        self.calls.connection_lost()
+        self._spawn(self.audio.close())
+        self._emit(ConnectionChanged(False))
+        self._changed()
+
+    async def _supervise(self) -> None:
+        delay = self.config.reconnect_min
+        while True:
+            await self._lost.wait()
+            executor = self._executor
+            if executor is not None:
+                self._executor = None
+                if self._poller is not None:
+                    self._poller.cancel()
+                await executor.close()
+            try:
+                await self._open_and_initialise()
+            except Sim7600Error:
+                _LOGGER.debug("Reconnect failed; next try in about %.0f s", delay)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.config.reconnect_max)
+                continue
+            delay = self.config.reconnect_min
+            self.reconnects += 1
+            _LOGGER.info("Reconnected to the modem")
+            self._emit(ConnectionChanged(True))
+
+    # ---- commands ---------------------------------------------------------------------
+
+    async def execute(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,
+        payload: bytes | None = None,
+        prefix: str | None = None,
+    ) -> list[str]:
+        """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
+        executor = self._executor
+        if executor is None or not executor.alive:
+            raise PortClosedError("The modem is not connected")
+        return await executor.execute(
+            command,
+            timeout=timeout if timeout is not None else self.config.command_timeout,
+            payload=payload,
+            prefix=prefix,
+        )
+
+    async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
+        """Place a call and wait for its outcome."""
+        return await self.calls.dial(number, timeout)
+
+    async def answer(self) -> None:
+        """Answer the ringing call."""
+        await self.calls.answer()
+
+    async def hang_up(self) -> None:
+        """End, reject or cancel the current call."""
+        await self.calls.hang_up()
+
+    async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
+        """Send DTMF tones into the active call."""
+        await self.calls.send_dtmf(digits, duration_ms)
+
+    async def record(
+        self, target: Path, duration: float, *, stop_on_dtmf: bool = False, overwrite: bool = False
+    ) -> RecordingResult:
+        """Record the far end of the active call (fails closed; see :class:`AudioBridge`)."""
+        if self.calls.state is not CallState.ACTIVE:
+            raise AudioBridgeNotRunningError("No call is active")
+        return await self.audio.record(
+            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite
+        )
+
+    async def play(self, audio: WavAudio) -> PlaybackResult:
+        """Play audio into the active call."""
+        if self.calls.state is not CallState.ACTIVE:
+            raise AudioBridgeNotRunningError("No call is active")
+        return await self.audio.play(audio)
+
+    async def collect_dtmf(
+        self, max_digits: int, timeout: float, terminator: str | None = "#"
+    ) -> str:
+        """Collect up to ``max_digits`` digits the far end presses (IVR, voicemail PIN).
+
+        Stops at ``terminator`` (not included), after ``timeout`` seconds without a new
+        digit, or when the call ends.
+        """
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def on_event(event: ModemEvent) -> None:
+            if isinstance(event, DtmfEvent):
+                queue.put_nowait(event.digit)
+            elif isinstance(event, CallEvent) and event.kind in ("ended", "missed"):
+                queue.put_nowait(None)
+
+        unsubscribe = self.subscribe(on_event)
+        digits = ""
+        try:
+            while len(digits) < max_digits:
+                try:
+                    async with asyncio.timeout(timeout):
+                        digit = await queue.get()
+                except TimeoutError:
+                    break
+                if digit is None or digit == terminator:
+                    break
+                digits += digit
+        finally:
+            unsubscribe()
+        return digits
+
+    # ---- events -----------------------------------------------------------------------
+
+    def _on_urc(self, urc: Urc) -> None:
+        if isinstance(urc, _CALL_URCS):
+            self.calls.handle(urc)
+            if isinstance(urc, DtmfReceived):
+                self.audio.dtmf(urc.digit)
+        elif isinstance(urc, Registration):
+            self._registration[urc.domain] = registration_status(urc.stat)
+            self._changed()
+        elif isinstance(urc, SimState):
+            self.sim = sim_status(urc.state)
+            self._changed()
+        elif isinstance(urc, BootStage) and urc.stage == "RDY" and not self._initialising:
+            _LOGGER.info("The modem restarted; initialising it again")
+            self.calls.connection_lost()
+            self._spawn(self._reinitialise())
+
+    async def _reinitialise(self) -> None:
+        await self.audio.close()
+        try:
+            await self._initialise()
+        except Sim7600Error:
+            _LOGGER.warning("Could not initialise the modem after its restart")
+        self._changed()
+
+    def _call_changed(self) -> None:
+        state = self.calls.state
+        if state is CallState.ACTIVE and not self.audio.running:
+            self._spawn(self.audio.start())
+        elif state is CallState.IDLE:
+            self._spawn(self.audio.stop())
+        self._changed()
+
+    def _changed(self) -> None:
+        self._emit(StateChanged())
+
+    def _emit(self, event: ModemEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _LOGGER.exception("Subscriber failed on %s", type(event).__name__)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:
+    """Make sure something answers AT, then apply the settings the parser relies on."""
+    for attempt in range(3):
+        try:
+            await run("AT")
+            break
+        except AtTimeoutError:
+            if attempt == 2:
+                raise NotAModemError("Nothing answered AT on this port") from None
+    for command in _INIT_REQUIRED:
+        await run(command)
+
+
+async def _read_identity(execute: Callable[..., Awaitable[list[str]]]) -> ModemIdentity:
+    async def read(command: str) -> list[str]:
+        try:
+            lines: list[str] = await execute(command)
+        except AtCommandError:
+            return []
+        return lines
+
+    return ModemIdentity(
+        manufacturer=strip_prefix(await read("AT+CGMI"), "+CGMI:"),
+        model=strip_prefix(await read("AT+CGMM"), "+CGMM:"),
+        firmware=strip_prefix(await read("AT+CGMR"), "+CGMR:"),
+        imei=bare_digits(await read("AT+CGSN"), "+CGSN:"),
+    )
+
+
+async def _read_sim_status(execute: Callable[..., Awaitable[list[str]]]) -> SimStatus:
+    try:
+        status: SimStatus | None = parse_cpin(await execute("AT+CPIN?"))
+    except CmeError as err:
+        return SimStatus.NOT_INSERTED if err.code == _CME_SIM_NOT_INSERTED else SimStatus.ERROR
+    except AtCommandError:
+        return SimStatus.ERROR
+    return status or SimStatus.ERROR
+
+
+async def probe(at_url: str, timeout: float = 2.0) -> ProbeResult:
+    """Open ``at_url``, check a SIMCom modem answers, and read identity and SIM state.
+
+    Used by the config flow before anything is stored. Raises :class:`PortError`,
+    :class:`NotAModemError` or :class:`UnsupportedModemError`.
+    """
+    port = await open_port(at_url)
+    executor = AtExecutor(port, lambda urc: None)
+    executor.start()
+    try:
+
+        async def run(command: str) -> list[str]:
+            return await executor.execute(command, timeout=timeout)
+
+        await _handshake(run)
+        identity = await _read_identity(run)
+        if "SIMCOM" not in (identity.manufacturer or "").upper():
+            raise UnsupportedModemError("The device on this port is not a SIMCom modem")
+        sim = await _read_sim_status(run)
+    except PortClosedError as err:
+        raise NotAModemError("The port closed during the probe") from err
+    finally:
+        await executor.close()
+    return ProbeResult(identity, sim)
