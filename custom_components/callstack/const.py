@@ -1,0 +1,29 @@
+"""Constants of the Callstack integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "callstack"
+
+# Config entry data.
+CONF_AT_PORT: Final = "at_port"
+CONF_AUDIO_PORT: Final = "audio_port"
+CONF_SIM_PIN: Final = "sim_pin"
+
+# Options.
+CONF_SIGNAL_INTERVAL: Final = "signal_interval"
+CONF_RECORDINGS_FOLDER: Final = "recordings_folder"
+CONF_SMS_RECIPIENTS: Final = "sms_recipients"
+DEFAULT_SIGNAL_INTERVAL: Final = 60
+DEFAULT_RECORDINGS_FOLDER: Final = "callstack"
+
+# Bus events (the same facts the event entities show).
+EVENT_CALL: Final = "callstack_call"
+EVENT_DTMF: Final = "callstack_dtmf"
+EVENT_SMS_RECEIVED: Final = "callstack_sms_received"
+EVENT_SMS_DELIVERY: Final = "callstack_sms_delivery"
+
+# SIMCom's USB vendor and the compositions that expose the AT and audio ports.
+USB_VID: Final = "1E0E"
+USB_PIDS: Final = ("9001", "9011")
