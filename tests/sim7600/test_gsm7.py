@@ -24,8 +24,16 @@ def test_basic_table_is_the_127_characters_besides_esc() -> None:
 @pytest.mark.parametrize(
     ("char", "code"),
     [
-        *[("\f", 0x0A), ("^", 0x14), ("{", 0x28), ("}", 0x29), ("\\", 0x2F)],
-        *[("[", 0x3C), ("~", 0x3D), ("]", 0x3E), ("|", 0x40), ("€", 0x65)],
+        ("\f", 0x0A),
+        ("^", 0x14),
+        ("{", 0x28),
+        ("}", 0x29),
+        ("\\", 0x2F),
+        ("[", 0x3C),
+        ("~", 0x3D),
+        ("]", 0x3E),
+        ("|", 0x40),
+        ("€", 0x65),
     ],
 )
 def test_extension_chars_are_escaped(char: str, code: int) -> None:
