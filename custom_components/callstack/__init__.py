@@ -1,1 +1,98 @@
 """Callstack: the SIMCom SIM7600 LTE modem as a phone line and SMS gateway for Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_AT_PORT,
+    CONF_AUDIO_PORT,
+    CONF_SIGNAL_INTERVAL,
+    CONF_SIM_PIN,
+    DEFAULT_SIGNAL_INTERVAL,
+    DOMAIN,
+)
+from .coordinator import (
+    CallstackConfigEntry,
+    CallstackCoordinator,
+    CallstackRuntime,
+    async_delete_issues,
+)
+from .services import async_setup_services
+from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
+from .sim7600.modem import Modem, ModemConfig
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once for all modems."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
+    """Connect to the modem, then add its device and entities."""
+    modem = Modem(
+        ModemConfig(
+            at_url=entry.data[CONF_AT_PORT],
+            audio_url=entry.data.get(CONF_AUDIO_PORT) or None,
+            pin=entry.data.get(CONF_SIM_PIN) or None,
+            signal_interval=float(entry.options.get(CONF_SIGNAL_INTERVAL, DEFAULT_SIGNAL_INTERVAL)),
+        )
+    )
+    try:
+        await modem.connect()
+    except SimPinError as err:
+        await modem.close()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="sim_pin_rejected"
+        ) from err
+    except SimPukRequiredError as err:
+        await modem.close()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="sim_puk_required"
+        ) from err
+    except Sim7600Error as err:
+        await modem.close()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="cannot_connect"
+        ) from err
+
+    identity = modem.identity
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        manufacturer="SIMCom",
+        model=identity.model,
+        sw_version=identity.firmware,
+        name=entry.title,
+    )
+    coordinator = CallstackCoordinator(hass, entry, modem)
+    coordinator.device_id = device.id
+    entry.runtime_data = CallstackRuntime(modem, coordinator, device.id)
+    entry.async_on_unload(modem.close)
+    coordinator.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
+    """Unload the entities; the modem's ports and tasks close through async_on_unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """Drop the repairs issues of a removed modem."""
+    async_delete_issues(hass, entry.entry_id)
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)

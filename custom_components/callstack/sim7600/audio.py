@@ -136,6 +136,11 @@ class AudioBridge:
         return self.state is BridgeState.RUNNING
 
     @property
+    def busy(self) -> bool:
+        """Whether audio is being played into the call."""
+        return self._playing
+
+    @property
     def frame_bytes(self) -> int:
         """Bytes in one 20 ms frame at the current rate."""
         return int(self.sample_rate * FRAME_SECONDS) * SAMPLE_WIDTH

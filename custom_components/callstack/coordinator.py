@@ -1,0 +1,142 @@
+"""Push coordinator: maps driver events onto Home Assistant.
+
+The driver pushes; nothing here polls. Every snapshot change becomes
+``async_set_updated_data``; call and DTMF events are fired on the bus for automations
+(the event entities listen to the driver themselves); repairs issues follow the modem's
+condition and clear themselves when it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .const import DOMAIN, EVENT_CALL, EVENT_DTMF
+from .sim7600.events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent
+from .sim7600.model import ModemSnapshot, SimStatus
+from .sim7600.modem import Modem
+
+_LOGGER = logging.getLogger(__name__)
+
+type CallstackConfigEntry = ConfigEntry[CallstackRuntime]
+
+
+@dataclass(slots=True)
+class CallstackRuntime:
+    """What a loaded config entry holds."""
+
+    modem: Modem
+    coordinator: CallstackCoordinator
+    device_id: str
+
+
+class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
+    """Hold the modem's latest snapshot and tell entities when it changes."""
+
+    config_entry: CallstackConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: CallstackConfigEntry, modem: Modem) -> None:
+        super().__init__(hass, _LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
+        self.modem = modem
+        self.device_id: str | None = None
+        self.data = modem.snapshot
+        self._was_connected = self.data.connected
+
+    async def _async_update_data(self) -> ModemSnapshot:
+        """The snapshot is always current: the driver keeps it so from URCs."""
+        return self.modem.snapshot
+
+    @callback
+    def async_start(self) -> None:
+        """Follow the modem's events until the entry unloads."""
+        self.config_entry.async_on_unload(self.modem.subscribe(self._on_event))
+        self._update_issues(self.data)
+
+    @callback
+    def _on_event(self, event: ModemEvent) -> None:
+        match event:
+            case CallEvent():
+                self._fire(
+                    EVENT_CALL,
+                    {
+                        "type": event.kind,
+                        "direction": event.direction,
+                        "number": event.number,
+                        "duration": event.duration,
+                        "reason": event.reason,
+                    },
+                )
+            case DtmfEvent(digit=digit):
+                self._fire(EVENT_DTMF, {"digit": digit})
+            case ConnectionChanged(connected=connected):
+                self._log_connection(connected)
+        snapshot = self.modem.snapshot
+        if snapshot != self.data:
+            self.async_set_updated_data(snapshot)
+            self._update_issues(snapshot)
+
+    def _fire(self, event_type: str, data: dict[str, object]) -> None:
+        self.hass.bus.async_fire(
+            event_type,
+            {"config_entry_id": self.config_entry.entry_id, "device_id": self.device_id, **data},
+        )
+
+    def _log_connection(self, connected: bool) -> None:
+        """Log a lost or regained modem once per change, not per entity or retry."""
+        if connected and not self._was_connected:
+            _LOGGER.info("The modem is back")
+        elif not connected and self._was_connected:
+            _LOGGER.info("The modem is unavailable; entities are unavailable until it returns")
+        self._was_connected = connected
+
+    def _update_issues(self, snapshot: ModemSnapshot) -> None:
+        entry = self.config_entry
+        _set_issue(
+            self.hass,
+            f"audio_port_unavailable_{entry.entry_id}",
+            snapshot.bridge_error in ("port_unavailable", "port_lost"),
+            "audio_port_unavailable",
+            entry.title,
+        )
+        _set_issue(
+            self.hass,
+            f"sim_puk_required_{entry.entry_id}",
+            snapshot.sim is SimStatus.PUK_REQUIRED,
+            "sim_puk_required",
+            entry.title,
+        )
+        _set_issue(
+            self.hass,
+            f"sim_not_inserted_{entry.entry_id}",
+            snapshot.connected and snapshot.sim is SimStatus.NOT_INSERTED,
+            "sim_not_inserted",
+            entry.title,
+        )
+
+
+def _set_issue(hass: HomeAssistant, issue_id: str, active: bool, key: str, title: str) -> None:
+    """Create or delete a repairs issue so it always matches the modem's condition."""
+    if active:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders={"title": title},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the entry's repairs issues (when it is removed)."""
+    for key in ("audio_port_unavailable", "sim_puk_required", "sim_not_inserted"):
+        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry_id}")

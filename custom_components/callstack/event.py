@@ -1,0 +1,84 @@
+"""Event entities: calls (incoming, answered, ended, missed) and DTMF digits received."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import CallstackConfigEntry, CallstackCoordinator
+from .entity import CallstackEntity
+from .sim7600.events import CallEvent, DtmfEvent, ModemEvent
+
+PARALLEL_UPDATES = 0
+
+CALL_EVENT = EventEntityDescription(
+    key="call",
+    translation_key="call",
+    event_types=["incoming", "answered", "ended", "missed"],
+)
+DTMF_EVENT = EventEntityDescription(
+    key="dtmf",
+    translation_key="dtmf",
+    event_types=["received"],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallstackConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the call and DTMF event entities."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities([CallstackCallEvent(coordinator), CallstackDtmfEvent(coordinator)])
+
+
+class CallstackDriverEvent(CallstackEntity, EventEntity):
+    """An event entity fed straight from the driver's event stream."""
+
+    def __init__(self, coordinator: CallstackCoordinator, description: EventEntityDescription):
+        super().__init__(coordinator, description)
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the driver; unsubscribe when removed."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.modem.subscribe(self._on_modem_event))
+
+    @callback
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        raise NotImplementedError
+
+
+class CallstackCallEvent(CallstackDriverEvent):
+    """Fires on every call transition, with the caller's number."""
+
+    def __init__(self, coordinator: CallstackCoordinator) -> None:
+        super().__init__(coordinator, CALL_EVENT)
+
+    @callback
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        if isinstance(event, CallEvent):
+            self._trigger_event(
+                event.kind,
+                {
+                    "number": event.number,
+                    "direction": event.direction,
+                    "duration": event.duration,
+                    "reason": event.reason,
+                },
+            )
+            self.async_write_ha_state()
+
+
+class CallstackDtmfEvent(CallstackDriverEvent):
+    """Fires for each DTMF digit the far end presses."""
+
+    def __init__(self, coordinator: CallstackCoordinator) -> None:
+        super().__init__(coordinator, DTMF_EVENT)
+
+    @callback
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        if isinstance(event, DtmfEvent):
+            self._trigger_event("received", {"digit": event.digit})
+            self.async_write_ha_state()

@@ -1,0 +1,106 @@
+"""Sensors: call state, signal, network and SIM health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import SIGNAL_STRENGTH_DECIBELS_MILLIWATT, EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import CallstackConfigEntry
+from .entity import CallstackEntity
+from .sim7600.model import CallState, ModemSnapshot, RegistrationStatus, SimStatus
+
+# Push updates: nothing to parallelise.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallstackSensorEntityDescription(SensorEntityDescription):
+    """A sensor and how to read it from the snapshot."""
+
+    value_fn: Callable[[ModemSnapshot], str | int | None]
+
+
+SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
+    CallstackSensorEntityDescription(
+        key="call_state",
+        translation_key="call_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in CallState],
+        value_fn=lambda snapshot: snapshot.call_state.value,
+    ),
+    CallstackSensorEntityDescription(
+        key="signal_strength",
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.signal_dbm,
+    ),
+    CallstackSensorEntityDescription(
+        key="signal_quality",
+        translation_key="signal_quality",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda snapshot: snapshot.ber,
+    ),
+    CallstackSensorEntityDescription(
+        key="network_operator",
+        translation_key="network_operator",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.operator,
+    ),
+    CallstackSensorEntityDescription(
+        key="network_registration",
+        translation_key="network_registration",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in RegistrationStatus],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.registration.value,
+    ),
+    CallstackSensorEntityDescription(
+        key="network_technology",
+        translation_key="network_technology",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.technology,
+    ),
+    CallstackSensorEntityDescription(
+        key="sim_status",
+        translation_key="sim_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in SimStatus],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.sim.value if snapshot.sim else None,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallstackConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the modem's sensors."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(CallstackSensor(coordinator, description) for description in SENSORS)
+
+
+class CallstackSensor(CallstackEntity, SensorEntity):
+    """A sensor showing one field of the modem snapshot."""
+
+    entity_description: CallstackSensorEntityDescription
+
+    @property
+    def native_value(self) -> str | int | None:
+        """The field's current value."""
+        return self.entity_description.value_fn(self.coordinator.data)

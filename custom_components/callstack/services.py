@@ -1,0 +1,345 @@
+"""Actions: dial, answer, hang_up, send_dtmf, record and play.
+
+Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
+loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
+onto translated :class:`HomeAssistantError` s. No action reports success for work that
+did not happen: a recording that captured nothing is an error, not an empty file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+import logging
+import os
+from pathlib import Path
+import re
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER, DOMAIN
+from .coordinator import CallstackConfigEntry
+from .sim7600 import validate
+from .sim7600.errors import (
+    AtCommandError,
+    AudioBridgeLostError,
+    AudioBridgeNotRunningError,
+    AudioBusyError,
+    CallStateError,
+    InvalidArgumentError,
+    RecordingEmptyError,
+    Sim7600Error,
+    WavFormatError,
+)
+from .sim7600.model import CallState
+from .sim7600.modem import Modem
+from .sim7600.wav import WavAudio
+
+_LOGGER = logging.getLogger(__name__)
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+MEDIA_SOURCE_PREFIX = "media-source://media_source/local/"
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav$")
+
+_ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+SCHEMAS: dict[str, vol.Schema] = {
+    "dial": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("number"): cv.string,
+            vol.Optional("timeout", default=60): vol.Coerce(float),
+        }
+    ),
+    "answer": vol.Schema(_ENTRY),
+    "hang_up": vol.Schema(_ENTRY),
+    "send_dtmf": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("digits"): cv.string,
+            vol.Optional("duration_ms", default=100): vol.Coerce(int),
+        }
+    ),
+    "record": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("duration", default=30): vol.Coerce(float),
+            vol.Optional("filename"): cv.string,
+            vol.Optional("stop_on_dtmf", default=False): cv.boolean,
+            vol.Optional("overwrite", default=False): cv.boolean,
+        }
+    ),
+    "play": vol.Schema(
+        {**_ENTRY, vol.Required("file"): cv.string, vol.Optional("wait", default=True): cv.boolean}
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Action:
+    handler: Callable[
+        [HomeAssistant, CallstackConfigEntry, ServiceCall], Awaitable[ServiceResponse]
+    ]
+    supports_response: SupportsResponse
+
+
+def _error(key: str, **placeholders: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _device_error(err: Sim7600Error) -> HomeAssistantError:
+    """Map a driver error to a translated error (driver messages hold nothing private)."""
+    match err:
+        case AudioBridgeLostError():
+            return _error("audio_bridge_lost")
+        case AudioBridgeNotRunningError():
+            return _error("audio_bridge_not_running")
+        case RecordingEmptyError():
+            return _error("recording_empty")
+        case AtCommandError():
+            return _error("modem_error")
+    return _error("modem_unavailable")
+
+
+@callback
+def _resolve_entry(hass: HomeAssistant, call: ServiceCall) -> CallstackConfigEntry:
+    entry_id: str | None = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    if entry_id is None:
+        loaded = [
+            entry
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            if entry.state is ConfigEntryState.LOADED
+        ]
+        if len(loaded) != 1:
+            raise _invalid("entry_ambiguous" if loaded else "entry_not_loaded")
+        return loaded[0]
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise _invalid("entry_not_found")
+    if entry.state is not ConfigEntryState.LOADED:
+        raise _invalid("entry_not_loaded")
+    return entry
+
+
+def _connected_modem(entry: CallstackConfigEntry) -> Modem:
+    modem = entry.runtime_data.modem
+    if not modem.connected:
+        raise _error("modem_unavailable")
+    return modem
+
+
+async def _dial(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    try:
+        number = validate.phone_number(call.data["number"])
+    except InvalidArgumentError:
+        raise _invalid("invalid_number") from None
+    timeout = call.data["timeout"]
+    if not 5 <= timeout <= 300:
+        raise _invalid("invalid_timeout")
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.IDLE:
+        raise _error("call_in_progress")
+    try:
+        result = await modem.dial(number, timeout)
+    except CallStateError:
+        raise _error("call_in_progress") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return {"result": result.value}
+
+
+async def _answer(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    modem = _connected_modem(entry)
+    try:
+        await modem.answer()
+    except CallStateError:
+        raise _error("no_incoming_call") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return None
+
+
+async def _hang_up(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    modem = _connected_modem(entry)
+    try:
+        await modem.hang_up()
+    except CallStateError:
+        raise _error("no_call") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return None
+
+
+async def _send_dtmf(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    try:
+        digits = validate.dtmf_digits(call.data["digits"])
+        duration_ms = validate.dtmf_duration_ms(call.data["duration_ms"])
+    except InvalidArgumentError:
+        raise _invalid("invalid_dtmf") from None
+    modem = _connected_modem(entry)
+    try:
+        await modem.send_dtmf(digits, duration_ms)
+    except CallStateError:
+        raise _error("no_active_call") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return None
+
+
+def recordings_dir(hass: HomeAssistant, entry: CallstackConfigEntry) -> Path:
+    """``<media dir>/<folder option>``: where recordings go and play reads relative names."""
+    media = hass.config.media_dirs.get("local") or hass.config.path("media")
+    folder: str = entry.options.get(CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER)
+    return Path(media) / folder
+
+
+def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
+    """Create the recordings folder; refuse it if it resolves outside the allowed dirs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resolved = folder.resolve()
+    if not hass.config.is_allowed_path(str(resolved)):
+        raise _invalid("path_not_allowed")
+    return resolved
+
+
+async def _record(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    duration: float = call.data["duration"]
+    if not (0 < duration <= 3600) or duration != duration:  # noqa: PLR0124 - NaN check
+        raise _invalid("invalid_duration")
+    filename = call.data.get("filename") or dt_util.now().strftime("call-%Y%m%d-%H%M%S.wav")
+    if not _FILENAME.match(filename) or ".." in filename:
+        raise _invalid("invalid_filename")
+    modem = _connected_modem(entry)
+    # Fail closed before touching the file system.
+    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
+        raise _error("audio_bridge_not_running")
+    folder = recordings_dir(hass, entry)
+    resolved = await hass.async_add_executor_job(_prepare_folder, hass, folder)
+    target = resolved / filename
+    overwrite: bool = call.data["overwrite"]
+    if not overwrite and await hass.async_add_executor_job(os.path.lexists, target):
+        raise _invalid("file_exists")
+    try:
+        result = await modem.record(
+            target, duration, stop_on_dtmf=call.data["stop_on_dtmf"], overwrite=overwrite
+        )
+    except AudioBusyError:
+        raise _error("recording_in_progress") from None
+    except FileExistsError:
+        raise _invalid("file_exists") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return {
+        "path": str(result.path),
+        "media_content_id": f"{MEDIA_SOURCE_PREFIX}{folder.name}/{filename}",
+        "duration": result.duration,
+        "ended_by": result.ended_by,
+    }
+
+
+def _resolve_playable(hass: HomeAssistant, entry: CallstackConfigEntry, file: str) -> Path:
+    """Find the WAV to play: a media-source id, a name in the recordings folder, or an
+    absolute path inside HA's allowed directories (symlinks resolved first)."""
+    if file.startswith(MEDIA_SOURCE_PREFIX):
+        media = hass.config.media_dirs.get("local") or hass.config.path("media")
+        path = Path(media) / file.removeprefix(MEDIA_SOURCE_PREFIX)
+    elif os.path.isabs(file):
+        path = Path(file)
+    else:
+        path = recordings_dir(hass, entry) / file
+    resolved = path.resolve()
+    if not hass.config.is_allowed_path(str(resolved)):
+        raise _invalid("path_not_allowed")
+    if not resolved.is_file():
+        raise _invalid("file_not_found")
+    return resolved
+
+
+async def _play(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    file: str = call.data["file"]
+    if "\0" in file:
+        raise _invalid("file_not_found")
+    path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
+        raise _error("audio_bridge_not_running")
+    try:
+        audio = await modem.audio.load(path)
+    except WavFormatError:
+        raise _invalid("invalid_wav", rate=str(modem.audio.sample_rate)) from None
+    if call.data["wait"]:
+        try:
+            result = await modem.play(audio)
+        except AudioBusyError:
+            raise _error("playback_in_progress") from None
+        except Sim7600Error as err:
+            raise _device_error(err) from err
+        return {"duration": result.duration, "ended_by": result.ended_by}
+    if modem.audio.busy:
+        raise _error("playback_in_progress")
+    entry.async_create_background_task(hass, _play_quietly(modem, audio), "callstack playback")
+    return {"duration": audio.duration, "ended_by": "started"}
+
+
+async def _play_quietly(modem: Modem, audio: WavAudio) -> None:
+    """Play without a caller waiting; the outcome can only be logged."""
+    try:
+        await modem.play(audio)
+    except Sim7600Error as err:
+        _LOGGER.warning("Playback into the call stopped: %s", type(err).__name__)
+
+
+ACTIONS: dict[str, _Action] = {
+    "dial": _Action(_dial, SupportsResponse.OPTIONAL),
+    "answer": _Action(_answer, SupportsResponse.NONE),
+    "hang_up": _Action(_hang_up, SupportsResponse.NONE),
+    "send_dtmf": _Action(_send_dtmf, SupportsResponse.NONE),
+    "record": _Action(_record, SupportsResponse.OPTIONAL),
+    "play": _Action(_play, SupportsResponse.OPTIONAL),
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every Callstack action."""
+    for name, action in ACTIONS.items():
+
+        async def handle(call: ServiceCall, action: _Action = action) -> ServiceResponse:
+            entry = _resolve_entry(hass, call)
+            response = await action.handler(hass, entry, call)
+            return response if call.return_response else None
+
+        hass.services.async_register(
+            DOMAIN, name, handle, schema=SCHEMAS[name], supports_response=action.supports_response
+        )
