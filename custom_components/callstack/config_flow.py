@@ -1,0 +1,556 @@
+"""Config flow of the Callstack integration: pick the modem's ports, probe it, unlock its SIM.
+
+Steps:
+
+- ``user`` / ``reconfigure``: choose the AT port from the detected serial ports, or
+  ``manual`` to type a device path, ``socket://host:port`` or ``rfc2217://host:port``. The
+  modem on that port is probed (it must answer AT and be a SIMCom) before going on.
+- ``audio``: the PCM audio port, pre-filled with the AT port's sibling interface; it may be
+  left empty (no call audio). If it cannot be opened the user must confirm going on
+  without audio.
+- ``pin``: only when the SIM asks for its PIN; the PIN is sent once per submit.
+- ``usb`` + ``usb_confirm``: USB discovery of the AT interface.
+
+The unique id is a hash of the IMEI; the IMEI itself, the PIN and phone numbers are never
+stored in the unique id, shown or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+import hashlib
+import logging
+import os
+import re
+from typing import Any
+
+from homeassistant.components import usb
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+from serial.tools import list_ports
+import voluptuous as vol
+
+from .const import (
+    CONF_AT_PORT,
+    CONF_AUDIO_PORT,
+    CONF_RECORDINGS_FOLDER,
+    CONF_SIGNAL_INTERVAL,
+    CONF_SIM_PIN,
+    CONF_SMS_RECIPIENTS,
+    DEFAULT_RECORDINGS_FOLDER,
+    DEFAULT_SIGNAL_INTERVAL,
+    DOMAIN,
+    USB_PIDS,
+    USB_VID,
+)
+from .sim7600 import validate
+from .sim7600.errors import (
+    InvalidArgumentError,
+    NotAModemError,
+    PortError,
+    Sim7600Error,
+    SimPinError,
+    SimPukRequiredError,
+    UnsupportedModemError,
+)
+from .sim7600.model import SimStatus
+from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
+from .sim7600.transport import open_port
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_CONTINUE_WITHOUT_AUDIO = "continue_without_audio"
+MANUAL_ENTRY = "manual"
+MANUAL_ENTRY_LABEL = "Enter manually"
+DEFAULT_TITLE = "SIM7600"
+
+SIGNAL_INTERVAL_MIN = 10
+SIGNAL_INTERVAL_MAX = 3600
+
+# How long one AT command of the probe may take, and the whole probe or PIN unlock.
+PROBE_COMMAND_TIMEOUT = 2.0
+PROBE_TIMEOUT = 30.0
+
+# The by-id interface numbers of the AT and audio ports per USB composition.
+AT_INTERFACE: Mapping[str, str] = {"9001": "02", "9011": "04"}
+AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
+
+_INTERFACE = re.compile(r"-if([0-9]{2})-")
+_NETWORK_URL = re.compile(r"^(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
+_FOLDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def modem_unique_id(imei: str) -> str:
+    """The config entry's unique id: a short hash of the IMEI, never the IMEI itself."""
+    return hashlib.sha256(imei.encode()).hexdigest()[:16]
+
+
+def usb_interface(path: str) -> str | None:
+    """The ``NN`` of a ``/dev/serial/by-id/...-ifNN-portM`` name, if it has one."""
+    match = _INTERFACE.search(os.path.basename(path))
+    return match.group(1) if match else None
+
+
+def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
+    """The audio port that belongs to ``at_port`` by its by-id name, or None.
+
+    ``-if02-`` becomes ``-if04-`` (PID 9001) and ``-if04-`` becomes ``-if06-`` (PID 9011).
+    When the PID is unknown both rules apply. Nothing is derived for URLs or plain
+    ``/dev/ttyUSBn`` names. Whether the path exists is for the caller to check.
+    """
+    if "://" in at_port:
+        return None
+    head, sep, name = at_port.rpartition("/")
+    match = _INTERFACE.search(name)
+    if match is None:
+        return None
+    interface = match.group(1)
+    if pid is not None and pid in AT_INTERFACE:
+        if interface != AT_INTERFACE[pid]:
+            return None
+        audio = AUDIO_INTERFACE[pid]
+    else:
+        audio_by_at = {at: AUDIO_INTERFACE[key] for key, at in AT_INTERFACE.items()}
+        if interface not in audio_by_at:
+            return None
+        audio = audio_by_at[interface]
+    return f"{head}{sep}{name[: match.start()]}-if{audio}-{name[match.end() :]}"
+
+
+def valid_port(value: str) -> bool:
+    """A device path, ``socket://host:port`` or ``rfc2217://host:port``."""
+    if "://" in value:
+        return _NETWORK_URL.match(value) is not None
+    return value.startswith("/") and not any(char.isspace() for char in value)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialPortChoice:
+    """One detected serial port as the picker shows it."""
+
+    path: str  # the /dev/serial/by-id name when there is one
+    label: str
+    pid: str | None
+    likely_at: bool
+
+
+def list_serial_ports() -> list[SerialPortChoice]:
+    """The serial ports on this host, likely SIMCom AT ports first (blocking I/O)."""
+    choices: list[SerialPortChoice] = []
+    for info in list_ports.comports():
+        path = usb.get_serial_by_id(info.device)
+        vid = f"{info.vid:04X}" if info.vid is not None else None
+        pid = f"{info.pid:04X}" if info.pid is not None else None
+        label = usb.human_readable_device_name(
+            info.device, info.serial_number, info.manufacturer, info.description, vid, pid
+        )
+        interface = usb_interface(path)
+        if interface is not None:
+            label = f"{label} - interface {interface}"
+        simcom = vid == USB_VID and pid in USB_PIDS
+        likely_at = simcom and pid is not None and interface == AT_INTERFACE.get(pid)
+        choices.append(SerialPortChoice(path, label, pid if simcom else None, likely_at))
+    choices.sort(key=lambda choice: (not choice.likely_at, choice.path))
+    return choices
+
+
+class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one SIM7600 modem."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._at_port: str | None = None
+        self._audio_port: str | None = None
+        self._pid: str | None = None
+        self._ports: list[SerialPortChoice] = []
+        self._probe: ProbeResult | None = None
+        self._audio_failed = False
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> CallstackOptionsFlow:
+        """Options: signal interval, recordings folder, SMS recipients."""
+        return CallstackOptionsFlow()
+
+    # ---- AT port: picker, manual entry, reconfigure ----------------------------------
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the AT port from the detected serial ports."""
+        return await self._async_step_pick_port("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the ports of a configured modem; it must be the same modem."""
+        return await self._async_step_pick_port("reconfigure", user_input)
+
+    async def _async_step_pick_port(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            choice: str = user_input[CONF_AT_PORT]
+            if choice == MANUAL_ENTRY:
+                return await self.async_step_manual()
+            self._pid = next((port.pid for port in self._ports if port.path == choice), None)
+            if (result := await self._async_use_at_port(choice, errors)) is not None:
+                return result
+        else:
+            self._ports = await self.hass.async_add_executor_job(list_serial_ports)
+            if not self._ports:
+                return await self.async_step_manual()
+
+        options = [SelectOptionDict(value=port.path, label=port.label) for port in self._ports]
+        options.append(SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL))
+        suggested = self._current_at_port() or next(
+            (port.path for port in self._ports if port.likely_at), self._ports[0].path
+        )
+        if user_input is not None:
+            suggested = user_input[CONF_AT_PORT]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_AT_PORT): SelectSelector(
+                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, {CONF_AT_PORT: suggested}),
+            errors=errors,
+        )
+
+    async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Type the AT port: a device path, socket://host:port or rfc2217://host:port."""
+        errors: dict[str, str] = {}
+        suggested = self._current_at_port()
+        if user_input is not None:
+            at_port = str(user_input[CONF_AT_PORT]).strip()
+            suggested = at_port
+            self._pid = None
+            if not valid_port(at_port):
+                errors[CONF_AT_PORT] = "invalid_port"
+            elif (result := await self._async_use_at_port(at_port, errors)) is not None:
+                return result
+        schema = vol.Schema({vol.Required(CONF_AT_PORT): TextSelector()})
+        return self.async_show_form(
+            step_id="manual",
+            data_schema=self.add_suggested_values_to_schema(schema, {CONF_AT_PORT: suggested}),
+            errors=errors,
+        )
+
+    def _current_at_port(self) -> str | None:
+        if self.source == SOURCE_RECONFIGURE:
+            at_port: str = self._get_reconfigure_entry().data[CONF_AT_PORT]
+            return at_port
+        return None
+
+    async def _async_use_at_port(
+        self, at_port: str, errors: dict[str, str]
+    ) -> ConfigFlowResult | None:
+        """Probe the modem on ``at_port``; None with ``errors`` filled when it fails."""
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        if not reconfiguring:
+            # The port of a configured modem is held open by it: do not talk over it.
+            self._async_abort_entries_match({CONF_AT_PORT: at_port})
+        if (error := await self._async_probe(at_port)) is not None:
+            errors["base"] = error
+            return None
+        assert self._probe is not None
+        if not self._probe.identity.imei:
+            return self.async_abort(reason="no_imei")
+        unique_id = modem_unique_id(self._probe.identity.imei)
+        await self.async_set_unique_id(unique_id, raise_on_progress=False)
+        if reconfiguring:
+            self._abort_if_unique_id_mismatch(reason="wrong_modem")
+        elif self._probe.sim is SimStatus.PUK_REQUIRED:
+            return self.async_abort(reason="sim_puk_required")
+        self._at_port = at_port
+        return await self.async_step_audio()
+
+    async def _async_probe(self, at_port: str) -> str | None:
+        """Probe ``at_port`` into ``self._probe``; returns an error key on failure."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                self._probe = await probe(at_port, timeout=PROBE_COMMAND_TIMEOUT)
+        except PortError:
+            return "cannot_connect"
+        except NotAModemError:
+            return "not_a_modem"
+        except UnsupportedModemError:
+            return "unsupported_modem"
+        except (Sim7600Error, TimeoutError) as err:
+            _LOGGER.debug("The modem probe failed: %s", type(err).__name__)
+            return "cannot_connect"
+        return None
+
+    # ---- audio port ------------------------------------------------------------------
+
+    async def async_step_audio(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the PCM audio port; empty means no call audio."""
+        assert self._at_port is not None
+        errors: dict[str, str] = {}
+        if user_input is None:
+            self._audio_failed = False
+            suggested = await self._async_suggest_audio_port()
+        else:
+            suggested = str(user_input.get(CONF_AUDIO_PORT) or "").strip()
+            audio_port = suggested or None
+            if audio_port is not None and not valid_port(audio_port):
+                errors[CONF_AUDIO_PORT] = "invalid_port"
+            elif audio_port is not None and audio_port == self._at_port:
+                errors[CONF_AUDIO_PORT] = "same_port"
+            elif audio_port is not None and not await self._async_can_open(audio_port):
+                if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
+                    self._audio_port = None
+                    return await self._async_finish()
+                self._audio_failed = True
+                errors[CONF_AUDIO_PORT] = "audio_port_unavailable"
+            else:
+                self._audio_port = audio_port
+                return await self._async_finish()
+
+        fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): TextSelector()}
+        if self._audio_failed:
+            fields[vol.Optional(CONF_CONTINUE_WITHOUT_AUDIO, default=False)] = BooleanSelector()
+        schema = vol.Schema(fields)
+        return self.async_show_form(
+            step_id="audio",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_AUDIO_PORT: suggested} if suggested else {}
+            ),
+            errors=errors,
+        )
+
+    async def _async_suggest_audio_port(self) -> str | None:
+        assert self._at_port is not None
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            if entry.data[CONF_AT_PORT] == self._at_port:
+                current: str | None = entry.data.get(CONF_AUDIO_PORT)
+                return current
+        sibling = audio_sibling(self._at_port, self._pid)
+        if sibling is not None and await self.hass.async_add_executor_job(os.path.exists, sibling):
+            return sibling
+        return None
+
+    async def _async_can_open(self, audio_port: str) -> bool:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                port = await open_port(audio_port)
+                await port.close()
+        except (PortError, TimeoutError):
+            return False
+        return True
+
+    async def _async_finish(self) -> ConfigFlowResult:
+        """Both ports are chosen: update the reconfigured entry, or go on to create one."""
+        assert self._probe is not None
+        ports = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data_updates=ports
+            )
+        self._abort_if_unique_id_configured(updates=ports)
+        if self._probe.sim is SimStatus.PIN_REQUIRED:
+            return await self.async_step_pin()
+        return self._async_create()
+
+    # ---- SIM PIN ---------------------------------------------------------------------
+
+    async def async_step_pin(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Unlock the SIM with its PIN: sent once per submit, never retried by itself."""
+        errors: dict[str, str] = {}
+        placeholders = {"attempts": "?"}
+        if user_input is not None:
+            try:
+                sim_pin = validate.pin(str(user_input[CONF_SIM_PIN]).strip())
+            except InvalidArgumentError:
+                errors[CONF_SIM_PIN] = "invalid_pin_format"
+            else:
+                try:
+                    async with asyncio.timeout(PROBE_TIMEOUT):
+                        await self._async_unlock_sim(sim_pin)
+                except SimPukRequiredError:
+                    return self.async_abort(reason="sim_puk_required")
+                except SimPinError as err:
+                    errors[CONF_SIM_PIN] = "invalid_pin"
+                    if err.attempts_left is not None:
+                        placeholders["attempts"] = str(err.attempts_left)
+                except (Sim7600Error, TimeoutError) as err:
+                    _LOGGER.debug("Unlocking the SIM failed: %s", type(err).__name__)
+                    errors["base"] = "cannot_connect"
+                else:
+                    return self._async_create(sim_pin)
+
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SIM_PIN): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.PASSWORD)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="pin",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_unlock_sim(self, sim_pin: str) -> None:
+        """Connect, send the PIN once if the SIM still wants it, and always disconnect."""
+        assert self._at_port is not None
+        modem = Modem(ModemConfig(at_url=self._at_port))
+        try:
+            await modem.connect()
+            if modem.sim is SimStatus.PUK_REQUIRED:
+                raise SimPukRequiredError("The SIM is blocked and needs its PUK")
+            if modem.sim is SimStatus.PIN_REQUIRED:
+                await modem.unlock_sim(sim_pin)
+        finally:
+            await modem.close()
+
+    # ---- USB discovery ---------------------------------------------------------------
+
+    async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
+        """A SIMCom modem was plugged in; every ttyUSB interface of it lands here."""
+        at_port = await self.hass.async_add_executor_job(
+            usb.get_serial_by_id, discovery_info.device
+        )
+        pid = discovery_info.pid.upper()
+        interface = usb_interface(at_port)
+        if interface is None or interface != AT_INTERFACE.get(pid):
+            return self.async_abort(reason="not_at_interface")
+        self._async_abort_entries_match({CONF_AT_PORT: at_port})
+        self._pid = pid
+        if (error := await self._async_probe(at_port)) is not None:
+            return self.async_abort(reason=error)
+        assert self._probe is not None
+        if not self._probe.identity.imei:
+            return self.async_abort(reason="no_imei")
+        self._at_port = at_port
+        self._audio_port = await self._async_suggest_audio_port()
+        await self.async_set_unique_id(modem_unique_id(self._probe.identity.imei))
+        self._abort_if_unique_id_configured(
+            updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        )
+        if self._probe.sim is SimStatus.PUK_REQUIRED:
+            return self.async_abort(reason="sim_puk_required")
+        self.context["title_placeholders"] = {"name": self._title()}
+        self._set_confirm_only()
+        return await self.async_step_usb_confirm()
+
+    async def async_step_usb_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the user to confirm the discovered modem."""
+        assert self._probe is not None
+        if user_input is not None:
+            if self._probe.sim is SimStatus.PIN_REQUIRED:
+                return await self.async_step_pin()
+            return self._async_create()
+        return self.async_show_form(
+            step_id="usb_confirm",
+            description_placeholders={
+                "model": self._title(),
+                "audio": self._audio_port or "-",
+            },
+        )
+
+    # ---- entry -----------------------------------------------------------------------
+
+    def _title(self) -> str:
+        assert self._probe is not None
+        return self._probe.identity.model or DEFAULT_TITLE
+
+    @callback
+    def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
+        data: dict[str, Any] = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        if sim_pin is not None:
+            data[CONF_SIM_PIN] = sim_pin
+        return self.async_create_entry(title=self._title(), data=data)
+
+
+class CallstackOptionsFlow(OptionsFlow):
+    """Signal refresh interval, recordings folder and SMS recipients."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and validate the options."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {
+            CONF_SIGNAL_INTERVAL: DEFAULT_SIGNAL_INTERVAL,
+            CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
+            CONF_SMS_RECIPIENTS: [],
+            **self.config_entry.options,
+        }
+        if user_input is not None:
+            values = {**values, **user_input}
+            folder = str(user_input.get(CONF_RECORDINGS_FOLDER, "")).strip()
+            recipients = [
+                str(number).strip()
+                for number in user_input.get(CONF_SMS_RECIPIENTS, [])
+                if str(number).strip()
+            ]
+            if not _FOLDER.match(folder):
+                errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
+            try:
+                for number in recipients:
+                    validate.phone_number(number)
+            except InvalidArgumentError:
+                errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        CONF_SIGNAL_INTERVAL: int(user_input[CONF_SIGNAL_INTERVAL]),
+                        CONF_RECORDINGS_FOLDER: folder,
+                        CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                    }
+                )
+
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SIGNAL_INTERVAL): NumberSelector(
+                    NumberSelectorConfig(
+                        min=SIGNAL_INTERVAL_MIN,
+                        max=SIGNAL_INTERVAL_MAX,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="s",
+                    )
+                ),
+                vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
+                vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, values),
+            errors=errors,
+        )
