@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from . import gsm7
+from .errors import Sim7600Error
 
 __all__ = [
     "Concat",
@@ -59,11 +60,11 @@ _GSM7_SINGLE, _GSM7_MULTI = 160, 153
 _UCS2_SINGLE, _UCS2_MULTI = 70, 67
 
 
-class PduDecodeError(ValueError):
+class PduDecodeError(Sim7600Error, ValueError):
     """A PDU could not be decoded; the message is a fixed phrase, safe to log."""
 
 
-class SmsTooLongError(ValueError):
+class SmsTooLongError(Sim7600Error, ValueError):
     """The text needs more parts than allowed; the message holds only part counts."""
 
     def __init__(self, parts_needed: int, max_parts: int) -> None:

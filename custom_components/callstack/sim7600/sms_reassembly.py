@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .errors import Sim7600Error
 from .sms_pdu import SmsDeliver
 
 __all__ = ["CompleteMessage", "MalformedStateError", "Reassembler"]
@@ -24,7 +25,7 @@ __all__ = ["CompleteMessage", "MalformedStateError", "Reassembler"]
 _STATE_VERSION = 1
 
 
-class MalformedStateError(ValueError):
+class MalformedStateError(Sim7600Error, ValueError):
     """Persisted data given to ``from_dict`` is not what ``to_dict`` produces."""
 
 
