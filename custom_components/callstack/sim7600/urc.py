@@ -184,9 +184,7 @@ def to_int(field: str | None) -> int | None:
     if field is None:
         return None
     field = field.strip()
-    if not field or not field.lstrip("-").isdigit() or len(field) > 9:
-        return None
-    return int(field)
+    return int(field) if _INTEGER.fullmatch(field) else None
 
 
 def parse_duration(digits: str | None) -> int | None:
@@ -302,5 +300,6 @@ def parse_urc(line: Line) -> Urc | None:
     return None
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
 _DTMF_KEYS = frozenset("0123456789*#ABCD")
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")

@@ -12,45 +12,45 @@ import re
 
 from .errors import InvalidArgumentError
 
-_NUMBER = re.compile(r"^\+?[0-9*#]{3,20}$")
-_PIN = re.compile(r"^[0-9]{4,8}$")
-_PUK = re.compile(r"^[0-9]{8}$")
-_USSD = re.compile(r"^[0-9*#]{1,40}$")
-_DTMF = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
+_NUMBER = re.compile(r"\+?[0-9*#]{3,20}")
+_PIN = re.compile(r"[0-9]{4,8}")
+_PUK = re.compile(r"[0-9]{8}")
+_USSD = re.compile(r"[0-9*#]{1,40}")
+_DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _FORBIDDEN_IN_TEXT = ("\x1a", "\x1b", "\x00")
 
 
 def phone_number(value: str) -> str:
     """A dialable number: optional ``+``, then 3-20 digits, ``*`` or ``#``."""
-    if not isinstance(value, str) or not _NUMBER.match(value):
+    if not isinstance(value, str) or not _NUMBER.fullmatch(value):
         raise InvalidArgumentError("Not a valid phone number")
     return value
 
 
 def pin(value: str) -> str:
     """A SIM PIN: 4-8 digits."""
-    if not isinstance(value, str) or not _PIN.match(value):
+    if not isinstance(value, str) or not _PIN.fullmatch(value):
         raise InvalidArgumentError("A SIM PIN is 4 to 8 digits")
     return value
 
 
 def puk(value: str) -> str:
     """A SIM PUK: 8 digits."""
-    if not isinstance(value, str) or not _PUK.match(value):
+    if not isinstance(value, str) or not _PUK.fullmatch(value):
         raise InvalidArgumentError("A SIM PUK is 8 digits")
     return value
 
 
 def ussd_code(value: str) -> str:
     """A USSD code or reply: digits, ``*`` and ``#``."""
-    if not isinstance(value, str) or not _USSD.match(value):
+    if not isinstance(value, str) or not _USSD.fullmatch(value):
         raise InvalidArgumentError("A USSD code holds only digits, * and #")
     return value
 
 
 def dtmf_digits(value: str) -> str:
     """DTMF digits to send: ``0-9 * # A-D``, at most 32, returned upper-case."""
-    if not isinstance(value, str) or not _DTMF.match(value):
+    if not isinstance(value, str) or not _DTMF.fullmatch(value):
         raise InvalidArgumentError("DTMF digits are 0-9, *, # and A-D (at most 32)")
     return value.upper()
 
