@@ -121,7 +121,7 @@ def test_chunk_size_must_hold_an_escape_pair() -> None:
         gsm7.encode_chunks("a", 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(gsm_text)
 def test_encode_decode_round_trip(text: str) -> None:
     septets = gsm7.encode_septets(text)
@@ -130,7 +130,7 @@ def test_encode_decode_round_trip(text: str) -> None:
     assert gsm7.decode_septets(septets) == text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(gsm_text, st.integers(min_value=0, max_value=6))
 def test_pack_unpack_round_trip(text: str, fill: int) -> None:
     septets = gsm7.encode_septets(text)
@@ -139,7 +139,7 @@ def test_pack_unpack_round_trip(text: str, fill: int) -> None:
     assert gsm7.unpack_septets(packed, len(septets), fill) == septets
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(gsm_text, st.integers(min_value=2, max_value=160))
 def test_chunks_rejoin_and_respect_the_limit(text: str, size: int) -> None:
     chunks = gsm7.encode_chunks(text, size)
@@ -148,7 +148,7 @@ def test_chunks_rejoin_and_respect_the_limit(text: str, size: int) -> None:
     assert "".join(gsm7.decode_septets(chunk) for chunk in chunks) == text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(min_value=-5, max_value=300)))
 def test_decode_never_raises(septets: list[int]) -> None:
     assert "\ufffd" not in gsm7.decode_septets(septets)

@@ -250,7 +250,7 @@ def test_malformed_message(changes: dict[str, object]) -> None:
         CompleteMessage.from_dict(good | changes)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(total=st.integers(min_value=1, max_value=12), data=st.data())
 def test_any_order_with_duplicates_completes_once(total: int, data: st.DataObject) -> None:
     order = list(data.draw(st.permutations(range(1, total + 1))))

@@ -188,7 +188,7 @@ def encode_submit(
         if gsm7.septet_length(text) <= _GSM7_SINGLE:
             user_data = [_gsm7_user_data(gsm7.encode_septets(text), b"")]
         else:
-            chunks = gsm7.encode_chunks(text, _GSM7_MULTI)
+            chunks = _within_limit(gsm7.encode_chunks(text, _GSM7_MULTI), max_parts)
             user_data = [
                 _gsm7_user_data(chunk, _concat_header(ref, len(chunks), seq))
                 for seq, chunk in enumerate(chunks, 1)
@@ -202,14 +202,12 @@ def encode_submit(
         if len(encoded) <= 2 * _UCS2_SINGLE:
             user_data = [_octet_user_data(encoded, b"")]
         else:
-            pieces = _ucs2_chunks(text, _UCS2_MULTI)
+            pieces = _within_limit(_ucs2_chunks(text, _UCS2_MULTI), max_parts)
             user_data = [
                 _octet_user_data(piece, _concat_header(ref, len(pieces), seq))
                 for seq, piece in enumerate(pieces, 1)
             ]
     total = len(user_data)
-    if total > max_parts:
-        raise SmsTooLongError(total, max_parts)
     first = _MTI_SUBMIT | _VPF_RELATIVE
     if request_status_report:
         first |= _SRR
@@ -427,6 +425,12 @@ def _concat_header(reference: int, total: int, seq: int) -> bytes:
 def _gsm7_user_data(septets: list[int], header: bytes) -> tuple[int, bytes]:
     header_septets, fill = _header_septets(len(header))
     return header_septets + len(septets), header + gsm7.pack_septets(septets, fill)
+
+
+def _within_limit[T](chunks: list[T], max_parts: int) -> list[T]:
+    if len(chunks) > max_parts:
+        raise SmsTooLongError(len(chunks), max_parts)
+    return chunks
 
 
 def _octet_user_data(payload: bytes, header: bytes) -> tuple[int, bytes]:
