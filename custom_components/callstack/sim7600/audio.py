@@ -13,13 +13,12 @@ running, writes through a temporary file, and never returns an empty WAV as a re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import logging
 import math
 from pathlib import Path
-from typing import Protocol
 
 from .errors import (
     AtCommandError,
@@ -33,6 +32,7 @@ from .errors import (
     Sim7600Error,
     WavFormatError,
 )
+from .executor import Execute
 from .model import BridgeState
 from .transport import SerialPort, open_port
 from .wav import SAMPLE_WIDTH, WavAudio, WavWriter, read_wav
@@ -45,12 +45,6 @@ REGISTER_TIMEOUT = 12.0  # how long to keep asking AT+CPCMREG=1 after connect
 REGISTER_RETRY = 0.5
 _FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
 _PLAYBACK_DRAIN_TIMEOUT = 2.0
-
-
-class Execute(Protocol):
-    """The modem's command runner, as the bridge needs it."""
-
-    def __call__(self, command: str, *, timeout: float = ...) -> Awaitable[list[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 import logging
-from typing import Protocol
 
 from . import validate
 from .errors import CallResultError, CallStateError, Sim7600Error
 from .events import CallEvent, DtmfEvent, ModemEvent
+from .executor import Execute
 from .model import CallInfo, CallState
 from .redact import mask_number
 from .urc import (
@@ -58,12 +58,6 @@ class DialResult(StrEnum):
     NO_ANSWER = "no_answer"
     FAILED = "failed"
     TIMEOUT = "timeout"
-
-
-class Execute(Protocol):
-    """The modem's command runner, as the tracker needs it."""
-
-    def __call__(self, command: str, *, timeout: float = ...) -> Awaitable[list[str]]: ...
 
 
 class CallTracker:

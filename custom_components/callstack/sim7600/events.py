@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .sms_reassembly import CompleteMessage
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectionChanged:
@@ -40,4 +42,37 @@ class DtmfEvent:
     digit: str
 
 
-type ModemEvent = ConnectionChanged | StateChanged | CallEvent | DtmfEvent
+@dataclass(frozen=True, slots=True)
+class SmsReceived:
+    """A whole SMS arrived (all parts, or what arrived before the group expired)."""
+
+    message: CompleteMessage
+
+
+@dataclass(frozen=True, slots=True)
+class SmsDeliveryReport:
+    """The network reports on a message we sent; ``reference`` is one of the
+    ``references`` that sending returned."""
+
+    reference: int
+    delivered: bool
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class UssdReceived:
+    """A network-initiated USSD message (not the answer to one of ours)."""
+
+    status: str
+    message: str | None
+
+
+type ModemEvent = (
+    ConnectionChanged
+    | StateChanged
+    | CallEvent
+    | DtmfEvent
+    | SmsReceived
+    | SmsDeliveryReport
+    | UssdReceived
+)

@@ -11,11 +11,12 @@ timed-out command cannot be taken for the reply to the next one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import logging
 import re
+from typing import Protocol
 
 from .errors import (
     AtCommandError,
@@ -56,6 +57,19 @@ _CME_TEXT = {
     "unknown": 100,
 }
 _PREFIX_ALIASES = {"+CICCID:": "+ICCID:"}
+
+
+class Execute(Protocol):
+    """How the services of the driver run commands (the modem's ``execute``)."""
+
+    def __call__(
+        self,
+        command: str,
+        *,
+        timeout: float | None = ...,
+        payload: bytes | None = ...,
+        prefix: str | None = ...,
+    ) -> Awaitable[list[str]]: ...
 
 
 @dataclass(slots=True)

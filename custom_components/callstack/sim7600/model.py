@@ -90,3 +90,4 @@ class ModemSnapshot:
     call: CallInfo | None = None
     bridge: BridgeState = BridgeState.STOPPED
     bridge_error: str | None = None
+    sms_storage_full: bool = False

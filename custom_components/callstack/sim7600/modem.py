@@ -47,6 +47,7 @@ from .network import (
     sim_status,
     strip_prefix,
 )
+from .sms import SendResult, SmsJournal, SmsService
 from .transport import open_port
 from .urc import (
     BootStage,
@@ -58,12 +59,17 @@ from .urc import (
     Registration,
     Ring,
     SimState,
+    SmsPdu,
+    SmsStorageFull,
+    SmsStored,
     Urc,
+    UssdResponse,
     VoiceCallBegin,
     VoiceCallEnd,
     parse_call_list,
     parse_registration,
 )
+from .ussd import UssdResult, UssdService
 from .wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,6 +93,7 @@ _INIT_OPTIONAL = (
     "AT+CREG=1",
     "AT+CGREG=1",
     "AT+CEREG=1",
+    'AT+CSCS="GSM"',  # USSD text as plain characters, not hex
 )
 _CME_SIM_NOT_INSERTED = 10
 
@@ -104,6 +111,7 @@ class ModemConfig:
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
     audio_speed: float = 1.0  # >1 only against an accelerated emulator
+    sms_part_timeout: float = 24 * 3600.0  # deliver an incomplete multipart SMS after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +125,7 @@ class ProbeResult:
 class Modem:
     """A connected SIM7600: state, events and the operations the HA layer exposes."""
 
-    def __init__(self, config: ModemConfig) -> None:
+    def __init__(self, config: ModemConfig, sms_journal: SmsJournal | None = None) -> None:
         self.config = config
         self._executor: AtExecutor | None = None
         self._subscribers: list[Callable[[ModemEvent], None]] = []
@@ -146,6 +154,14 @@ class Modem:
             sample_rate=config.sample_rate,
             speed=config.audio_speed,
         )
+        self.sms = SmsService(
+            self.execute,
+            self._emit,
+            self._changed,
+            sms_journal,
+            max_part_age=config.sms_part_timeout,
+        )
+        self.ussd = UssdService(self.execute, self._emit)
 
     # ---- state ------------------------------------------------------------------------
 
@@ -165,6 +181,7 @@ class Modem:
             call=self.calls.call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
+            sms_storage_full=self.sms.storage_full,
         )
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
@@ -189,6 +206,12 @@ class Modem:
                 **{name: getattr(self.audio.stats, name) for name in self.audio.stats.__slots__},
             },
             "pin_rejected": self._pin_rejected,
+            "sms": {
+                "received": self.sms.received,
+                "duplicates": self.sms.duplicates,
+                "undecodable": self.sms.undecodable,
+                "held_groups": len(self.sms.reassembler),
+            },
         }
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -248,6 +271,8 @@ class Modem:
             self.identity = await _read_identity(self.execute)
             await self._read_sim()
             await self.refresh_network()
+            if self.sim is SimStatus.READY:
+                await self.sms.initialise()
             self.calls.reconcile(parse_call_list(await self.execute("AT+CLCC")))
         finally:
             self._initialising = False
@@ -320,6 +345,7 @@ class Modem:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.config.signal_interval)
+            self.sms.expire()
             with contextlib.suppress(Sim7600Error):
                 await self._refresh_signal()
 
@@ -413,6 +439,20 @@ class Modem:
             raise AudioBridgeNotRunningError("No call is active")
         return await self.audio.play(audio)
 
+    async def send_sms(
+        self, number: str, text: str, *, request_delivery_report: bool = False
+    ) -> SendResult:
+        """Send an SMS (split and encoded as needed)."""
+        return await self.sms.send(number, text, request_delivery_report=request_delivery_report)
+
+    async def send_ussd(self, code: str, timeout: float = 30.0) -> UssdResult:
+        """Send a USSD code (or the reply to an open session) and wait for the answer."""
+        return await self.ussd.send(code, timeout)
+
+    async def cancel_ussd(self) -> None:
+        """End an open USSD session."""
+        await self.ussd.cancel()
+
     async def collect_dtmf(
         self, max_digits: int, timeout: float, terminator: str | None = "#"
     ) -> str:
@@ -452,6 +492,10 @@ class Modem:
             self.calls.handle(urc)
             if isinstance(urc, DtmfReceived):
                 self.audio.dtmf(urc.digit)
+        elif isinstance(urc, SmsStored | SmsPdu | SmsStorageFull):
+            self._spawn(self.sms.handle(urc))
+        elif isinstance(urc, UssdResponse):
+            self.ussd.handle(urc)
         elif isinstance(urc, Registration):
             self._registration[urc.domain] = registration_status(urc.stat)
             self._changed()
