@@ -1,0 +1,973 @@
+"""Tests of the Callstack config, reconfigure, USB discovery and options flows.
+
+The modem is the project's SIM7600 emulator on a real PTY (or TCP for ser2net URLs); only
+the host boundaries are patched: pyserial's port listing and HA's by-id lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+import json
+import logging
+from pathlib import Path
+import re
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from serial.tools.list_ports_common import ListPortInfo
+
+from custom_components.callstack import config_flow
+from custom_components.callstack.config_flow import (
+    MANUAL_ENTRY,
+    audio_sibling,
+    list_serial_ports,
+    modem_unique_id,
+    usb_interface,
+    valid_port,
+)
+from custom_components.callstack.const import (
+    CONF_AT_PORT,
+    CONF_AUDIO_PORT,
+    CONF_RECORDINGS_FOLDER,
+    CONF_SIGNAL_INTERVAL,
+    CONF_SIM_PIN,
+    CONF_SMS_RECIPIENTS,
+    DOMAIN,
+)
+
+from .conftest import FlowPtyResponder, Replies
+
+pytestmark = pytest.mark.usefixtures(
+    "flow_usb_component", "flow_mock_setup_entry", "flow_fast_probe"
+)
+
+TRANSLATIONS = json.loads(
+    (
+        Path(__file__).parents[2] / "custom_components" / "callstack" / "translations" / "en.json"
+    ).read_text(encoding="utf-8")
+)
+BY_ID_PREFIX = "usb-SimTech__Incorporated_SimTech__Incorporated_0123456789ABCDEF"
+SIMCOM_VID = 0x1E0E
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+def assert_translated(result: Any, section: str = "config") -> None:
+    """Every step, field, error and abort reason of ``result`` has English text."""
+    strings = TRANSLATIONS[section]
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"], result["reason"]
+        return
+    if result["type"] is not FlowResultType.FORM:
+        return
+    step = strings["step"][result["step_id"]]
+    given = set((result.get("description_placeholders") or {}).keys())
+    assert _placeholders(step.get("description", "")) <= given
+    for marker in result["data_schema"].schema if result["data_schema"] else ():
+        assert str(marker) in step["data"], marker
+        assert str(marker) in step["data_description"], marker
+    for error in (result.get("errors") or {}).values():
+        assert error in strings["error"], error
+        assert _placeholders(strings["error"][error]) <= given
+
+
+def suggested(result: Any, key: str) -> Any:
+    """The suggested value of ``key`` in a form, or None."""
+    for marker in result["data_schema"].schema:
+        if str(marker) == key:
+            return (marker.description or {}).get("suggested_value")
+    raise AssertionError(f"{key} is not in the form")
+
+
+def select_options(result: Any) -> list[dict[str, str]]:
+    """The options of the AT port picker."""
+    for marker, selector in result["data_schema"].schema.items():
+        if str(marker) == CONF_AT_PORT:
+            options: list[dict[str, str]] = selector.config["options"]
+            return options
+    raise AssertionError("no port picker")
+
+
+def port_info(
+    device: str, vid: int | None = SIMCOM_VID, pid: int | None = 0x9001, serial: str | None = None
+) -> ListPortInfo:
+    """What pyserial's comports() reports for one port."""
+    info = ListPortInfo(device, skip_link_detection=True)
+    info.vid = vid
+    info.pid = pid
+    if vid is not None:
+        info.serial_number = serial or "0123456789ABCDEF"
+        info.manufacturer = "SimTech, Incorporated"
+        info.description = "SimTech, Incorporated"
+    return info
+
+
+@contextmanager
+def host_ports(ports: list[ListPortInfo], by_id: dict[str, str]) -> Iterator[None]:
+    """Patch the host's serial port list and its /dev/serial/by-id links."""
+    with (
+        patch("serial.tools.list_ports.comports", return_value=ports),
+        patch(
+            "homeassistant.components.usb.get_serial_by_id",
+            side_effect=lambda device: by_id.get(device, device),
+        ),
+    ):
+        yield
+
+
+def usb_info(device: str, pid: str = "9001") -> UsbServiceInfo:
+    """What HA's usb component passes to a discovery flow."""
+    return UsbServiceInfo(
+        device=device,
+        vid="1E0E",
+        pid=pid,
+        serial_number="0123456789ABCDEF",
+        manufacturer="SimTech, Incorporated",
+        description="SimTech, Incorporated",
+    )
+
+
+async def start_manual(hass: HomeAssistant) -> Any:
+    """A user flow on a host with no serial ports: it goes straight to manual entry."""
+    with host_ports([], {}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert_translated(result)
+    return result
+
+
+async def configure(hass: HomeAssistant, result: Any, data: dict[str, Any]) -> Any:
+    """Submit a step and check its outcome is translated."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert_translated(result)
+    return result
+
+
+def assert_private_data_hidden(result: Any, emulator: Any) -> None:
+    """No IMEI in a created entry: not in its title, unique id or data."""
+    imei = emulator.identity.imei
+    assert imei not in result["title"]
+    assert imei not in result["result"].unique_id
+    assert imei not in json.dumps(result["data"])
+
+
+# ---- pure helpers -----------------------------------------------------------------------
+
+
+def test_modem_unique_id_hashes_the_imei() -> None:
+    unique_id = modem_unique_id("861234567890123")
+    assert re.fullmatch(r"[0-9a-f]{16}", unique_id)
+    assert unique_id == modem_unique_id("861234567890123")
+    assert unique_id != modem_unique_id("861234567890124")
+    assert "861234567890123" not in unique_id
+
+
+@pytest.mark.parametrize(
+    ("at_port", "pid", "expected"),
+    [
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0", None, f"{BY_ID_PREFIX}-if04-port0"),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0", "9001", f"{BY_ID_PREFIX}-if04-port0"),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0", "9011", f"{BY_ID_PREFIX}-if06-port0"),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0", None, f"{BY_ID_PREFIX}-if06-port0"),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0", "9001", None),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if03-port0", None, None),
+        (f"{BY_ID_PREFIX}-if02-port0", None, f"{BY_ID_PREFIX}-if04-port0"),
+        ("/dev/ttyUSB2", None, None),
+        ("socket://modem.local:4001", None, None),
+        ("rfc2217://192.168.1.2:4001", None, None),
+    ],
+)
+def test_audio_sibling(at_port: str, pid: str | None, expected: str | None) -> None:
+    sibling = audio_sibling(at_port, pid)
+    if expected is None:
+        assert sibling is None
+    else:
+        assert sibling is not None
+        assert sibling.endswith(expected)
+        assert sibling.rpartition("/")[0] == at_port.rpartition("/")[0]
+
+
+def test_usb_interface() -> None:
+    assert usb_interface(f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0") == "02"
+    assert usb_interface("/dev/ttyUSB2") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("/dev/ttyUSB2", True),
+        (f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0", True),
+        ("socket://192.168.1.20:4001", True),
+        ("rfc2217://ser2net.local:2000", True),
+        ("socket://[fe80::1]:4001", True),
+        ("ttyUSB2", False),
+        ("/dev/tty USB2", False),
+        ("socket://host", False),
+        ("loop://", False),
+        ("http://host:80", False),
+        ("", False),
+    ],
+)
+def test_valid_port(value: str, valid: bool) -> None:
+    assert valid_port(value) is valid
+
+
+def test_list_serial_ports_puts_likely_at_ports_first() -> None:
+    ports = [
+        port_info("/dev/ttyS0", vid=None, pid=None),
+        port_info("/dev/ttyUSB4"),
+        port_info("/dev/ttyUSB2"),
+        port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, serial="1234"),
+    ]
+    by_id = {
+        "/dev/ttyUSB2": f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0",
+        "/dev/ttyUSB4": f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0",
+    }
+    with host_ports(ports, by_id):
+        choices = list_serial_ports()
+    assert [choice.path for choice in choices] == [
+        by_id["/dev/ttyUSB2"],
+        by_id["/dev/ttyUSB4"],
+        "/dev/ttyACM0",
+        "/dev/ttyS0",
+    ]
+    assert choices[0].likely_at
+    assert choices[0].pid == "9001"
+    assert "/dev/ttyUSB2" in choices[0].label
+    assert "1E0E:9001" in choices[0].label
+    assert "interface 02" in choices[0].label
+    assert not choices[1].likely_at
+    assert choices[2].pid is None  # not a SIMCom
+    assert "/dev/ttyS0" in choices[3].label
+
+
+# ---- user flow --------------------------------------------------------------------------
+
+
+async def test_user_picker_audio_prefill_creates_entry(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """Detected ports → AT port picked → audio sibling pre-filled → probe → entry."""
+    emu = flow_emulator
+    ports = [port_info(emu.audio_path), port_info(emu.at_path), port_info("/dev/ttyS0", None)]
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    with host_ports(ports, by_id):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "user"
+        assert_translated(result)
+        options = select_options(result)
+        assert [option["value"] for option in options] == [
+            emu.at_link,
+            emu.audio_link,
+            "/dev/ttyS0",
+            MANUAL_ENTRY,
+        ]
+        assert suggested(result, CONF_AT_PORT) == emu.at_link
+
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "audio"
+        assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"].startswith("SIMCOM_SIM7600")
+    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
+    assert_private_data_hidden(result, emu)
+
+
+async def test_user_picker_manual_choice(hass: HomeAssistant, flow_emulator: Any) -> None:
+    """'Enter manually' in the picker leads to the free-text step."""
+    emu = flow_emulator
+    with host_ports([port_info(emu.at_path)], {}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        # Without a by-id link the device path itself is offered.
+        assert select_options(result)[0]["value"] == emu.at_path
+        result = await configure(hass, result, {CONF_AT_PORT: MANUAL_ENTRY})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    result = await configure(hass, result, {CONF_AT_PORT: f"  {emu.at_path} "})
+    assert result["step_id"] == "audio"
+    # A plain /dev/pts name has no by-id sibling: nothing is pre-filled.
+    assert suggested(result, CONF_AUDIO_PORT) is None
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_path, CONF_AUDIO_PORT: None}
+
+
+async def test_user_picker_probe_error_is_shown(
+    hass: HomeAssistant, flow_silent_port: FlowPtyResponder, flow_emulator: Any
+) -> None:
+    """A failed probe shows the error on the picker, and picking the right port goes on."""
+    silent = flow_silent_port
+    ports = [port_info(silent.path), port_info(flow_emulator.at_path)]
+    with host_ports(ports, {}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await configure(hass, result, {CONF_AT_PORT: silent.path})
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "user"
+        assert result["errors"] == {"base": "not_a_modem"}
+        assert suggested(result, CONF_AT_PORT) == silent.path
+        result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    assert result["step_id"] == "audio"
+
+
+async def test_manual_socket_url(hass: HomeAssistant, flow_emulator_tcp: Any) -> None:
+    """A modem shared by ser2net: socket://host:port, no audio."""
+    emu = flow_emulator_tcp
+    assert emu.at_url.startswith("socket://")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_url})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_AUDIO_PORT) is None
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_url, CONF_AUDIO_PORT: None}
+    assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
+
+
+@pytest.mark.parametrize(
+    ("port_fixture", "error"),
+    [
+        ("flow_silent_port", "not_a_modem"),
+        ("flow_quectel_port", "unsupported_modem"),
+        ("flow_broken_port", "cannot_connect"),
+    ],
+)
+async def test_manual_probe_errors(
+    hass: HomeAssistant,
+    request: pytest.FixtureRequest,
+    flow_emulator: Any,
+    port_fixture: str,
+    error: str,
+) -> None:
+    """Each probe failure is shown on the form; the flow recovers with the right port."""
+    port: FlowPtyResponder = request.getfixturevalue(port_fixture)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: port.path})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {"base": error}
+    assert port.commands  # the probe really talked to the port
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    assert result["step_id"] == "audio"
+
+
+async def test_manual_port_cannot_be_opened(hass: HomeAssistant, tmp_path: Path) -> None:
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: str(tmp_path / "ttyUSB9")})
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_manual_probe_timeout(
+    hass: HomeAssistant, flow_silent_port: FlowPtyResponder
+) -> None:
+    """A probe that hangs is cut off and reported as cannot_connect."""
+    result = await start_manual(hass)
+    with patch.object(config_flow, "PROBE_TIMEOUT", 0.1):
+        result = await configure(hass, result, {CONF_AT_PORT: flow_silent_port.path})
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+@pytest.mark.parametrize("value", ["ttyUSB2", "loop://", "socket://host", "/dev/tty USB2"])
+async def test_manual_invalid_port(hass: HomeAssistant, value: str) -> None:
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_AT_PORT: "invalid_port"}
+    assert suggested(result, CONF_AT_PORT) == value
+
+
+async def test_no_imei_aborts(
+    hass: HomeAssistant, flow_pty_factory: Callable[[Replies], FlowPtyResponder]
+) -> None:
+    """A SIMCom that reports no IMEI cannot be told apart: abort."""
+
+    def replies(command: str) -> list[str]:
+        return {"AT+CGMI": ["SIMCOM INCORPORATED", "OK"], "AT+CPIN?": ["+CPIN: READY", "OK"]}.get(
+            command.upper(), ["OK"]
+        )
+
+    port = flow_pty_factory(replies)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: port.path})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_imei"
+
+
+async def test_user_port_of_configured_modem_aborts_without_probing(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The AT port of a configured modem is in use: abort before talking to it."""
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: flow_emulator.at_path}
+    ).add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_user_replugged_modem_updates_entry(hass: HomeAssistant, flow_emulator: Any) -> None:
+    """The same modem (same IMEI) on new ports: the entry gets the new paths."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: "/dev/ttyUSB4"},
+    )
+    entry.add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+
+
+# ---- audio port -------------------------------------------------------------------------
+
+
+async def test_audio_unavailable_needs_confirmation(
+    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path
+) -> None:
+    """An audio port that cannot be opened blocks until the user opts out of audio."""
+    missing = str(tmp_path / "ttyUSB4")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    assert CONF_AUDIO_PORT in [str(marker) for marker in result["data_schema"].schema]
+    assert "continue_without_audio" not in [str(m) for m in result["data_schema"].schema]
+
+    result = await configure(hass, result, {CONF_AUDIO_PORT: missing})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "audio"
+    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert suggested(result, CONF_AUDIO_PORT) == missing
+    assert "continue_without_audio" in [str(m) for m in result["data_schema"].schema]
+
+    # Submitting again without ticking the box changes nothing.
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": False}
+    )
+    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: flow_emulator.at_path, CONF_AUDIO_PORT: None}
+
+
+async def test_audio_port_validation(hass: HomeAssistant, flow_emulator: Any) -> None:
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    result = await configure(hass, result, {CONF_AUDIO_PORT: "ttyUSB4"})
+    assert result["errors"] == {CONF_AUDIO_PORT: "invalid_port"}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.at_path})
+    assert result["errors"] == {CONF_AUDIO_PORT: "same_port"}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_path})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_AUDIO_PORT] == emu.audio_path
+
+
+async def test_audio_open_timeout(hass: HomeAssistant, flow_emulator: Any, tmp_path: Path) -> None:
+    """An audio port whose open hangs counts as unavailable."""
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+
+    async def hang(url: str) -> None:
+        raise TimeoutError
+
+    with patch.object(config_flow, "open_port", hang):
+        result = await configure(hass, result, {CONF_AUDIO_PORT: flow_emulator.audio_path})
+    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+
+
+# ---- SIM PIN ----------------------------------------------------------------------------
+
+
+async def _to_pin_step(hass: HomeAssistant, emu: Any) -> Any:
+    emu.set_sim("pin")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pin"
+    return result
+
+
+def _wrong_pin(emu: Any) -> str:
+    return "1234" if emu.identity.pin != "1234" else "4321"
+
+
+async def test_pin_wrong_then_right(
+    hass: HomeAssistant, flow_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong PIN shows the attempts left; the right one unlocks and is stored."""
+    caplog.set_level(logging.DEBUG)
+    emu = flow_emulator
+    result = await _to_pin_step(hass, emu)
+
+    result = await configure(hass, result, {CONF_SIM_PIN: "12"})
+    assert result["errors"] == {CONF_SIM_PIN: "invalid_pin_format"}
+
+    result = await configure(hass, result, {CONF_SIM_PIN: _wrong_pin(emu)})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pin"
+    assert result["errors"] == {CONF_SIM_PIN: "invalid_pin"}
+    assert result["description_placeholders"]["attempts"] == "2"
+
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_SIM_PIN: emu.identity.pin,
+    }
+    assert emu.identity.pin not in caplog.text
+    assert_private_data_hidden(result, emu)
+
+
+async def test_pin_attempts_exhausted_aborts_puk(
+    hass: HomeAssistant, flow_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each submit sends the PIN once; when the SIM blocks, the flow stops with PUK help."""
+    caplog.set_level(logging.DEBUG)
+    emu = flow_emulator
+    result = await _to_pin_step(hass, emu)
+    for left in ("2", "1"):
+        result = await configure(hass, result, {CONF_SIM_PIN: _wrong_pin(emu)})
+        assert result["errors"] == {CONF_SIM_PIN: "invalid_pin"}
+        assert result["description_placeholders"]["attempts"] == left
+    result = await configure(hass, result, {CONF_SIM_PIN: _wrong_pin(emu)})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+    assert emu.identity.pin not in caplog.text
+
+
+async def test_pin_sim_became_ready_or_blocked_meanwhile(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The SIM state is read again before the PIN goes out."""
+    emu = flow_emulator
+    result = await _to_pin_step(hass, emu)
+    emu.set_sim("puk")
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+
+    result = await _to_pin_step(hass, emu)
+    emu.set_sim("ready")  # unlocked elsewhere: the PIN is not sent again, but stored
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SIM_PIN] == emu.identity.pin
+
+
+async def test_pin_modem_gone(
+    hass: HomeAssistant, flow_emulator: Any, flow_by_id_dir: Path
+) -> None:
+    """The modem vanished before the PIN was sent: cannot_connect, nothing spent."""
+    emu = flow_emulator
+    emu.set_sim("pin")
+    link = flow_by_id_dir / f"{BY_ID_PREFIX}-if02-port0"
+    link.symlink_to(emu.at_path)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: str(link)})
+    result = await configure(hass, result, {})
+    assert result["step_id"] == "pin"
+    link.unlink()  # unplugged
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_puk_at_probe_aborts(hass: HomeAssistant, flow_emulator: Any) -> None:
+    flow_emulator.set_sim("puk")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+
+
+async def test_no_sim_still_creates_entry(hass: HomeAssistant, flow_emulator: Any) -> None:
+    """Without a SIM the modem is still set up (the integration raises a repair issue)."""
+    flow_emulator.set_sim("absent")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_SIM_PIN not in result["data"]
+
+
+# ---- USB discovery ----------------------------------------------------------------------
+
+
+async def _discover(hass: HomeAssistant, info: UsbServiceInfo, by_id: dict[str, str]) -> Any:
+    with host_ports([], by_id):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=info
+        )
+    assert_translated(result)
+    return result
+
+
+async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: Any) -> None:
+    emu = flow_emulator
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    result = await _discover(hass, usb_info(emu.at_path), by_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "usb_confirm"
+    placeholders = result["description_placeholders"]
+    assert placeholders["model"].startswith("SIMCOM_SIM7600")
+    assert placeholders["audio"] == emu.audio_link
+    assert emu.identity.imei not in json.dumps(placeholders)
+    flows = hass.config_entries.flow.async_progress()
+    assert flows[0]["context"]["title_placeholders"] == {"name": placeholders["model"]}
+    assert flows[0]["context"]["confirm_only"] is True
+
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
+    assert_private_data_hidden(result, emu)
+
+
+async def test_usb_discovery_other_interfaces_abort(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    result = await _discover(hass, usb_info(emu.audio_path), by_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_at_interface"
+    # No by-id name: the interface cannot be told, so the user adds it by hand.
+    result = await _discover(hass, usb_info(emu.at_path), {})
+    assert result["reason"] == "not_at_interface"
+    # On the RNDIS composition interface 02 is the diagnostics port.
+    result = await _discover(hass, usb_info(emu.at_path, pid="9011"), by_id)
+    assert result["reason"] == "not_at_interface"
+
+
+async def test_usb_discovery_pid_9011(
+    hass: HomeAssistant, flow_emulator: Any, flow_by_id_dir: Path
+) -> None:
+    """RNDIS composition: AT on interface 04, audio on 06."""
+    emu = flow_emulator
+    at_link = flow_by_id_dir / f"{BY_ID_PREFIX}-if04-port0"
+    audio_link = flow_by_id_dir / f"{BY_ID_PREFIX}-if06-port0"
+    at_link.symlink_to(emu.at_path)
+    audio_link.symlink_to(emu.audio_path)
+    by_id = {emu.at_path: str(at_link), emu.audio_path: str(audio_link)}
+    result = await _discover(hass, usb_info(emu.at_path, pid="9011"), by_id)
+    assert result["step_id"] == "usb_confirm"
+    result = await configure(hass, result, {})
+    assert result["data"] == {CONF_AT_PORT: str(at_link), CONF_AUDIO_PORT: str(audio_link)}
+
+
+async def test_usb_discovery_without_audio_sibling(
+    hass: HomeAssistant, flow_emulator: Any, flow_by_id_dir: Path
+) -> None:
+    emu = flow_emulator
+    at_link = flow_by_id_dir / f"{BY_ID_PREFIX}-if02-port0"
+    at_link.symlink_to(emu.at_path)
+    result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: str(at_link)})
+    assert result["description_placeholders"]["audio"] == "-"
+    result = await configure(hass, result, {})
+    assert result["data"] == {CONF_AT_PORT: str(at_link), CONF_AUDIO_PORT: None}
+
+
+async def test_usb_discovery_duplicate_aborts(hass: HomeAssistant, flow_emulator: Any) -> None:
+    emu = flow_emulator
+    by_id = {emu.at_path: emu.at_link}
+    first = await _discover(hass, usb_info(emu.at_path), by_id)
+    assert first["step_id"] == "usb_confirm"
+    second = await _discover(hass, usb_info(emu.at_path), by_id)
+    assert second["type"] is FlowResultType.ABORT
+    assert second["reason"] == "already_in_progress"
+    assert len(hass.config_entries.flow.async_progress()) == 1
+
+
+async def test_usb_discovery_updates_configured_modem(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """A configured modem that came back on other paths gets them, without a new entry."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None, CONF_SIM_PIN: "1234"},
+    )
+    entry.add_to_hass(hass)
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    result = await _discover(hass, usb_info(emu.at_path), by_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_SIM_PIN: "1234",
+    }
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_usb_discovery_same_port_configured_aborts_without_probing(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: emu.at_link}).add_to_hass(
+        hass
+    )
+    result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: emu.at_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_usb_discovery_probe_fails(
+    hass: HomeAssistant, flow_silent_port: FlowPtyResponder, flow_by_id_dir: Path
+) -> None:
+    link = flow_by_id_dir / f"{BY_ID_PREFIX}-if02-port0"
+    link.symlink_to(flow_silent_port.path)
+    result = await _discover(
+        hass, usb_info(flow_silent_port.path), {flow_silent_port.path: str(link)}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_a_modem"
+
+
+async def test_usb_discovery_no_imei(
+    hass: HomeAssistant,
+    flow_pty_factory: Callable[[Replies], FlowPtyResponder],
+    flow_by_id_dir: Path,
+) -> None:
+    port = flow_pty_factory(
+        lambda command: ["SIMCOM INCORPORATED", "OK"] if command == "AT+CGMI" else ["OK"]
+    )
+    link = flow_by_id_dir / f"{BY_ID_PREFIX}-if02-port0"
+    link.symlink_to(port.path)
+    result = await _discover(hass, usb_info(port.path), {port.path: str(link)})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_imei"
+
+
+async def test_usb_discovery_with_pin(
+    hass: HomeAssistant, flow_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emu = flow_emulator
+    emu.set_sim("pin")
+    result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: emu.at_link})
+    result = await configure(hass, result, {})
+    assert result["step_id"] == "pin"
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SIM_PIN] == emu.identity.pin
+    assert emu.identity.pin not in caplog.text
+
+
+async def test_usb_discovery_puk_aborts(hass: HomeAssistant, flow_emulator: Any) -> None:
+    emu = flow_emulator
+    emu.set_sim("puk")
+    result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: emu.at_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+
+
+# ---- reconfigure ------------------------------------------------------------------------
+
+
+async def test_reconfigure_same_modem_updates_ports(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SIMCOM_SIM7600G-H",
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: "/dev/ttyUSB4", CONF_SIM_PIN: "1234"},
+    )
+    entry.add_to_hass(hass)
+    ports = [port_info(emu.at_path), port_info(emu.audio_path)]
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    with host_ports(ports, by_id):
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "reconfigure"
+        assert_translated(result)
+        assert suggested(result, CONF_AT_PORT) == "/dev/ttyUSB2"
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_SIM_PIN: "1234",
+    }
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_keeps_audio_of_unchanged_at_port(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """Same AT port: the current audio port is suggested; clearing it removes audio."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_path, CONF_AUDIO_PORT: emu.audio_path},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}):
+        result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "manual"
+    assert suggested(result, CONF_AT_PORT) == emu.at_path
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    assert suggested(result, CONF_AUDIO_PORT) == emu.audio_path
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {CONF_AT_PORT: emu.at_path, CONF_AUDIO_PORT: None}
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_other_modem_aborts(hass: HomeAssistant, flow_emulator: Any) -> None:
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id("860000000000000"),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([port_info(emu.at_path)], {emu.at_path: emu.at_link}):
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_modem"
+    assert entry.data == {CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None}
+
+
+async def test_reconfigure_probe_error(
+    hass: HomeAssistant, flow_quectel_port: FlowPtyResponder
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/ttyUSB2"})
+    entry.add_to_hass(hass)
+    with host_ports([port_info(flow_quectel_port.path)], {}):
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: flow_quectel_port.path})
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "unsupported_modem"}
+
+
+# ---- options ----------------------------------------------------------------------------
+
+
+async def _options(hass: HomeAssistant, options: dict[str, Any] | None = None) -> Any:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"}, options=options or {}
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert_translated(result, "options")
+    return entry, result
+
+
+async def _configure_options(hass: HomeAssistant, result: Any, data: dict[str, Any]) -> Any:
+    result = await hass.config_entries.options.async_configure(result["flow_id"], data)
+    assert_translated(result, "options")
+    return result
+
+
+async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
+    entry, result = await _options(hass)
+    assert suggested(result, CONF_SIGNAL_INTERVAL) == 60
+    assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
+    assert suggested(result, CONF_SMS_RECIPIENTS) == []
+    result = await _configure_options(
+        hass,
+        result,
+        {
+            CONF_SIGNAL_INTERVAL: 120.0,
+            CONF_RECORDINGS_FOLDER: " calls_2-a ",
+            CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+441234567890"],
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    expected = {
+        CONF_SIGNAL_INTERVAL: 120,
+        CONF_RECORDINGS_FOLDER: "calls_2-a",
+        CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
+    }
+    assert result["data"] == expected
+    assert entry.options == expected
+    assert isinstance(entry.options[CONF_SIGNAL_INTERVAL], int)
+
+
+async def test_options_without_recipients(hass: HomeAssistant) -> None:
+    entry, result = await _options(
+        hass,
+        {CONF_SIGNAL_INTERVAL: 30, CONF_RECORDINGS_FOLDER: "x", CONF_SMS_RECIPIENTS: ["+4912345"]},
+    )
+    assert suggested(result, CONF_SMS_RECIPIENTS) == ["+4912345"]
+    result = await _configure_options(
+        hass, result, {CONF_SIGNAL_INTERVAL: 10, CONF_RECORDINGS_FOLDER: "x"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SMS_RECIPIENTS] == []
+
+
+@pytest.mark.parametrize("folder", ["../etc", "a/b", "", "with space", "dots.are.out", "é"])
+async def test_options_invalid_folder(hass: HomeAssistant, folder: str) -> None:
+    _, result = await _options(hass)
+    result = await _configure_options(
+        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: folder}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_RECORDINGS_FOLDER: "invalid_folder"}
+    assert suggested(result, CONF_RECORDINGS_FOLDER) == folder
+
+
+@pytest.mark.parametrize("number", ["12", "+44 1234 567890", '+4412345";AT', "abc123456"])
+async def test_options_invalid_number(hass: HomeAssistant, number: str) -> None:
+    _, result = await _options(hass)
+    result = await _configure_options(
+        hass,
+        result,
+        {
+            CONF_SIGNAL_INTERVAL: 60,
+            CONF_RECORDINGS_FOLDER: "callstack",
+            CONF_SMS_RECIPIENTS: ["+441234567890", number],
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SMS_RECIPIENTS: "invalid_number"}
+
+
+@pytest.mark.parametrize("interval", [5, 3601])
+async def test_options_interval_out_of_range(hass: HomeAssistant, interval: int) -> None:
+    _, result = await _options(hass)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {CONF_SIGNAL_INTERVAL: interval, CONF_RECORDINGS_FOLDER: "callstack"},
+        )
