@@ -25,8 +25,14 @@ from .coordinator import (
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.modem import Modem, ModemConfig
+from .sms_journal import StoreJournal
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -39,14 +45,18 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Connect to the modem, then add its device and entities."""
+    journal = StoreJournal(hass, entry.entry_id)
+    await journal.async_load()
     modem = Modem(
         ModemConfig(
             at_url=entry.data[CONF_AT_PORT],
             audio_url=entry.data.get(CONF_AUDIO_PORT) or None,
             pin=entry.data.get(CONF_SIM_PIN) or None,
             signal_interval=float(entry.options.get(CONF_SIGNAL_INTERVAL, DEFAULT_SIGNAL_INTERVAL)),
-        )
+        ),
+        sms_journal=journal,
     )
+    modem.sms.restore(journal.reassembly)
     try:
         await modem.connect()
     except SimPinError as err:
@@ -90,8 +100,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
-    """Drop the repairs issues of a removed modem."""
+    """Drop the repairs issues and the SMS journal of a removed modem."""
     async_delete_issues(hass, entry.entry_id)
+    await StoreJournal(hass, entry.entry_id).async_remove()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:

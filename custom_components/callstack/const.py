@@ -23,6 +23,7 @@ EVENT_CALL: Final = "callstack_call"
 EVENT_DTMF: Final = "callstack_dtmf"
 EVENT_SMS_RECEIVED: Final = "callstack_sms_received"
 EVENT_SMS_DELIVERY: Final = "callstack_sms_delivery"
+EVENT_USSD: Final = "callstack_ussd"
 
 # SIMCom's USB vendor and the compositions that expose the AT and audio ports.
 USB_VID: Final = "1E0E"

@@ -16,8 +16,23 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .const import DOMAIN, EVENT_CALL, EVENT_DTMF
-from .sim7600.events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent
+from .const import (
+    DOMAIN,
+    EVENT_CALL,
+    EVENT_DTMF,
+    EVENT_SMS_DELIVERY,
+    EVENT_SMS_RECEIVED,
+    EVENT_USSD,
+)
+from .sim7600.events import (
+    CallEvent,
+    ConnectionChanged,
+    DtmfEvent,
+    ModemEvent,
+    SmsDeliveryReport,
+    SmsReceived,
+    UssdReceived,
+)
 from .sim7600.model import ModemSnapshot, SimStatus
 from .sim7600.modem import Modem
 
@@ -73,6 +88,19 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
                 )
             case DtmfEvent(digit=digit):
                 self._fire(EVENT_DTMF, {"digit": digit})
+            case SmsReceived():
+                self._fire(EVENT_SMS_RECEIVED, sms_event_data(event))
+            case SmsDeliveryReport():
+                self._fire(
+                    EVENT_SMS_DELIVERY,
+                    {
+                        "reference": event.reference,
+                        "delivered": event.delivered,
+                        "status": event.status,
+                    },
+                )
+            case UssdReceived():
+                self._fire(EVENT_USSD, {"status": event.status, "message": event.message})
             case ConnectionChanged(connected=connected):
                 self._log_connection(connected)
         snapshot = self.modem.snapshot
@@ -112,11 +140,33 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         )
         _set_issue(
             self.hass,
+            f"sms_storage_full_{entry.entry_id}",
+            snapshot.sms_storage_full,
+            "sms_storage_full",
+            entry.title,
+        )
+        _set_issue(
+            self.hass,
             f"sim_not_inserted_{entry.entry_id}",
             snapshot.connected and snapshot.sim is SimStatus.NOT_INSERTED,
             "sim_not_inserted",
             entry.title,
         )
+
+
+ISSUES = ("audio_port_unavailable", "sim_puk_required", "sim_not_inserted", "sms_storage_full")
+
+
+def sms_event_data(event: SmsReceived) -> dict[str, object]:
+    """What automations get for a received SMS (the bus event and the event entity)."""
+    message = event.message
+    return {
+        "number": message.sender,
+        "text": message.text,
+        "timestamp": message.timestamp.isoformat() if message.timestamp else None,
+        "parts": message.parts,
+        "incomplete": message.incomplete,
+    }
 
 
 def _set_issue(hass: HomeAssistant, issue_id: str, active: bool, key: str, title: str) -> None:
@@ -138,5 +188,5 @@ def _set_issue(hass: HomeAssistant, issue_id: str, active: bool, key: str, title
 @callback
 def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Remove the entry's repairs issues (when it is removed)."""
-    for key in ("audio_port_unavailable", "sim_puk_required", "sim_not_inserted"):
+    for key in ISSUES:
         ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry_id}")

@@ -6,9 +6,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import CallstackConfigEntry, CallstackCoordinator
+from .coordinator import CallstackConfigEntry, CallstackCoordinator, sms_event_data
 from .entity import CallstackEntity
-from .sim7600.events import CallEvent, DtmfEvent, ModemEvent
+from .sim7600.events import CallEvent, DtmfEvent, ModemEvent, SmsReceived
 
 PARALLEL_UPDATES = 0
 
@@ -16,6 +16,11 @@ CALL_EVENT = EventEntityDescription(
     key="call",
     translation_key="call",
     event_types=["incoming", "answered", "ended", "missed"],
+)
+SMS_EVENT = EventEntityDescription(
+    key="sms",
+    translation_key="sms",
+    event_types=["received"],
 )
 DTMF_EVENT = EventEntityDescription(
     key="dtmf",
@@ -31,7 +36,13 @@ async def async_setup_entry(
 ) -> None:
     """Add the call and DTMF event entities."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities([CallstackCallEvent(coordinator), CallstackDtmfEvent(coordinator)])
+    async_add_entities(
+        [
+            CallstackCallEvent(coordinator),
+            CallstackDtmfEvent(coordinator),
+            CallstackSmsEvent(coordinator),
+        ]
+    )
 
 
 class CallstackDriverEvent(CallstackEntity, EventEntity):
@@ -81,4 +92,17 @@ class CallstackDtmfEvent(CallstackDriverEvent):
     def _on_modem_event(self, event: ModemEvent) -> None:
         if isinstance(event, DtmfEvent):
             self._trigger_event("received", {"digit": event.digit})
+            self.async_write_ha_state()
+
+
+class CallstackSmsEvent(CallstackDriverEvent):
+    """Fires once per received SMS, multipart messages joined."""
+
+    def __init__(self, coordinator: CallstackCoordinator) -> None:
+        super().__init__(coordinator, SMS_EVENT)
+
+    @callback
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        if isinstance(event, SmsReceived):
+            self._trigger_event("received", sms_event_data(event))
             self.async_write_ha_state()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -27,7 +28,7 @@ PARALLEL_UPDATES = 0
 class CallstackSensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from the snapshot."""
 
-    value_fn: Callable[[ModemSnapshot], str | int | None]
+    value_fn: Callable[[ModemSnapshot], str | int | datetime | None]
 
 
 SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
@@ -37,6 +38,12 @@ SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
         value_fn=lambda snapshot: snapshot.call_state.value,
+    ),
+    CallstackSensorEntityDescription(
+        key="last_sms_received",
+        translation_key="last_sms_received",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda snapshot: snapshot.last_sms_received,
     ),
     CallstackSensorEntityDescription(
         key="signal_strength",
@@ -101,6 +108,6 @@ class CallstackSensor(CallstackEntity, SensorEntity):
     entity_description: CallstackSensorEntityDescription
 
     @property
-    def native_value(self) -> str | int | None:
+    def native_value(self) -> str | int | datetime | None:
         """The field's current value."""
         return self.entity_description.value_fn(self.coordinator.data)

@@ -1,4 +1,4 @@
-"""Actions: dial, answer, hang_up, send_dtmf, record and play.
+"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play), SMS and USSD.
 
 Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
 loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
@@ -27,6 +27,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER, DOMAIN
@@ -46,6 +47,7 @@ from .sim7600.errors import (
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
 from .sim7600.wav import WavAudio
+from .sms_actions import async_send_sms
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,6 +85,22 @@ SCHEMAS: dict[str, vol.Schema] = {
     "play": vol.Schema(
         {**_ENTRY, vol.Required("file"): cv.string, vol.Optional("wait", default=True): cv.boolean}
     ),
+    "send_sms": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("number"): cv.string,
+            vol.Required("message"): cv.string,
+            vol.Optional("request_delivery_report", default=False): cv.boolean,
+        }
+    ),
+    "send_ussd": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("code"): cv.string,
+            vol.Optional("timeout", default=30): vol.Coerce(float),
+        }
+    ),
+    "cancel_ussd": vol.Schema(_ENTRY),
 }
 
 
@@ -320,6 +338,44 @@ async def _play_quietly(modem: Modem, audio: WavAudio) -> None:
         _LOGGER.warning("Playback into the call stopped: %s", type(err).__name__)
 
 
+async def _send_sms(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    result = await async_send_sms(
+        entry,
+        call.data["number"],
+        call.data["message"],
+        delivery_report=call.data["request_delivery_report"],
+    )
+    references: list[JsonValueType] = list(result.references)
+    return {"references": references, "parts": result.parts}
+
+
+async def _send_ussd(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    try:
+        code = validate.ussd_code(call.data["code"])
+    except InvalidArgumentError:
+        raise _invalid("invalid_ussd_code") from None
+    timeout = call.data["timeout"]
+    if not 5 <= timeout <= 180:
+        raise _invalid("invalid_timeout")
+    modem = _connected_modem(entry)
+    try:
+        result = await modem.send_ussd(code, timeout)
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return {"status": result.status, "message": result.message}
+
+
+async def _cancel_ussd(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    await _connected_modem(entry).cancel_ussd()
+    return None
+
+
 ACTIONS: dict[str, _Action] = {
     "dial": _Action(_dial, SupportsResponse.OPTIONAL),
     "answer": _Action(_answer, SupportsResponse.NONE),
@@ -327,6 +383,9 @@ ACTIONS: dict[str, _Action] = {
     "send_dtmf": _Action(_send_dtmf, SupportsResponse.NONE),
     "record": _Action(_record, SupportsResponse.OPTIONAL),
     "play": _Action(_play, SupportsResponse.OPTIONAL),
+    "send_sms": _Action(_send_sms, SupportsResponse.OPTIONAL),
+    "send_ussd": _Action(_send_ussd, SupportsResponse.OPTIONAL),
+    "cancel_ussd": _Action(_cancel_ussd, SupportsResponse.NONE),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -91,3 +92,4 @@ class ModemSnapshot:
     bridge: BridgeState = BridgeState.STOPPED
     bridge_error: str | None = None
     sms_storage_full: bool = False
+    last_sms_received: datetime | None = None

@@ -182,6 +182,7 @@ class Modem:
             bridge=self.audio.state,
             bridge_error=self.audio.error,
             sms_storage_full=self.sms.storage_full,
+            last_sms_received=self.sms.last_received,
         )
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:

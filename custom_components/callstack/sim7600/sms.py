@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import hashlib
 import itertools
 import logging
@@ -135,6 +136,7 @@ class SmsService:
         self.received = 0
         self.duplicates = 0
         self.undecodable = 0
+        self.last_received: datetime | None = None
         self._references = itertools.count(int(time.time()) & 0xFF)
         self._lock = asyncio.Lock()  # one stored message at a time, in arrival order
 
@@ -242,6 +244,7 @@ class SmsService:
 
     def _deliver(self, message: CompleteMessage) -> None:
         self.received += 1
+        self.last_received = datetime.now(UTC)
         _LOGGER.debug(
             "SMS from %s: %d of %d parts", mask_number(message.sender), message.parts, message.total
         )

@@ -1,0 +1,48 @@
+"""Sending SMS from Home Assistant: one place that maps driver errors to HA errors,
+shared by the ``send_sms`` action and the notify entity."""
+
+from __future__ import annotations
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .const import DOMAIN
+from .coordinator import CallstackConfigEntry
+from .sim7600 import validate
+from .sim7600.errors import InvalidArgumentError, Sim7600Error
+from .sim7600.sms import SendResult, SmsSendError
+from .sim7600.sms_pdu import SmsTooLongError
+
+
+async def async_send_sms(
+    entry: CallstackConfigEntry, number: str, text: str, *, delivery_report: bool = False
+) -> SendResult:
+    """Send an SMS through the entry's modem, raising translated errors."""
+    try:
+        validate.phone_number(number)
+    except InvalidArgumentError:
+        raise _invalid("invalid_number") from None
+    if not text:
+        raise _invalid("message_empty")
+    try:
+        validate.sms_text(text)
+    except InvalidArgumentError:
+        raise _invalid("invalid_message") from None
+    modem = entry.runtime_data.modem
+    if not modem.connected:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="modem_unavailable")
+    try:
+        return await modem.send_sms(number, text, request_delivery_report=delivery_report)
+    except SmsTooLongError:
+        raise _invalid("message_too_long") from None
+    except SmsSendError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key=f"sms_{err.reason}"
+        ) from err
+    except Sim7600Error as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="modem_unavailable"
+        ) from err
+
+
+def _invalid(key: str) -> ServiceValidationError:
+    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key)
