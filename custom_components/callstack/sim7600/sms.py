@@ -37,7 +37,7 @@ from .sms_pdu import (
     decode_pdu,
     encode_submit,
 )
-from .sms_reassembly import CompleteMessage, Reassembler
+from .sms_reassembly import CompleteMessage, MalformedStateError, Reassembler
 from .urc import SmsPdu, SmsStorageFull, SmsStored, split_fields, to_int
 
 _LOGGER = logging.getLogger(__name__)
@@ -141,8 +141,13 @@ class SmsService:
         self._lock = asyncio.Lock()  # one stored message at a time, in arrival order
 
     def restore(self, reassembly: dict[str, object]) -> None:
-        """Reload multipart groups held before a restart."""
-        self.reassembler = Reassembler.from_dict(reassembly)
+        """Reload multipart groups held before a restart (a damaged journal starts empty)."""
+        if not reassembly:
+            return
+        try:
+            self.reassembler = Reassembler.from_dict(reassembly)
+        except MalformedStateError:
+            _LOGGER.warning("The saved multipart SMS state was damaged; starting empty")
 
     async def initialise(self) -> None:
         """Put the modem in PDU mode with push notifications, then sweep the SIM."""
