@@ -1,0 +1,32 @@
+"""An emulated SIMCom SIM7600G-H for tests: AT and PCM audio ports over ptys and TCP.
+
+See README.md in this directory for the scenario API and the command line.
+"""
+
+from .call_model import Call, CallStat, DialOutcome
+from .emulator import Sim7600Emulator
+from .identity import Identity
+from .pcm_signal import TEST_SIGNAL_RATE, test_signal
+from .ports import TranscriptEntry
+from .sms_inbox import SentSms
+from .sms_pdu import Concat
+from .sms_storage import SmsStat, StoredSms
+from .ussd import UssdReply
+from .variants import Variants
+
+__all__ = [
+    "TEST_SIGNAL_RATE",
+    "Call",
+    "CallStat",
+    "Concat",
+    "DialOutcome",
+    "Identity",
+    "SentSms",
+    "Sim7600Emulator",
+    "SmsStat",
+    "StoredSms",
+    "TranscriptEntry",
+    "UssdReply",
+    "Variants",
+    "test_signal",
+]

@@ -1,0 +1,83 @@
+"""The module's USB PCM function: the far end's voice out, the host's voice in, 20 ms frames."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from .pcm_signal import test_signal
+from .ports import ModemPort
+from .tasks import TaskSet
+
+FRAME_SECONDS = 0.02
+
+
+class AudioStream:
+    """Streams test_signal to the host while AT+CPCMREG=1 is in force; records what comes back.
+
+    Frames are paced by the loop's monotonic clock against absolute due times, so the cadence does
+    not drift; a late frame is sent at once. The module never waits for the host: a frame that does
+    not fit is dropped and counted (`frames_dropped`). With speed 0 frames go out as fast as the
+    host drains them and none is dropped.
+    """
+
+    def __init__(self, port: ModemPort, tasks: TaskSet, speed: float) -> None:
+        if speed < 0:
+            raise ValueError("audio_speed must be >= 0")
+        self._port = port
+        self._tasks = tasks
+        self._speed = speed
+        self._task: asyncio.Task[None] | None = None
+        self.rate: int | None = None
+        self.sent = bytearray()
+        self.received = bytearray()
+        self.received_times: list[tuple[float, int]] = []
+        self.frames_sent = 0
+        self.frames_dropped = 0
+        self.bytes_received = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether the module is streaming (AT+CPCMREG=1 accepted and not yet turned off)."""
+        return self._task is not None
+
+    def start(self, rate: int) -> None:
+        """Start a fresh stream at sample 0 of the test signal."""
+        self.stop()
+        self.rate = rate
+        self._task = self._tasks.spawn(self._stream(rate), "pcm")
+
+    def stop(self) -> None:
+        """Stop streaming (AT+CPCMREG=0, call end, reboot)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.rate = None
+
+    def host_wrote(self, data: bytes) -> None:
+        """Bytes the host wrote on the audio port: what the far end would hear."""
+        self.received += data
+        self.bytes_received += len(data)
+        self.received_times.append((asyncio.get_running_loop().time(), len(data)))
+
+    async def _stream(self, rate: int) -> None:
+        samples = int(rate * FRAME_SECONDS)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        period = FRAME_SECONDS / self._speed if self._speed else 0.0
+        for frame in itertools.count():
+            if period:
+                delay = start + frame * period - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            else:
+                await asyncio.sleep(0)  # let the host run between frames
+                await self._port.wait_room()
+            self._emit(test_signal(frame * samples, samples, rate))
+
+    def _emit(self, frame: bytes) -> None:
+        if self._port.offer(frame):
+            self.sent += frame
+            self.frames_sent += 1
+        else:
+            self.frames_dropped += 1

@@ -1,0 +1,79 @@
+"""A voice call as +CLCC describes it, and what the far end does with a call the host places."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal
+
+from .variants import EndFormat
+
+
+class CallStat(IntEnum):
+    """<stat> of +CLCC; 6 (disconnected) is SIMCom's addition."""
+
+    ACTIVE = 0
+    HELD = 1
+    DIALING = 2
+    ALERTING = 3
+    INCOMING = 4
+    WAITING = 5
+    DISCONNECTED = 6
+
+
+class CallDirection(IntEnum):
+    """<dir> of +CLCC."""
+
+    MOBILE_ORIGINATED = 0
+    MOBILE_TERMINATED = 1
+
+
+@dataclass
+class Call:
+    """The one call the emulator handles at a time."""
+
+    number: str
+    number_type: int
+    direction: CallDirection
+    stat: CallStat
+    id: int = 1
+    connected_at: float | None = None
+    """Loop time of VOICE CALL: BEGIN; None until the call connects."""
+    cpcmreg_refusals_left: int = 0
+
+    def clcc_line(self) -> str:
+        """`+CLCC: <id>,<dir>,<stat>,<mode>,<mpty>,"<number>",<type>` (voice, not multiparty)."""
+        return (
+            f'+CLCC: {self.id},{self.direction},{self.stat},0,0,"{self.number}",{self.number_type}'
+        )
+
+
+def number_type(number: str) -> int:
+    """Type of address: 145 international (leading '+'), else 129."""
+    return 145 if number.startswith("+") else 129
+
+
+def end_line(duration: float, end_format: EndFormat) -> str:
+    """The `VOICE CALL: END` URC for a call that lasted `duration` seconds."""
+    seconds = int(duration)
+    if end_format == "bare":
+        return "VOICE CALL: END"
+    if end_format == "hhmmss":
+        hours, rest = divmod(seconds, 3600)
+        return f"VOICE CALL: END: {hours:02d}{rest // 60:02d}{rest % 60:02d}"
+    return f"VOICE CALL: END: {seconds:06d}"
+
+
+DialKind = Literal["answer", "busy", "no_answer", "no_carrier", "none"]
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    """What the far end does after ATD<number>; (which is answered OK at once).
+
+    answer: alerting, then VOICE CALL: BEGIN after `delay`; busy / no_answer / no_carrier:
+    BUSY / NO ANSWER / NO CARRIER after `delay`; none: alerting until remote_answer().
+    """
+
+    kind: DialKind = "answer"
+    delay: float = 0.1

@@ -1,0 +1,443 @@
+"""Sim7600Emulator: the public face of the emulator, for tests and for the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+import shutil
+import tempfile
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from .call_model import Call, DialKind, DialOutcome, number_type as type_of_number
+from .identity import Identity
+from .modem import Modem
+from .network import Tech
+from .ports import ModemPort, PortName, TranscriptEntry
+from .settings import Settings
+from .sim_card import SimCard, SimState
+from .sms_inbox import SentSms
+from .sms_segments import Encoding
+from .sms_storage import SmsStorage
+from .ussd import DCS_GSM7, UssdReply
+from .variants import Variants
+
+PortChoice = Literal["at", "audio", "both"]
+
+AT_INTERFACE = 2
+AUDIO_INTERFACE = 4
+
+
+class Sim7600Emulator:
+    """A SIM7600G-H as the host sees it over USB: an AT port and a PCM audio port.
+
+    The ports are real file descriptors (pseudo-terminals) and/or TCP sockets (like ser2net raw
+    mode), two front doors to the same module. Scenario methods make the network act: calls,
+    SMS, USSD, signal; fault methods make the module misbehave. Everything runs on the event
+    loop of the caller; stop() leaves no task, fd or temporary file behind.
+    """
+
+    def __init__(
+        self,
+        identity: Identity | None = None,
+        variants: Variants | None = None,
+        audio_speed: float = 1.0,
+    ) -> None:
+        self.identity = identity or Identity.seeded(0)
+        self.variants = variants or Variants()
+        self.transcript: list[TranscriptEntry] = []
+        self._at = ModemPort("at", AT_INTERFACE, self.transcript, self._at_data)
+        self._audio = ModemPort("audio", AUDIO_INTERFACE, self.transcript, self._audio_data)
+        self._modem = Modem(self.identity, self.variants, self._at, self._audio, audio_speed)
+        self._link_dir: Path | None = None
+        self._started = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # Front doors ------------------------------------------------------------------------------
+
+    async def start_pty(self) -> None:
+        """Open a pty pair for each port and the by-id style symlinks to their slaves."""
+        if self._link_dir is not None:
+            raise RuntimeError("the pty front door is already open")
+        self._link_dir = Path(tempfile.mkdtemp(prefix="sim7600-by-id-"))
+        self._at.open_pty(self._link_dir)
+        self._audio.open_pty(self._link_dir)
+        self._power_on()
+
+    async def start_tcp(
+        self, host: str = "127.0.0.1", at_port: int = 0, audio_port: int = 0
+    ) -> None:
+        """Listen for one client per port, like ser2net in raw mode (port 0 = pick a free one)."""
+        if self._at.tcp is not None:
+            raise RuntimeError("the TCP front door is already open")
+        await self._at.open_tcp(host, at_port)
+        await self._audio.open_tcp(host, audio_port)
+        self._power_on()
+
+    async def stop(self) -> None:
+        """Close everything: tasks, ports, symlinks. Safe to call more than once."""
+        await self._modem.tasks.cancel_all()
+        self._modem.session.stop()
+        self._modem.audio.stop()
+        await self._at.close()
+        await self._audio.close()
+        if self._link_dir is not None:
+            shutil.rmtree(self._link_dir, ignore_errors=True)
+            self._link_dir = None
+        self._started = False
+
+    def _power_on(self) -> None:
+        if not self._started:
+            self._started = True
+            self._modem.start()
+
+    @property
+    def at_path(self) -> str:
+        """The AT pty slave (/dev/pts/N); changes after drop_port/restore_port."""
+        return self._pty_path(self._at)
+
+    @property
+    def audio_path(self) -> str:
+        """The audio pty slave (/dev/pts/N)."""
+        return self._pty_path(self._audio)
+
+    @property
+    def at_link(self) -> str:
+        """Stable symlink to the AT pty, named like /dev/serial/by-id/...-if02-port0."""
+        return self._link(self._at)
+
+    @property
+    def audio_link(self) -> str:
+        """Stable symlink to the audio pty, ...-if04-port0."""
+        return self._link(self._audio)
+
+    @property
+    def at_url(self) -> str:
+        """socket://host:port of the AT port."""
+        return self._url(self._at)
+
+    @property
+    def audio_url(self) -> str:
+        """socket://host:port of the audio port."""
+        return self._url(self._audio)
+
+    @staticmethod
+    def _pty_path(port: ModemPort) -> str:
+        if port.pty is None:
+            raise RuntimeError(f"the {port.name} port has no pty now")
+        return port.pty.path
+
+    @staticmethod
+    def _link(port: ModemPort) -> str:
+        if port.link_path is None:
+            raise RuntimeError("start_pty() has not been called")
+        return str(port.link_path)
+
+    @staticmethod
+    def _url(port: ModemPort) -> str:
+        if port.tcp is None:
+            raise RuntimeError(f"the {port.name} port is not listening on TCP now")
+        return port.tcp.url
+
+    def _at_data(self, data: bytes) -> None:
+        self._modem.session.feed(data)
+
+    def _audio_data(self, data: bytes) -> None:
+        self._modem.audio.host_wrote(data)
+
+    # Calls ------------------------------------------------------------------------------------
+
+    async def incoming_call(
+        self, number: str, number_type: int | None = None, ring_interval: float = 2.0
+    ) -> None:
+        """A call arrives: RING (+CLIP with AT+CLIP=1, +CRING: VOICE with AT+CRC=1), repeated."""
+        kind = type_of_number(number) if number_type is None else number_type
+        await self._modem.calls.incoming_call(number, kind, ring_interval)
+
+    async def missed_call(self) -> None:
+        """The caller gives up before the host answers: MISSED_CALL."""
+        await self._modem.calls.missed_call()
+
+    @property
+    def dial_outcome(self) -> DialOutcome:
+        """What the far end does with the next ATD<number>;."""
+        return self._modem.calls.dial_outcome
+
+    @dial_outcome.setter
+    def dial_outcome(self, outcome: DialOutcome) -> None:
+        self._modem.calls.dial_outcome = outcome
+
+    def set_dial_outcome(self, kind: DialKind, delay: float = 0.1) -> None:
+        """Shorthand for `dial_outcome = DialOutcome(kind, delay)`."""
+        self.dial_outcome = DialOutcome(kind, delay)
+
+    async def remote_answer(self) -> None:
+        """The far end picks up the call the host placed: VOICE CALL: BEGIN."""
+        await self._modem.calls.remote_answer()
+
+    async def remote_hang_up(self) -> None:
+        """The far end hangs up: VOICE CALL: END: <duration>, NO CARRIER."""
+        await self._modem.calls.remote_hang_up()
+
+    async def send_dtmf(self, digits: str) -> None:
+        """The far end presses keys: +RXDTMF: <c> per digit."""
+        await self._modem.calls.send_dtmf(digits)
+
+    @property
+    def call(self) -> Call | None:
+        """The current call (stat, number, direction), or None."""
+        return self._modem.calls.call
+
+    @property
+    def dtmf_sent(self) -> str:
+        """Every DTMF digit the host sent with AT+VTS, in order."""
+        return self._modem.calls.dtmf_sent
+
+    # SMS --------------------------------------------------------------------------------------
+
+    async def deliver_sms(
+        self,
+        sender: str,
+        text: str,
+        *,
+        encoding: Encoding = "auto",
+        split: int | None = None,
+        order: Sequence[int] | None = None,
+        reference: int | None = None,
+        ref16: bool = False,
+        omit_parts: Sequence[int] = (),
+        store: bool = True,
+    ) -> list[int]:
+        """An SMS arrives from `sender`; returns the storage indexes used now.
+
+        Parts are numbered from 1 (`order`, `omit_parts`); `split` forces that many parts.
+        With store=False the message is shown with +CMT and never stored, whatever AT+CNMI
+        says; with CNMI mt=2 it is shown with +CMT as well. Parts that find the storage full
+        wait and are stored (+CMTI) when the host deletes something.
+        """
+        return self._modem.inbox.deliver(
+            sender,
+            text,
+            encoding=encoding,
+            split=split,
+            order=order,
+            reference=reference,
+            ref16=ref16,
+            omit_parts=omit_parts,
+            store=store,
+        )
+
+    @property
+    def sms_storage(self) -> SmsStorage:
+        """The SIM's message store (iterate it, index it by slot, set `capacity`)."""
+        return self._modem.inbox.storage
+
+    @property
+    def sent_sms(self) -> list[SentSms]:
+        """Messages the host sent with AT+CMGS, decoded."""
+        return self._modem.sms.sent
+
+    @property
+    def sms_send_error(self) -> int | None:
+        """When set, the next AT+CMGS ends in +CMS ERROR: <n> (e.g. 330, 331)."""
+        return self._modem.sms.send_error
+
+    @sms_send_error.setter
+    def sms_send_error(self, code: int | None) -> None:
+        self._modem.sms.send_error = code
+
+    @property
+    def sms_send_delay(self) -> float:
+        """Seconds between Ctrl-Z and +CMGS (the network's acknowledgement)."""
+        return self._modem.sms.send_delay
+
+    @sms_send_delay.setter
+    def sms_send_delay(self, seconds: float) -> None:
+        self._modem.sms.send_delay = seconds
+
+    async def delivery_report(self, reference: int, status: int = 0) -> None:
+        """The network reports on the sent message with TP-MR `reference` (+CDS / +CDSI)."""
+        sent = next((s for s in reversed(self.sent_sms) if s.reference == reference), None)
+        if sent is None:
+            raise ValueError(f"no sent message has reference {reference}")
+        self._modem.inbox.report(sent, status)
+
+    # USSD -------------------------------------------------------------------------------------
+
+    @property
+    def ussd_responses(self) -> dict[str, UssdReply]:
+        """The network's answer to each USSD code (or to each reply within a session)."""
+        return self._modem.ussd.responses
+
+    async def ussd_push(self, status: int, text: str | None = None, dcs: int = DCS_GSM7) -> None:
+        """A network-initiated +CUSD (shown while AT+CUSD=1 is in force)."""
+        self._modem.ussd.push(UssdReply(status, text, dcs))
+
+    # Network and SIM --------------------------------------------------------------------------
+
+    async def set_signal(self, rssi: int, ber: int = 99) -> None:
+        """What AT+CSQ reports: rssi 0-31 or 99, ber 0-7 or 99."""
+        if not (0 <= rssi <= 31 or rssi == 99) or not (0 <= ber <= 7 or ber == 99):
+            raise ValueError("rssi must be 0-31 or 99, ber 0-7 or 99")
+        self._modem.ctx.network.rssi = rssi
+        self._modem.ctx.network.ber = ber
+
+    async def set_registration(
+        self, stat: int, tech: Tech = "LTE", *, cs_stat: int | None = None
+    ) -> None:
+        """Registration state (0-5) and technology; +CxREG URCs follow per AT+CxREG=n.
+
+        `cs_stat` gives +CREG its own state, e.g. 3 on a data-only SIM.
+        """
+        network = self._modem.ctx.network
+        network.stat = stat
+        network.tech = tech
+        network.cs_stat = cs_stat
+        self._modem.network.notify()
+
+    @property
+    def operator(self) -> str:
+        """Operator name in +COPS."""
+        return self._modem.ctx.network.operator
+
+    @operator.setter
+    def operator(self, name: str) -> None:
+        self._modem.ctx.network.operator = name
+
+    def set_sim(self, state: SimState) -> None:
+        """Put the SIM in `state`: "ready", "pin" (PIN asked at every power-up), "puk", "absent"."""
+        self._modem.ctx.sim.set_state(state)
+        self._modem.network.notify()
+
+    @property
+    def sim(self) -> SimCard:
+        """The SIM: state, pin (changes after a PUK unlock), pin_attempts, puk_attempts."""
+        return self._modem.ctx.sim
+
+    # Faults -----------------------------------------------------------------------------------
+
+    async def drop_port(self, port: PortChoice) -> None:
+        """The port vanishes: pty closed (host reads EOF/EIO, symlink gone), TCP closed."""
+        for modem_port in self._ports(port):
+            await modem_port.drop()
+
+    async def restore_port(self, port: PortChoice) -> None:
+        """The port returns: a new pty (symlink updated), TCP on the same port number."""
+        for modem_port in self._ports(port):
+            await modem_port.restore()
+
+    async def reboot(self) -> None:
+        """Reset the module and wait for its banner: RDY, +CPIN: READY, SMS DONE, PB DONE."""
+        await self._modem.restart(reenumerate=False)
+
+    async def send_garbage(self, data: bytes, port: PortName = "at") -> None:
+        """Write raw bytes to the host, as line noise or a confused firmware would."""
+        (self._at if port == "at" else self._audio).send(data)
+
+    def hang_command(self, prefix: str, times: int = 1) -> None:
+        """The next `times` commands starting with `prefix` get no answer, not even an echo."""
+        self._modem.session.hang(prefix, times)
+
+    def _ports(self, choice: PortChoice) -> list[ModemPort]:
+        return {"at": [self._at], "audio": [self._audio], "both": [self._at, self._audio]}[choice]
+
+    # Audio ------------------------------------------------------------------------------------
+
+    @property
+    def audio_sent(self) -> bytearray:
+        """Every PCM byte streamed to the host."""
+        return self._modem.audio.sent
+
+    @property
+    def audio_received(self) -> bytearray:
+        """Every byte the host wrote on the audio port."""
+        return self._modem.audio.received
+
+    @property
+    def audio_received_times(self) -> list[tuple[float, int]]:
+        """(loop time, byte count) for each read from the host's audio writes."""
+        return self._modem.audio.received_times
+
+    @property
+    def audio_frames_sent(self) -> int:
+        """20 ms frames the host was given."""
+        return self._modem.audio.frames_sent
+
+    @property
+    def audio_frames_dropped(self) -> int:
+        """20 ms frames lost because the host did not drain the port."""
+        return self._modem.audio.frames_dropped
+
+    # Introspection ----------------------------------------------------------------------------
+
+    @property
+    def commands(self) -> list[str]:
+        """Every AT command line received, in order (from "AT" on, without the CR)."""
+        return self._modem.session.commands
+
+    @property
+    def settings(self) -> Settings:
+        """Current settings (echo, cmee, clip, clcc, crc, cnmi, cmgf, cscs, cpcmfrm, creg...)."""
+        return self._modem.ctx.settings
+
+    async def wait_for_command(self, prefix: str, timeout: float = 5.0, *, after: int = 0) -> str:
+        """The first command from `commands[after]` on starting with `prefix`; waits for it.
+
+        Pass after=len(emu.commands) to wait for a command not received yet.
+        """
+        return await self._modem.session.wait_for_command(prefix, timeout, after)
+
+    def clear_history(self) -> None:
+        """Forget transcript, commands and audio buffers (counters stay), for long runs."""
+        self.transcript.clear()
+        self.commands.clear()
+        self.audio_sent.clear()
+        self.audio_received.clear()
+        self.audio_received_times.clear()
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-friendly summary: call, settings, SIM, network, counters, front doors."""
+        call = self.call
+        ports: dict[str, Any] = {}
+        for port in (self._at, self._audio):
+            ports[port.name] = {
+                "pty": port.pty.path if port.pty else None,
+                "link": str(port.link_path) if port.link_path else None,
+                "url": port.tcp.url if port.tcp else None,
+            }
+        ctx = self._modem.ctx
+        return {
+            "call": None
+            if call is None
+            else {
+                "number": call.number,
+                "direction": call.direction.name,
+                "stat": call.stat.name,
+                "connected": call.connected_at is not None,
+            },
+            "settings": asdict(self.settings),
+            "sim": ctx.sim.state,
+            "registration": ctx.registration("+CEREG"),
+            "audio": {
+                "streaming": self._modem.audio.active,
+                "frames_sent": self.audio_frames_sent,
+                "frames_dropped": self.audio_frames_dropped,
+                "bytes_received": self._modem.audio.bytes_received,
+            },
+            "commands": len(self.commands),
+            "sms_stored": len(self.sms_storage),
+            "sms_waiting": len(self._modem.inbox.waiting),
+            "sms_sent": len(self.sent_sms),
+            "ports": ports,
+        }
