@@ -39,14 +39,18 @@ def test_manifest_follows_hassfest_rules() -> None:
     assert manifest["iot_class"] == "local_push"
     assert manifest["integration_type"] == "device"
     assert manifest["dependencies"] == ["usb"]
-    assert manifest["codeowners"] and manifest["documentation"] and manifest["issue_tracker"]
+    assert manifest["codeowners"]
+    assert manifest["documentation"]
+    assert manifest["issue_tracker"]
     assert manifest["loggers"]
     assert AwesomeVersion(manifest["version"]).valid
-    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", r) for r in manifest["requirements"])
+    pinned = re.compile(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*")
+    assert all(pinned.fullmatch(requirement) for requirement in manifest["requirements"])
     assert any(r.startswith("pyserial-asyncio-fast==") for r in manifest["requirements"])
     assert {(m["vid"], m["pid"]) for m in manifest["usb"]} == {("1E0E", "9001"), ("1E0E", "9011")}
     for matcher in manifest["usb"]:
-        assert matcher["vid"] == matcher["vid"].upper() and matcher["pid"] == matcher["pid"].upper()
+        assert matcher["vid"] == matcher["vid"].upper()
+        assert matcher["pid"] == matcher["pid"].upper()
 
 
 def test_hacs_json_uses_only_known_keys() -> None:
