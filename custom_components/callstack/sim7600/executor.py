@@ -57,6 +57,10 @@ _CME_TEXT = {
     "unknown": 100,
 }
 _PREFIX_ALIASES = {"+CICCID:": "+ICCID:"}
+# Commands whose reply is a bare line (no "+XXX:" prefix) on the SIM7600 or some firmware.
+_BARE_REPLIES = frozenset(
+    {"+CGMI:", "+CGMM:", "+CGMR:", "+CGSN:", "+CIMI:", "+GMI:", "+GMM:", "+GMR:", "+GSN:"}
+)
 
 
 class Execute(Protocol):
@@ -152,9 +156,10 @@ class AtExecutor:
     ) -> list[str]:
         """Send ``command`` and return its response lines (echo and final code removed).
 
-        ``payload`` is sent after the ``> `` prompt and terminated with Ctrl-Z (SMS). The
-        response lines are those starting with ``prefix`` (derived from the command, e.g.
-        ``+CSQ:`` for ``AT+CSQ``) and any other line that is not a URC.
+        ``payload`` is sent after the ``> `` prompt and terminated with Ctrl-Z (SMS). When
+        the reply has a known prefix (derived from the command, e.g. ``+CSQ:`` for
+        ``AT+CSQ``) only lines with that prefix are taken; commands with bare replies
+        (``ATI``, ``AT+CGSN``, ...) take every line that is not a URC.
         """
         if _UNSAFE.search(command) or (
             payload is not None and _UNSAFE.search(payload.decode("latin-1"))
@@ -164,7 +169,7 @@ class AtExecutor:
             if self._lost is not None:
                 raise self._lost
             if self._needs_resync:
-                await self._resync()
+                await self._resync(min(timeout, DEFAULT_TIMEOUT))
             return await self._run(command, timeout, payload, prefix or _derive_prefix(command))
 
     async def _run(
@@ -212,10 +217,10 @@ class AtExecutor:
         if self.stats.consecutive_timeouts >= DEAD_AFTER_TIMEOUTS:
             self._mark_lost(AtTimeoutError("The modem stopped answering"))
 
-    async def _resync(self) -> None:
+    async def _resync(self, timeout: float) -> None:
         """Swallow late replies to a timed-out command before the next one goes out."""
         self.stats.resyncs += 1
-        await self._run("AT", DEFAULT_TIMEOUT, None, None)
+        await self._run("AT", timeout, None, None)
         self._needs_resync = False
         # A late OK of the timed-out command may have answered our AT: wait for the real one.
         self._pending = _Pending(
@@ -266,9 +271,7 @@ class AtExecutor:
             if self._finish(pending, text):
                 return
             if pending.prefix is not None and text.startswith(pending.prefix):
-                pending.lines.append(text)
-                if item.body is not None:
-                    pending.lines.append(item.body)
+                self._take(pending, item, text)
                 return
         urc = parse_urc(item)
         if urc is not None:
@@ -279,12 +282,16 @@ class AtExecutor:
                 self.stats.callback_errors += 1
                 _LOGGER.exception("URC handler failed for %s", type(urc).__name__)
             return
-        if pending is not None and not pending.done.done():
-            pending.lines.append(text)
-            if item.body is not None:
-                pending.lines.append(item.body)
+        if pending is not None and not pending.done.done() and pending.prefix is None:
+            self._take(pending, item, text)
             return
         self.stats.unknown_lines += 1
+
+    @staticmethod
+    def _take(pending: _Pending, item: Line, text: str) -> None:
+        pending.lines.append(text)
+        if item.body is not None:
+            pending.lines.append(item.body)
 
     @staticmethod
     def _finish(pending: _Pending, text: str) -> bool:
@@ -313,6 +320,8 @@ def _derive_prefix(command: str) -> str | None:
     if not match:
         return None
     prefix = match.group(1).upper() + ":"
+    if prefix in _BARE_REPLIES:
+        return None
     return _PREFIX_ALIASES.get(prefix, prefix)
 
 

@@ -42,10 +42,17 @@ class LineSplitter:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._header: str | None = None
+        self._discarding = False  # inside an over-long line: drop up to its end
         self.dropped = 0  # over-long lines thrown away
 
     def feed(self, data: bytes) -> list[Line | str]:
         """Add ``data``; return complete lines and :data:`PROMPT` markers in order."""
+        if self._discarding:
+            end = _find_terminator(bytearray(data))
+            if end < 0:
+                return []
+            self._discarding = False
+            data = data[end:]
         self._buffer += data
         out: list[Line | str] = []
         while True:
@@ -82,6 +89,7 @@ class LineSplitter:
         if len(self._buffer) > MAX_LINE:
             self._buffer.clear()
             self._header = None
+            self._discarding = True
             self.dropped += 1
         return out
 
@@ -89,6 +97,7 @@ class LineSplitter:
         """Forget any partial line (after a reconnect)."""
         self._buffer.clear()
         self._header = None
+        self._discarding = False
 
 
 def _find_terminator(buffer: bytearray) -> int:
