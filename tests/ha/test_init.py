@@ -1,0 +1,202 @@
+"""Setting up and unloading a modem entry: device, ports, tasks, SIM PIN, ser2net URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+
+pytest.register_assert_rewrite("tests.ha.fixtures")
+
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_AT_PORT,
+    CONF_AUDIO_PORT,
+    CONF_SIM_PIN,
+    DOMAIN,
+)
+from sim7600_emulator import Sim7600Emulator  # noqa: E402
+
+from .fixtures import (  # noqa: E402
+    ENTRY_ID,
+    EntryFactory,
+    answered_call,
+    call_action,
+    expected_message,
+    make_entry,
+    setup_entry,
+    state_of,
+    wait_until,
+)
+
+pytest_plugins = ("tests.ha.fixtures",)
+
+
+def open_fds_to(path: str) -> int:
+    """How many file descriptors of this process point at ``path`` (a pty slave)."""
+    target = os.path.realpath(path)
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+def callstack_tasks() -> list[asyncio.Task[object]]:
+    """Tasks the driver or the integration started (they are all named ``callstack ...``)."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("callstack") and not task.done()
+    ]
+
+
+def wrong_pin(emu: Sim7600Emulator) -> str:
+    """A well-formed PIN that is not the SIM's."""
+    return "12345678" if emu.identity.pin != "12345678" else "87654321"
+
+
+async def test_setup_creates_device_without_imei(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    loaded_entry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """The entry loads and its device says what the modem is, but not who it is."""
+    device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
+    assert device is not None
+    assert device.manufacturer == "SIMCom"
+    assert device.model == "SIMCOM_SIM7600G-H"
+    assert device.sw_version == emulator.variants.firmware
+    assert device.name == "SIMCOM_SIM7600G-H"
+    described = repr((device.name, device.identifiers, device.serial_number, device.connections))
+    for secret in emulator.identity.secrets():
+        assert secret not in described
+    assert loaded_entry.runtime_data.device_id == device.id
+
+
+async def test_unload_closes_both_ports_and_tasks(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    media_dir: Path,
+) -> None:
+    """Unloading during a call closes the AT and the audio port and ends every task."""
+    at_before = open_fds_to(emulator.at_path)
+    audio_before = open_fds_to(emulator.audio_path)
+    entry = await entry_factory()
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    assert open_fds_to(emulator.at_path) > at_before
+    assert open_fds_to(emulator.audio_path) > audio_before
+    assert callstack_tasks()
+    modem = entry.runtime_data.modem
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await wait_until(
+        hass,
+        lambda: (
+            open_fds_to(emulator.at_path) == at_before
+            and open_fds_to(emulator.audio_path) == audio_before
+        ),
+        what="both ports to close",
+    )
+    assert not callstack_tasks()
+    assert not modem.connected
+    for state in hass.states.async_all():
+        assert state.state == "unavailable"
+
+
+async def test_port_that_cannot_open_retries_setup(
+    hass: HomeAssistant, emulator: Sim7600Emulator, tmp_path: Path
+) -> None:
+    """A missing AT port is ConfigEntryNotReady: HA retries later."""
+    entry = make_entry(emulator, data={CONF_AT_PORT: str(tmp_path / "ttyUSB-gone")})
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "cannot_connect"
+    assert entry.reason == expected_message("cannot_connect")
+    assert not callstack_tasks()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_stored_pin_is_sent_once_and_not_retried(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """A rejected PIN stops the setup for good (SETUP_ERROR) after exactly one attempt."""
+    emulator.set_sim("pin")
+    pin = wrong_pin(emulator)
+    entry = make_entry(emulator, data={CONF_SIM_PIN: pin})
+    await setup_entry(hass, entry)
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "sim_pin_rejected"
+    assert entry.reason == expected_message("sim_pin_rejected")
+    assert pin not in (entry.reason or "")
+    attempts = [command for command in emulator.commands if command.startswith("AT+CPIN=")]
+    assert attempts == [f'AT+CPIN="{pin}"']
+    assert emulator.sim.pin_attempts == 2
+    assert not callstack_tasks()
+
+    # Nothing tries again on its own.
+    await asyncio.sleep(1.2)
+    await hass.async_block_till_done()
+    assert [c for c in emulator.commands if c.startswith("AT+CPIN=")] == attempts
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+
+
+async def test_right_stored_pin_unlocks_the_sim(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """With the right PIN stored, the SIM is unlocked and the entry loads."""
+    emulator.set_sim("pin")
+    entry = make_entry(emulator, data={CONF_SIM_PIN: emulator.identity.pin})
+    await setup_entry(hass, entry)
+    try:
+        assert entry.state is ConfigEntryState.LOADED
+        assert [c for c in emulator.commands if c.startswith("AT+CPIN=")] == [
+            f'AT+CPIN="{emulator.identity.pin}"'
+        ]
+        assert emulator.sim.state == "ready"
+        assert state_of(hass, "sensor", "sim_status").state == "ready"
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_ser2net_socket_urls(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    emulator: Sim7600Emulator,
+    media_dir: Path,
+) -> None:
+    """Both ports over ``socket://`` (ser2net raw): setup, a call with audio, unload."""
+    await emulator.start_tcp()
+    entry = make_entry(
+        emulator, data={CONF_AT_PORT: emulator.at_url, CONF_AUDIO_PORT: emulator.audio_url}
+    )
+    await setup_entry(hass, entry)
+    try:
+        assert entry.state is ConfigEntryState.LOADED
+        assert state_of(hass, "binary_sensor", "connected").state == "on"
+        await answered_call(hass, emulator, emulator.identity.callers[1])
+        response = await call_action(
+            hass, "record", {"duration": 0.2, "filename": "tcp.wav"}, return_response=True
+        )
+        assert response["ended_by"] == "duration"
+        await call_action(hass, "hang_up")
+        await wait_until(
+            hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="idle"
+        )
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not callstack_tasks()
