@@ -207,7 +207,7 @@ class CallTracker:
             return
         if caller_id or number:
             self._announce()
-        else:
+        elif "caller_id" not in self._timers:  # repeated RINGs must not push it back
             self._start_timer("caller_id", CALLER_ID_GRACE, self._announce)
 
     def _announce(self) -> None:
@@ -225,6 +225,13 @@ class CallTracker:
             self._ended_urc(None)
             return
         target = _CLCC_STATES[entry.stat]
+        if self.state is CallState.IDLE and target is not CallState.INCOMING:
+            # A call we lost track of (reconnect, restart): take it over silently.
+            direction = "inbound" if entry.incoming else "outbound"
+            started = asyncio.get_running_loop().time() if target is CallState.ACTIVE else None
+            self._announced = True
+            self._set_state(target, CallInfo(direction, entry.number, started))
+            return
         if target is CallState.INCOMING:
             self._ringing(entry.number)
         elif target is CallState.ACTIVE:
