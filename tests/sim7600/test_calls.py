@@ -12,6 +12,7 @@ from custom_components.callstack.sim7600.events import CallEvent, DtmfEvent
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import Identity, Sim7600Emulator, Variants
+from tests.helpers import until
 
 from .conftest import Recorder, config_for
 
