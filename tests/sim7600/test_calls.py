@@ -19,13 +19,6 @@ from .conftest import Recorder, config_for
 CALLER = "+4915550000001"
 
 
-async def until(predicate, timeout: float = 3.0) -> None:
-    """Wait until ``predicate()`` holds (URCs arrive asynchronously)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 def call_events(events: Recorder) -> list[tuple[str, str | None]]:
     return [(event.kind, event.reason) for event in events.of(CallEvent)]
 
