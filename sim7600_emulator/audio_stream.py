@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 import itertools
 
 from .pcm_signal import test_signal
@@ -10,6 +11,8 @@ from .ports import ModemPort
 from .tasks import TaskSet
 
 FRAME_SECONDS = 0.02
+MAX_LAG_FRAMES = 50
+"""Frames the stream catches up on after a stall; older ones are lost, as on the real module."""
 
 
 class AudioStream:
@@ -62,18 +65,36 @@ class AudioStream:
 
     async def _stream(self, rate: int) -> None:
         samples = int(rate * FRAME_SECONDS)
+        if self._speed:
+            frames = self._paced_frames(FRAME_SECONDS / self._speed)
+        else:
+            frames = self._drained_frames()
+        async for frame in frames:
+            self._emit(test_signal(frame * samples, samples, rate))
+
+    async def _paced_frames(self, period: float) -> AsyncIterator[int]:
+        """Frame numbers at their due times. A late frame goes out at once, but the loop always
+        yields in between; frames more than MAX_LAG_FRAMES late are skipped and count as dropped.
+        """
         loop = asyncio.get_running_loop()
         start = loop.time()
-        period = FRAME_SECONDS / self._speed if self._speed else 0.0
+        frame = 0
+        while True:
+            delay = start + frame * period - loop.time()
+            await asyncio.sleep(max(delay, 0))
+            overdue = int((loop.time() - start) / period) - frame
+            if overdue > MAX_LAG_FRAMES:
+                self.frames_dropped += overdue - MAX_LAG_FRAMES
+                frame += overdue - MAX_LAG_FRAMES
+            yield frame
+            frame += 1
+
+    async def _drained_frames(self) -> AsyncIterator[int]:
+        """Frame numbers as fast as the host takes them (audio_speed 0)."""
         for frame in itertools.count():
-            if period:
-                delay = start + frame * period - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            else:
-                await asyncio.sleep(0)  # let the host run between frames
-                await self._port.wait_room()
-            self._emit(test_signal(frame * samples, samples, rate))
+            await asyncio.sleep(0)  # let the host run between frames
+            await self._port.wait_room()
+            yield frame
 
     def _emit(self, frame: bytes) -> None:
         if self._port.offer(frame):

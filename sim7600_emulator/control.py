@@ -1,0 +1,248 @@
+"""Scenario commands over a Unix socket, one JSON object per line each way.
+
+The same table drives the server (what each command does to the emulator) and the `ctl`
+subcommand's argument parser, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from .emulator import Sim7600Emulator
+from .ussd import UssdReply
+
+_LOGGER = logging.getLogger(__name__)
+
+Runner = Callable[[Sim7600Emulator, dict[str, Any]], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a control command: positional unless `flag` names an option."""
+
+    name: str
+    type: type
+    help: str
+    optional: bool = False
+    flag: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ControlCommand:
+    """A scenario step the command line can trigger."""
+
+    name: str
+    help: str
+    arguments: tuple[Argument, ...]
+    run: Runner
+
+
+async def _ring(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    await emu.incoming_call(args["number"], args.get("type"), args.get("interval") or 2.0)
+
+
+async def _dial_outcome(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.set_dial_outcome(args["kind"], args.get("delay") or 0.1)
+
+
+async def _sms(emu: Sim7600Emulator, args: dict[str, Any]) -> list[int]:
+    return await emu.deliver_sms(
+        args["sender"],
+        args["text"],
+        split=args.get("parts"),
+        encoding=args.get("encoding") or "auto",
+    )
+
+
+async def _ussd_reply(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.ussd_responses[args["code"]] = UssdReply(
+        args["status"], args["text"], args.get("dcs") or 15
+    )
+
+
+async def _sim(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.set_sim(args["state"])
+
+
+async def _garbage(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    await emu.send_garbage(bytes.fromhex(args["hex"]), args.get("port") or "at")
+
+
+async def _status(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
+    return emu.status()
+
+
+PORTS = ("at", "audio", "both")
+
+COMMANDS: dict[str, ControlCommand] = {
+    command.name: command
+    for command in (
+        ControlCommand(
+            "ring",
+            "an incoming call",
+            (
+                Argument("number", str, "caller number"),
+                Argument(
+                    "type", int, "type of address (default 145 for +..., else 129)", flag=True
+                ),
+                Argument("interval", float, "seconds between RINGs (default 2)", flag=True),
+            ),
+            _ring,
+        ),
+        ControlCommand("missed", "the caller gives up", (), lambda emu, _: emu.missed_call()),
+        ControlCommand("answer", "the far end answers", (), lambda emu, _: emu.remote_answer()),
+        ControlCommand("hangup", "the far end hangs up", (), lambda emu, _: emu.remote_hang_up()),
+        ControlCommand(
+            "dial-outcome",
+            "what the far end does with the next ATD",
+            (
+                Argument(
+                    "kind",
+                    str,
+                    "far-end behaviour",
+                    choices=("answer", "busy", "no_answer", "no_carrier", "none"),
+                ),
+                Argument("delay", float, "seconds until it happens (default 0.1)", flag=True),
+            ),
+            _dial_outcome,
+        ),
+        ControlCommand(
+            "dtmf",
+            "the far end presses keys",
+            (Argument("digits", str, "0-9 * # A-D"),),
+            lambda emu, args: emu.send_dtmf(args["digits"]),
+        ),
+        ControlCommand(
+            "sms",
+            "an SMS arrives",
+            (
+                Argument("sender", str, "originator number or name"),
+                Argument("text", str, "message text"),
+                Argument("parts", int, "force this many parts", flag=True),
+                Argument("encoding", str, "alphabet", flag=True, choices=("auto", "gsm7", "ucs2")),
+            ),
+            _sms,
+        ),
+        ControlCommand(
+            "ussd-reply",
+            "the network's answer to a USSD code",
+            (
+                Argument("code", str, "the code, e.g. *100#"),
+                Argument("status", int, "+CUSD <m>: 0 done, 1 needs reply, 2 ended, 4 unsupported"),
+                Argument("text", str, "the answer"),
+                Argument("dcs", int, "15 GSM 7-bit (default), 72 UCS2", flag=True),
+            ),
+            _ussd_reply,
+        ),
+        ControlCommand(
+            "signal",
+            "what AT+CSQ reports",
+            (
+                Argument("rssi", int, "0-31 or 99"),
+                Argument("ber", int, "0-7 or 99 (default 99)", optional=True),
+            ),
+            lambda emu, args: emu.set_signal(
+                args["rssi"], 99 if args.get("ber") is None else args["ber"]
+            ),
+        ),
+        ControlCommand(
+            "registration",
+            "registration state",
+            (
+                Argument("stat", int, "0 not searching, 1 home, 2 searching, 3 denied, 5 roaming"),
+                Argument(
+                    "tech", str, "access technology", flag=True, choices=("LTE", "WCDMA", "GSM")
+                ),
+            ),
+            lambda emu, args: emu.set_registration(args["stat"], args.get("tech") or "LTE"),
+        ),
+        ControlCommand(
+            "sim",
+            "put the SIM in a state",
+            (Argument("state", str, "SIM state", choices=("ready", "pin", "puk", "absent")),),
+            _sim,
+        ),
+        ControlCommand(
+            "drop",
+            "a port vanishes",
+            (Argument("port", str, "which port", choices=PORTS),),
+            lambda emu, args: emu.drop_port(args["port"]),
+        ),
+        ControlCommand(
+            "restore",
+            "a dropped port returns",
+            (Argument("port", str, "which port", choices=PORTS),),
+            lambda emu, args: emu.restore_port(args["port"]),
+        ),
+        ControlCommand("reboot", "reset the module", (), lambda emu, _: emu.reboot()),
+        ControlCommand(
+            "garbage",
+            "raw bytes to the host",
+            (
+                Argument("hex", str, "the bytes in hex"),
+                Argument(
+                    "port", str, "which port (default at)", flag=True, choices=("at", "audio")
+                ),
+            ),
+            _garbage,
+        ),
+        ControlCommand("status", "call, settings and counters", (), _status),
+    )
+}
+
+
+async def execute(emu: Sim7600Emulator, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request `{"command": ..., "args": {...}}`; the reply says ok and result or error."""
+    command = COMMANDS.get(str(request.get("command")))
+    if command is None:
+        return {"ok": False, "error": f"unknown command {request.get('command')!r}"}
+    try:
+        result = await command.run(emu, dict(request.get("args") or {}))
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    return {"ok": True, "result": result}
+
+
+class ControlServer:
+    """Listens on a Unix socket for `ctl` clients."""
+
+    def __init__(self, emu: Sim7600Emulator, path: Path) -> None:
+        self._emu = emu
+        self.path = path
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        """Start listening (replacing a stale socket file)."""
+        self.path.unlink(missing_ok=True)
+        self._server = await asyncio.start_unix_server(self._client, path=str(self.path))
+
+    async def close(self) -> None:
+        """Stop listening and remove the socket file."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.path.unlink(missing_ok=True)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    request = json.loads(line)
+                except json.JSONDecodeError as error:
+                    reply: dict[str, Any] = {"ok": False, "error": f"bad JSON: {error}"}
+                else:
+                    reply = await execute(self._emu, request)
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            _LOGGER.debug("control client went away")
+        finally:
+            writer.close()

@@ -1,0 +1,217 @@
+"""Call audio over the USB PCM port (sim7600.md section 4)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sim7600_emulator import TEST_SIGNAL_RATE, Sim7600Emulator, Variants, test_signal
+
+from .conftest import EmulatorFactory, HostFactory
+from .host import HostPort
+
+FRAME = 320  # bytes per 20 ms at 8 kHz
+
+
+async def connected(emu: Sim7600Emulator, open_host: HostFactory, *setup: str) -> HostPort:
+    """The AT port, echo off, `setup` done, with an answered incoming call."""
+    at = open_host(emu.at_path)
+    for command in ("ATE0", "AT+CMEE=1", *setup):
+        await at.command(command)
+    await emu.incoming_call("+4915551000001", ring_interval=10)
+    await at.command("ATA")
+    await at.settle(0.01)
+    return at
+
+
+async def test_cpcmreg_refused_before_connect_and_accepted_after(
+    emu: Sim7600Emulator, open_host: HostFactory
+) -> None:
+    at = open_host(emu.at_path)
+    await at.command("ATE0")
+    assert await at.command("AT+CPCMREG=1") == b"\r\nERROR\r\n"
+    await at.command("AT+CMEE=1")
+    assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"
+    assert await at.command("AT+CPCMREG=?") == b"\r\n+CPCMREG: (0-1),(0-1)\r\n\r\nOK\r\n"
+    await emu.incoming_call("+4915551000001")
+    assert await at.settle() == b"\r\nRING\r\n"
+    assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"  # ringing only
+    await at.command("ATA")
+    assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
+    assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
+    assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 1\r\n\r\nOK\r\n"
+
+
+async def test_cpcmreg_refusals_after_connect(
+    make_emulator: EmulatorFactory, open_host: HostFactory
+) -> None:
+    emu = await make_emulator(variants=Variants(cpcmreg_refusals=2))
+    at = await connected(emu, open_host)
+    assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"
+    assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"
+    assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
+
+
+async def test_pcm_cadence_in_real_time(
+    make_emulator: EmulatorFactory, open_host: HostFactory
+) -> None:
+    emu = await make_emulator(audio_speed=1.0)
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    loop = asyncio.get_running_loop()
+    at.send("AT+CPCMREG=1")
+    await at.final()
+    started = loop.time()
+    await asyncio.sleep(0.5)
+    await audio.settle(0.005)
+    elapsed = loop.time() - started
+    due_frames = int(elapsed / 0.02) + 1
+    assert abs(len(audio.data) - due_frames * FRAME) <= FRAME
+    assert len(audio.data) % FRAME == 0
+    assert audio.data == test_signal(0, len(audio.data) // 2)
+    assert emu.audio_frames_dropped == 0
+
+
+async def test_pcm_accelerated_and_stopped_by_each_cpcmreg0_form(
+    emu: Sim7600Emulator, open_host: HostFactory
+) -> None:
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    for stop in ("AT+CPCMREG=0", "AT+CPCMREG=0,0", "AT+CPCMREG=0,1"):
+        audio.data.clear()
+        assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
+        await asyncio.sleep(0.2)  # 10x speed: 2 s of audio, ~100 frames
+        assert await at.command(stop) == b"\r\nOK\r\n"
+        received = len((await audio.settle(0.02)) or audio.data)
+        assert 90 * FRAME <= len(audio.data) <= 115 * FRAME, received
+        assert audio.data == test_signal(0, len(audio.data) // 2)  # restarts at sample 0
+        before = len(audio.data)
+        assert len(await audio.settle(0.05)) == 0
+        assert len(audio.data) == before
+
+
+async def test_pcm_16khz_after_cpcmfrm1(emu: Sim7600Emulator, open_host: HostFactory) -> None:
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host, "AT+CPCMFRM=1")
+    assert await at.command("AT+CPCMFRM?") == b"\r\n+CPCMFRM: 1\r\n\r\nOK\r\n"
+    await at.command("AT+CPCMREG=1")
+    await asyncio.sleep(0.1)
+    await at.command("AT+CPCMREG=0")
+    await audio.settle(0.02)
+    assert len(audio.data) % 640 == 0
+    assert len(audio.data) >= 40 * 640
+    assert audio.data == test_signal(0, len(audio.data) // 2, rate=2 * TEST_SIGNAL_RATE)
+
+
+async def test_call_end_stops_pcm_and_next_call_needs_it_again(
+    emu: Sim7600Emulator, open_host: HostFactory
+) -> None:
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await asyncio.sleep(0.05)
+    await emu.remote_hang_up()
+    assert (await at.settle()).endswith(b"NO CARRIER\r\n")
+    await audio.settle(0.02)
+    assert await audio.settle(0.05) == b""
+    assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
+    first_call = len(audio.data)
+    await emu.incoming_call("+4915551000001")
+    await at.command("ATA")
+    await at.command("AT+CPCMREG=1")
+    await asyncio.sleep(0.05)
+    await audio.settle(0.02)
+    assert audio.data[first_call:][:FRAME] == test_signal(0, FRAME // 2)
+
+
+async def test_host_audio_is_recorded_with_times(
+    emu: Sim7600Emulator, open_host: HostFactory
+) -> None:
+    audio = open_host(emu.audio_path)
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    for chunk in (b"\x01\x00" * 160, b"\x02\x00" * 160):
+        audio.write(chunk)
+        await asyncio.sleep(0.02)
+    assert emu.audio_received == b"\x01\x00" * 160 + b"\x02\x00" * 160
+    assert sum(count for _, count in emu.audio_received_times) == 640
+    assert all(before <= time <= loop.time() for time, _ in emu.audio_received_times)
+
+
+async def test_frames_are_dropped_whole_when_the_host_does_not_read(
+    make_emulator: EmulatorFactory, open_host: HostFactory
+) -> None:
+    emu = await make_emulator(audio_speed=50.0)
+    audio = open_host(emu.audio_path)
+    loop = asyncio.get_running_loop()
+    loop.remove_reader(audio._fd)  # the host stops reading
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await asyncio.sleep(0.2)  # 10 s of audio: far more than the pty buffers
+    assert emu.audio_frames_dropped > 0
+    await at.command("AT+CPCMREG=0")
+    assert len(emu.audio_sent) == emu.audio_frames_sent * FRAME
+    loop.add_reader(audio._fd, audio._read_fd)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
+    assert audio.data == emu.audio_sent
+    signal = test_signal(0, (emu.audio_frames_sent + emu.audio_frames_dropped) * FRAME // 2)
+    frames = {signal[i : i + FRAME] for i in range(0, len(signal), FRAME)}
+    received = bytes(audio.data)
+    assert all(received[i : i + FRAME] in frames for i in range(0, len(received), FRAME))
+
+
+async def test_speed_zero_streams_as_fast_as_the_host_drains(
+    make_emulator: EmulatorFactory, open_host: HostFactory
+) -> None:
+    emu = await make_emulator(audio_speed=0)
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await audio.wait_until(lambda: len(audio.data) >= 500 * FRAME, timeout=5)
+    await at.command("AT+CPCMREG=0")
+    await audio.settle(0.02)
+    assert emu.audio_frames_dropped == 0
+    assert audio.data == test_signal(0, len(audio.data) // 2)
+
+
+async def test_reject_plain_cpcmreg0_variant(
+    make_emulator: EmulatorFactory, open_host: HostFactory
+) -> None:
+    emu = await make_emulator(variants=Variants(reject_plain_cpcmreg0=True))
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    assert await at.command("AT+CPCMREG=0") == b"\r\n+CME ERROR: 3\r\n"
+    assert await at.command("AT+CPCMREG=0,1") == b"\r\nOK\r\n"
+
+
+async def test_audio_settings_commands(at: HostPort) -> None:
+    assert await at.command("AT+CPCMBANDWIDTH=1,1") == b"AT+CPCMBANDWIDTH=1,1\r\r\nOK\r\n"
+    assert await at.command("AT+CPCMBANDWIDTH?") == (
+        b"AT+CPCMBANDWIDTH?\r\r\n+CPCMBANDWIDTH: 1,1\r\n\r\nOK\r\n"
+    )
+    assert await at.command("AT+CPCMFRM=2") == b"AT+CPCMFRM=2\r\r\nERROR\r\n"
+
+
+def test_test_signal_is_deterministic_loud_and_unique() -> None:
+    minute = test_signal(0, 60 * TEST_SIGNAL_RATE)
+    assert minute == test_signal(0, 60 * TEST_SIGNAL_RATE)
+    assert test_signal(12345, 160) == minute[2 * 12345 : 2 * (12345 + 160)]
+    samples = memoryview(minute).cast("h")
+    assert 8000 < max(samples) < 9000
+    assert -9000 < min(samples) < -8000
+    windows = [minute[i : i + FRAME] for i in range(0, len(minute), FRAME)]
+    assert len(set(windows)) == len(windows)
+    shifted = {minute[i + 2 : i + 2 + FRAME] for i in range(0, len(minute) - FRAME, FRAME)}
+    assert not shifted & set(windows)
+    assert test_signal(0, 160, rate=16000) != test_signal(0, 160)
+
+
+def test_pytest_does_not_collect_test_signal() -> None:
+    assert test_signal.__test__ is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("speed", [-1.0])
+def test_negative_audio_speed_is_rejected(speed: float) -> None:
+    with pytest.raises(ValueError, match="audio_speed"):
+        Sim7600Emulator(audio_speed=speed)
