@@ -21,6 +21,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.callstack.const import CONF_AT_PORT, CONF_AUDIO_PORT, DOMAIN
 from sim7600_emulator import Sim7600Emulator
@@ -109,6 +111,15 @@ def media_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 def recordings(media_dir: Path) -> Path:
     """``<media>/callstack``: where recordings land by default."""
     return media_dir / "callstack"
+
+
+@pytest.fixture
+def ha_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Syrupy with Home Assistant's serializer, stored in ``tests/ha/snapshots/``.
+
+    (The harness's own ``snapshot`` override loses to syrupy's fixture here.)
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture

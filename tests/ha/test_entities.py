@@ -1,0 +1,218 @@
+"""Entities: snapshots of every platform, then how they follow calls, signal and the port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+pytest.register_assert_rewrite("tests.ha.fixtures")
+
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_SIGNAL_INTERVAL,
+    DOMAIN,
+    EVENT_CALL,
+    EVENT_DTMF,
+)
+from sim7600_emulator import Sim7600Emulator  # noqa: E402
+
+from .fixtures import (  # noqa: E402
+    ENTRY_ID,
+    EntryFactory,
+    call_action,
+    entity_id,
+    state_of,
+    wait_until,
+)
+
+pytest_plugins = ("tests.ha.fixtures",)
+
+
+def call_state(hass: HomeAssistant) -> str:
+    """The call state sensor's state."""
+    return str(state_of(hass, "sensor", "call_state").state)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize(
+    "platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT, Platform.NOTIFY]
+)
+async def test_platform_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    ha_snapshot: SnapshotAssertion,
+    entry_factory: EntryFactory,
+    only_platform: Callable[[Platform], Any],
+    platform: Platform,
+) -> None:
+    """States and registry entries of each platform, and the device they belong to."""
+    with only_platform(platform):
+        entry = await entry_factory()
+    await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
+    device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
+    assert device == ha_snapshot(name="device")
+
+
+async def test_bit_error_rate_sensor_disabled_by_default(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, loaded_entry: Any
+) -> None:
+    """The BER sensor exists but is disabled until the user enables it."""
+    entry = entity_registry.async_get(entity_id(hass, "sensor", "signal_quality"))
+    assert entry is not None
+    assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert hass.states.get(entry.entity_id) is None
+    enabled = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+    assert [e.entity_id for e in enabled if e.disabled_by is not None] == [entry.entity_id]
+
+
+async def test_incoming_call_answered_and_hung_up_remotely(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Any
+) -> None:
+    """Call state, call event entity, bus events and the audio bridge through one call."""
+    bus_events = async_capture_events(hass, EVENT_CALL)
+    number = emulator.identity.callers[0]
+    call_event = entity_id(hass, "event", "call")
+    bridge = entity_id(hass, "binary_sensor", "audio_bridge")
+    assert hass.states.get(bridge).state == "off"
+
+    await emulator.incoming_call(number)
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    state = hass.states.get(call_event)
+    assert state.attributes["event_type"] == "incoming"
+    assert state.attributes["number"] == number
+    assert state.attributes["direction"] == "inbound"
+
+    await call_action(hass, "answer")
+    await wait_until(hass, lambda: call_state(hass) == "active", what="active")
+    await wait_until(hass, lambda: hass.states.get(bridge).state == "on", what="bridge on")
+    assert hass.states.get(bridge).attributes["state"] == "running"
+    state = hass.states.get(call_event)
+    assert state.attributes["event_type"] == "answered"
+    assert state.attributes["number"] == number
+
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    await wait_until(hass, lambda: hass.states.get(bridge).state == "off", what="bridge off")
+    state = hass.states.get(call_event)
+    assert state.attributes["event_type"] == "ended"
+    assert state.attributes["number"] == number
+    assert state.attributes["direction"] == "inbound"
+    assert state.attributes["reason"] == "remote_hang_up"
+    assert isinstance(state.attributes["duration"], float)
+    assert state.attributes["duration"] >= 0
+
+    assert [event.data["type"] for event in bus_events] == ["incoming", "answered", "ended"]
+    device_id = loaded_entry.runtime_data.device_id
+    for event in bus_events:
+        assert event.data["config_entry_id"] == loaded_entry.entry_id
+        assert event.data["device_id"] == device_id
+        assert event.data["number"] == number
+        assert event.data["direction"] == "inbound"
+    assert bus_events[-1].data["reason"] == "remote_hang_up"
+    assert bus_events[-1].data["duration"] is not None
+
+
+async def test_missed_call(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """A caller who gives up is a ``missed`` event with the number."""
+    bus_events = async_capture_events(hass, EVENT_CALL)
+    number = emulator.identity.callers[2]
+    await emulator.incoming_call(number)
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    await emulator.missed_call()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    state = state_of(hass, "event", "call")
+    assert state.attributes["event_type"] == "missed"
+    assert state.attributes["number"] == number
+    assert state.attributes["direction"] == "inbound"
+    assert [event.data["type"] for event in bus_events] == ["incoming", "missed"]
+    assert bus_events[-1].data["config_entry_id"] == loaded_entry.entry_id
+
+
+async def test_dtmf_received(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Keys the far end presses become DTMF events on the entity and the bus."""
+    bus_events = async_capture_events(hass, EVENT_DTMF)
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    await call_action(hass, "answer")
+    await wait_until(hass, lambda: call_state(hass) == "active", what="active")
+
+    await emulator.send_dtmf("4#")
+    await wait_until(hass, lambda: len(bus_events) == 2, what="two DTMF events")
+    assert [event.data["digit"] for event in bus_events] == ["4", "#"]
+    for event in bus_events:
+        assert event.data["config_entry_id"] == loaded_entry.entry_id
+        assert event.data["device_id"] == loaded_entry.runtime_data.device_id
+    state = state_of(hass, "event", "dtmf")
+    assert state.attributes["event_type"] == "received"
+    assert state.attributes["digit"] == "#"
+    await call_action(hass, "hang_up")
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+
+
+async def test_signal_strength_follows_the_modem(
+    hass: HomeAssistant, emulator: Sim7600Emulator, entry_factory: EntryFactory
+) -> None:
+    """The initial CSQ, then a change picked up by the signal poll."""
+    await emulator.set_signal(20)
+    await entry_factory(options={CONF_SIGNAL_INTERVAL: 0.2})
+    assert state_of(hass, "sensor", "signal_strength").state == "-73"
+    await emulator.set_signal(25)
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "signal_strength").state == "-63",
+        timeout=3,
+        what="-63 dBm",
+    )
+    await emulator.set_signal(99)
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "signal_strength").state == "unknown",
+        timeout=3,
+        what="unknown signal",
+    )
+
+
+async def test_unavailable_while_the_at_port_is_gone(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    loaded_entry: Any,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Losing the AT port makes every entity but ``connected`` unavailable; it comes back."""
+    entities = [
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+        if entry.disabled_by is None
+    ]
+    connected = entity_id(hass, "binary_sensor", "connected")
+    others = [eid for eid in entities if eid != connected]
+    assert len(others) == 12
+
+    def all_unavailable() -> bool:
+        return all(hass.states.get(eid).state == STATE_UNAVAILABLE for eid in others)
+
+    def all_available() -> bool:
+        return all(hass.states.get(eid).state != STATE_UNAVAILABLE for eid in others)
+
+    assert all_available()
+    await emulator.drop_port("at")
+    await wait_until(hass, all_unavailable, timeout=5, what="entities unavailable")
+    assert hass.states.get(connected).state == "off"
+
+    await emulator.restore_port("at")
+    await wait_until(hass, all_available, timeout=10, what="entities available again")
+    assert hass.states.get(connected).state == "on"
+    assert call_state(hass) == "idle"
+    assert state_of(hass, "sensor", "signal_strength").state == "-73"
+    assert loaded_entry.runtime_data.modem.reconnects == 1
