@@ -157,7 +157,10 @@ class SerialPortChoice:
 
 
 def list_serial_ports() -> list[SerialPortChoice]:
-    """The serial ports on this host, likely SIMCom AT ports first (blocking I/O)."""
+    """The serial ports on this host: likely SIMCom AT ports, other SIMCom, the rest.
+
+    Blocking I/O: run it in the executor.
+    """
     choices: list[SerialPortChoice] = []
     for info in list_ports.comports():
         path = usb.get_serial_by_id(info.device)
@@ -172,7 +175,7 @@ def list_serial_ports() -> list[SerialPortChoice]:
         simcom = vid == USB_VID and pid in USB_PIDS
         likely_at = simcom and pid is not None and interface == AT_INTERFACE.get(pid)
         choices.append(SerialPortChoice(path, label, pid if simcom else None, likely_at))
-    choices.sort(key=lambda choice: (not choice.likely_at, choice.path))
+    choices.sort(key=lambda choice: (not choice.likely_at, choice.pid is None, choice.path))
     return choices
 
 

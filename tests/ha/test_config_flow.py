@@ -342,23 +342,35 @@ async def test_manual_socket_url(hass: HomeAssistant, flow_emulator_tcp: Any) ->
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
 
 
+def _silent(command: str) -> list[str] | None:
+    return None
+
+
+def _quectel(command: str) -> list[str]:
+    return ["Quectel", "OK"] if command.upper() == "AT+CGMI" else ["OK"]
+
+
+def _refuses_setup(command: str) -> list[str]:
+    return ["OK"] if command.upper() == "AT" else ["ERROR"]
+
+
 @pytest.mark.parametrize(
-    ("port_fixture", "error"),
+    ("replies", "error"),
     [
-        ("flow_silent_port", "not_a_modem"),
-        ("flow_quectel_port", "unsupported_modem"),
-        ("flow_broken_port", "cannot_connect"),
+        (_silent, "not_a_modem"),
+        (_quectel, "unsupported_modem"),
+        (_refuses_setup, "cannot_connect"),
     ],
 )
 async def test_manual_probe_errors(
     hass: HomeAssistant,
-    request: pytest.FixtureRequest,
+    flow_pty_factory: Callable[[Replies], FlowPtyResponder],
     flow_emulator: Any,
-    port_fixture: str,
+    replies: Replies,
     error: str,
 ) -> None:
     """Each probe failure is shown on the form; the flow recovers with the right port."""
-    port: FlowPtyResponder = request.getfixturevalue(port_fixture)
+    port = flow_pty_factory(replies)
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: port.path})
     assert result["type"] is FlowResultType.FORM
@@ -561,6 +573,34 @@ async def test_pin_attempts_exhausted_aborts_puk(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "sim_puk_required"
     assert emu.identity.pin not in caplog.text
+
+
+async def test_pin_wrong_attempts_unknown(
+    hass: HomeAssistant, flow_pty_factory: Callable[[Replies], FlowPtyResponder]
+) -> None:
+    """A modem without AT+SPIC: the wrong-PIN error still shows, with '?' as the count."""
+
+    def replies(command: str) -> list[str]:
+        upper = command.upper()
+        if upper == "AT+CGMI":
+            return ["SIMCOM INCORPORATED", "OK"]
+        if upper == "AT+CGSN":
+            return ["861234567890123", "OK"]
+        if upper == "AT+CPIN?":
+            return ["+CPIN: SIM PIN", "OK"]
+        if upper.startswith(("AT+CPIN=", "AT+SPIC")):
+            return ["+CME ERROR: 16"] if upper.startswith("AT+CPIN=") else ["ERROR"]
+        return ["OK"]
+
+    port = flow_pty_factory(replies)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: port.path})
+    result = await configure(hass, result, {})
+    assert result["step_id"] == "pin"
+    result = await configure(hass, result, {CONF_SIM_PIN: "1234"})
+    assert result["errors"] == {CONF_SIM_PIN: "invalid_pin"}
+    assert result["description_placeholders"]["attempts"] == "?"
+    assert sum(command.upper().startswith("AT+CPIN=") for command in port.commands) == 1
 
 
 async def test_pin_sim_became_ready_or_blocked_meanwhile(
