@@ -28,14 +28,14 @@ class Recorder:
 
 def config_for(emu: Sim7600Emulator, *, tcp: bool = False, **options: object) -> ModemConfig:
     """A driver configuration that reaches ``emu`` over its PTY links or TCP URLs."""
-    return ModemConfig(
-        at_url=emu.at_url if tcp else emu.at_link,
-        audio_url=emu.audio_url if tcp else emu.audio_link,
-        audio_speed=FAST_AUDIO,
-        reconnect_min=0.1,
-        reconnect_max=0.5,
-        **options,  # type: ignore[arg-type]
-    )
+    settings: dict[str, object] = {
+        "at_url": emu.at_url if tcp else emu.at_link,
+        "audio_url": emu.audio_url if tcp else emu.audio_link,
+        "audio_speed": FAST_AUDIO,
+        "reconnect_min": 0.1,
+        "reconnect_max": 0.5,
+    }
+    return ModemConfig(**(settings | options))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -1,0 +1,282 @@
+"""The PCM audio bridge: recording fails closed, playback is paced, the bridge follows calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+import math
+from pathlib import Path
+import statistics
+import wave
+
+import pytest
+
+from custom_components.callstack.sim7600.errors import (
+    AudioBridgeLostError,
+    AudioBridgeNotRunningError,
+    InvalidArgumentError,
+    WavFormatError,
+)
+from custom_components.callstack.sim7600.model import BridgeState, CallState
+from custom_components.callstack.sim7600.modem import Modem
+from custom_components.callstack.sim7600.wav import WavAudio
+from sim7600_emulator import Identity, Sim7600Emulator, Variants, test_signal
+from tests.helpers import until
+
+from .conftest import Recorder, config_for
+
+CALLER = "+4915550000001"
+
+
+async def answer(emulator: Sim7600Emulator, modem: Modem) -> None:
+    """Ring, answer, and wait until PCM flows."""
+    await emulator.incoming_call(CALLER, ring_interval=0.5)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    await until(lambda: modem.audio.running)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def wav_pcm(path: Path) -> tuple[bytes, int]:
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getnchannels() == 1
+        assert wav.getsampwidth() == 2
+        return wav.readframes(wav.getnframes()), wav.getframerate()
+
+
+@pytest.fixture
+async def in_call(emulator: Sim7600Emulator, modem: Modem) -> AsyncGenerator[Modem]:
+    await answer(emulator, modem)
+    yield modem
+
+
+async def test_record_while_idle_fails_before_creating_a_file(modem: Modem, tmp_path: Path) -> None:
+    with pytest.raises(AudioBridgeNotRunningError):
+        await modem.record(tmp_path / "idle.wav", 1.0)
+    with pytest.raises(AudioBridgeNotRunningError):
+        await modem.audio.record(tmp_path / "idle.wav", 1.0)
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("duration", [0, -1, math.nan, math.inf, 3600.5])
+async def test_impossible_durations_are_refused(
+    in_call: Modem, tmp_path: Path, duration: float
+) -> None:
+    with pytest.raises(InvalidArgumentError):
+        await in_call.record(tmp_path / "x.wav", duration)
+    assert files_in(tmp_path) == []
+
+
+async def test_recording_holds_exactly_what_the_modem_sent(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    result = await in_call.record(tmp_path / "call.wav", 1.0)
+    assert result.ended_by == "duration"
+    assert result.duration == 1.0
+    assert result.samples == 8000
+    pcm, rate = wav_pcm(result.path)
+    assert rate == 8000
+    assert len(pcm) == 16000
+    sent = bytes(emulator.audio_sent)
+    offset = sent.find(pcm)
+    assert offset >= 0
+    assert offset % 2 == 0
+    assert pcm == test_signal(offset // 2, 8000)  # sample-exact, no frame lost
+    assert files_in(tmp_path) == ["call.wav"]
+
+
+async def test_call_ending_midway_returns_what_was_recorded(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    recording = asyncio.ensure_future(in_call.record(tmp_path / "short.wav", 30.0))
+    await asyncio.sleep(0.1)  # 2 s of audio at 20x
+    await emulator.remote_hang_up()
+    result = await recording
+    assert result.ended_by == "call_ended"
+    assert 0 < result.duration < 30
+    pcm, _ = wav_pcm(result.path)
+    assert len(pcm) == result.samples * 2
+    assert pcm in bytes(emulator.audio_sent)
+
+
+async def test_key_press_can_end_a_recording(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    recording = asyncio.ensure_future(
+        in_call.record(tmp_path / "dtmf.wav", 30.0, stop_on_dtmf=True)
+    )
+    await asyncio.sleep(0.1)
+    await emulator.send_dtmf("#")
+    result = await recording
+    assert result.ended_by == "dtmf"
+
+
+async def test_port_drop_midway_raises_and_leaves_no_file(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    recording = asyncio.ensure_future(in_call.record(tmp_path / "lost.wav", 30.0))
+    await asyncio.sleep(0.1)
+    await emulator.drop_port("audio")
+    with pytest.raises(AudioBridgeLostError):
+        await recording
+    assert files_in(tmp_path) == []  # not even the temporary file
+    assert in_call.snapshot.bridge is BridgeState.FAILED
+    assert in_call.snapshot.bridge_error == "port_lost"
+
+
+async def test_existing_file_is_not_replaced_unless_asked(in_call: Modem, tmp_path: Path) -> None:
+    target = tmp_path / "keep.wav"
+    target.write_bytes(b"precious")
+    with pytest.raises(FileExistsError):
+        await in_call.record(target, 0.1)
+    assert target.read_bytes() == b"precious"
+    assert files_in(tmp_path) == ["keep.wav"]
+    result = await in_call.record(target, 0.1, overwrite=True)
+    assert result.samples == 800
+
+
+async def test_refused_registration_is_retried(identity: Identity, tmp_path: Path) -> None:
+    async with Sim7600Emulator(identity, Variants(cpcmreg_refusals=2), audio_speed=20) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            assert emu.commands.count("AT+CPCMREG=1") == 3
+            await modem.hang_up()
+            await until(lambda: modem.snapshot.bridge is BridgeState.STOPPED)
+        finally:
+            await modem.close()
+
+
+async def test_plain_unregister_refused_falls_back(identity: Identity) -> None:
+    async with Sim7600Emulator(
+        identity, Variants(reject_plain_cpcmreg0=True), audio_speed=20
+    ) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            await modem.hang_up()
+            await until(lambda: "AT+CPCMREG=0,1" in emu.commands)
+        finally:
+            await modem.close()
+
+
+async def test_missing_audio_port_fails_the_bridge_not_the_call(
+    emulator: Sim7600Emulator, tmp_path: Path
+) -> None:
+    events = Recorder()
+    modem = Modem(config_for(emulator, audio_url=str(tmp_path / "no-such-port")))
+    modem.subscribe(events)
+    await modem.connect()
+    try:
+        await answer_without_bridge(emulator, modem)
+        assert modem.snapshot.bridge is BridgeState.FAILED
+        assert modem.snapshot.bridge_error == "port_unavailable"
+        with pytest.raises(AudioBridgeNotRunningError):
+            await modem.record(tmp_path / "x.wav", 1)
+        assert files_in(tmp_path) == []
+        await modem.hang_up()
+    finally:
+        await modem.close()
+
+
+async def answer_without_bridge(emulator: Sim7600Emulator, modem: Modem) -> None:
+    await emulator.incoming_call(CALLER, ring_interval=0.5)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    await until(lambda: modem.snapshot.bridge is BridgeState.FAILED)
+
+
+async def test_playback_reaches_the_modem_sample_exact(
+    emulator: Sim7600Emulator, in_call: Modem
+) -> None:
+    pcm = test_signal(1000, 4000)  # 0.5 s
+    result = await in_call.play(WavAudio(pcm, 8000))
+    assert result.ended_by == "finished"
+    assert result.frames == 25
+    await until(lambda: len(emulator.audio_received) >= len(pcm))
+    assert bytes(emulator.audio_received) == pcm
+
+
+async def test_playback_pads_the_last_frame_with_silence(
+    emulator: Sim7600Emulator, in_call: Modem
+) -> None:
+    pcm = test_signal(0, 100)
+    await in_call.play(WavAudio(pcm, 8000))
+    await until(lambda: len(emulator.audio_received) >= 320)
+    assert bytes(emulator.audio_received) == pcm + bytes(320 - len(pcm))
+
+
+async def test_playback_pacing_does_not_drift(identity: Identity) -> None:
+    """60 s of audio on a 10x clock: the last frame is within one frame of the ideal time."""
+    speed = 10.0
+    async with Sim7600Emulator(identity, audio_speed=speed) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=speed))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            emu.audio_received_times.clear()
+            pcm = test_signal(0, 60 * 8000)
+            result = await modem.play(WavAudio(pcm, 8000))
+            await until(lambda: len(emu.audio_received) >= len(pcm))
+            assert result.frames == 3000
+            interval = 0.02 / speed
+            # Lateness of each read against an ideal 20 ms clock started at the first frame;
+            # drift is how much the typical lateness grew from the first to the last tenth.
+            lateness, received = [], 0
+            start = emu.audio_received_times[0][0]
+            for when, count in emu.audio_received_times:
+                received += count
+                lateness.append(when - start - (received // 320 - 1) * interval)
+            tenth = max(1, len(lateness) // 10)
+            drift = statistics.median(lateness[-tenth:]) - statistics.median(lateness[:tenth])
+            assert abs(drift) < interval
+            assert bytes(emu.audio_received)[-640:] == pcm[-640:]
+            await modem.hang_up()
+        finally:
+            await modem.close()
+
+
+async def test_playback_refuses_the_wrong_rate(in_call: Modem, tmp_path: Path) -> None:
+    path = tmp_path / "hifi.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(44100)
+        wav.writeframes(bytes(400))
+    with pytest.raises(WavFormatError):
+        await in_call.audio.load(path)
+    path.write_bytes(b"not a wav")
+    with pytest.raises(WavFormatError):
+        await in_call.audio.load(path)
+
+
+async def test_playback_needs_a_call(modem: Modem) -> None:
+    with pytest.raises(AudioBridgeNotRunningError):
+        await modem.play(WavAudio(bytes(320), 8000))
+
+
+async def test_sixteen_khz_bridge(identity: Identity, tmp_path: Path) -> None:
+    async with Sim7600Emulator(identity, audio_speed=20) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, sample_rate=16000))
+        await modem.connect()
+        try:
+            assert emu.settings.cpcmfrm == 1
+            await answer(emu, modem)
+            result = await modem.record(tmp_path / "wide.wav", 0.5)
+            pcm, rate = wav_pcm(result.path)
+            assert rate == 16000
+            offset = bytes(emu.audio_sent).find(pcm)
+            assert offset >= 0
+            assert pcm == test_signal(offset // 2, 8000, rate=16000)
+            await modem.hang_up()
+        finally:
+            await modem.close()
