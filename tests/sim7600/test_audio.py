@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 import math
 from pathlib import Path
 import statistics
@@ -48,9 +47,9 @@ def wav_pcm(path: Path) -> tuple[bytes, int]:
 
 
 @pytest.fixture
-async def in_call(emulator: Sim7600Emulator, modem: Modem) -> AsyncGenerator[Modem]:
+async def in_call(emulator: Sim7600Emulator, modem: Modem) -> Modem:
     await answer(emulator, modem)
-    yield modem
+    return modem
 
 
 async def test_record_while_idle_fails_before_creating_a_file(modem: Modem, tmp_path: Path) -> None:
