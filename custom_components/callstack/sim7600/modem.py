@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 import logging
 from pathlib import Path
 import random
@@ -200,11 +200,11 @@ class Modem:
         executor = self._executor
         return {
             "reconnects": self.reconnects,
-            "executor": vars(executor.stats).copy() if executor is not None else None,
+            "executor": asdict(executor.stats) if executor is not None else None,
             "audio": {
                 "state": self.audio.state.value,
                 "error": self.audio.error,
-                **{name: getattr(self.audio.stats, name) for name in self.audio.stats.__slots__},
+                **asdict(self.audio.stats),
             },
             "pin_rejected": self._pin_rejected,
             "sms": {
