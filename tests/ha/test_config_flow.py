@@ -554,7 +554,8 @@ async def test_pin_wrong_then_right(
         CONF_AUDIO_PORT: emu.audio_link,
         CONF_SIM_PIN: emu.identity.pin,
     }
-    assert emu.identity.pin not in caplog.text
+    for secret in (emu.identity.pin, emu.identity.imei, emu.identity.imsi, emu.identity.iccid):
+        assert secret not in caplog.text
     assert_private_data_hidden(result, emu)
 
 
