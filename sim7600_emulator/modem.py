@@ -27,6 +27,8 @@ from .ussd import UssdService
 from .variants import Variants
 
 CFUN_LEVELS = (0, 1, 4)
+RESET_GRACE = 0.05
+"""Seconds between the OK of AT+CRESET and the USB disconnect, so the OK reaches the host."""
 
 
 class Modem:
@@ -87,6 +89,8 @@ class Modem:
         device, so RDY is sent while nobody can hear it and the banner follows the return.
         """
         ctx = self.ctx
+        if reenumerate:
+            await asyncio.sleep(RESET_GRACE)
         self.session.stop()
         self.calls.power_off()
         self.ussd.reset()

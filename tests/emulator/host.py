@@ -12,6 +12,14 @@ FINAL = re.compile(
 )
 
 
+def link_target(path: str) -> str | None:
+    """Where a by-id style symlink points now, or None while it is absent."""
+    try:
+        return os.readlink(path)
+    except FileNotFoundError:
+        return None
+
+
 class HostPort:
     """Collects everything the module sends; `pos` marks what the test has consumed."""
 
