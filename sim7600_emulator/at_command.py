@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import BadParameter, PlainError
+from .errors import BadParameter
 
 
 class CommandKind(Enum):
@@ -16,6 +16,7 @@ class CommandKind(Enum):
     READ = "read"  # AT+CPIN?
     TEST = "test"  # AT+CLCC=?
     SET = "set"  # AT+CMGF=1
+    INVALID = "invalid"  # AT+CSCS="GSM (unclosed quote), AT+CPIN?? : answered ERROR
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,10 @@ _EXTENDED_PREFIXES = "+$^#*"
 
 
 def parse_command(line: str) -> AtCommand | None:
-    """Parse a line received on the AT port; None when it holds no "AT" (the module ignores it)."""
+    """Parse a line received on the AT port; None when it holds no "AT" (the module ignores it).
+
+    Whatever precedes "AT" is dropped, as the module hunts for the prefix.
+    """
     start = line.upper().find("AT")
     if start < 0:
         return None
@@ -93,8 +97,11 @@ def _parse_extended(line: str, body: str) -> AtCommand:
     if tail == "=?":
         return AtCommand(line, name, CommandKind.TEST)
     if tail.startswith("="):
-        return AtCommand(line, name, CommandKind.SET, split_parameters(tail[1:]))
-    raise PlainError
+        try:
+            return AtCommand(line, name, CommandKind.SET, split_parameters(tail[1:]))
+        except ValueError:
+            pass
+    return AtCommand(line, name, CommandKind.INVALID)
 
 
 def split_parameters(text: str) -> tuple[str, ...]:
@@ -112,7 +119,7 @@ def split_parameters(text: str) -> tuple[str, ...]:
         else:
             current.append(ch)
     if quoted:
-        raise PlainError
+        raise ValueError("unclosed quote")
     params.append(_finish(current, was_quoted))
     return tuple(params)
 

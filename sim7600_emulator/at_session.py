@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from .at_command import NO_FINAL, AtCommand, Handler, parse_command
+from .at_command import NO_FINAL, AtCommand, CommandKind, Handler, parse_command
 from .context import ModemContext
 from .errors import AtFailure
 
@@ -142,14 +142,7 @@ class AtSession:
             self._ctx.out.raw(bytes(echoed))
 
     async def _execute(self, line: bytes) -> None:
-        out = self._ctx.out
-        text = line.decode("latin-1")
-        try:
-            cmd = parse_command(text)
-        except AtFailure as failure:
-            self._echo(line)
-            out.lines(failure.final(self._ctx.settings.cmee))
-            return
+        cmd = parse_command(line.decode("latin-1"))
         if cmd is None:
             self._echo(line)
             return
@@ -163,7 +156,7 @@ class AtSession:
     async def _dispatch(self, cmd: AtCommand) -> None:
         out = self._ctx.out
         handler = self.handlers.get(cmd.name)
-        if handler is None:
+        if handler is None or cmd.kind is CommandKind.INVALID:
             out.lines("ERROR")
             return
         try:

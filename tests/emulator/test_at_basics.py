@@ -102,11 +102,16 @@ async def test_cmee_default_is_a_variant(
     assert await at.command("AT+CMEE?") == b"AT+CMEE?\r\r\n+CMEE: 2\r\n\r\nOK\r\n"
 
 
-async def test_unknown_and_malformed_commands_are_plain_errors(at: HostPort) -> None:
+async def test_unknown_and_malformed_commands_are_plain_errors(
+    emu: Sim7600Emulator, at: HostPort
+) -> None:
     await at.command("AT+CMEE=2")
     assert await at.command("AT+FOO") == b"AT+FOO\r\r\nERROR\r\n"
     assert await at.command('AT+CSCS="GSM') == b'AT+CSCS="GSM\r\r\nERROR\r\n'
+    assert await at.command("AT+CPIN??") == b"AT+CPIN??\r\r\nERROR\r\n"
     assert await at.command("ATE5") == b"ATE5\r\r\nERROR\r\n"
+    assert await at.command("xxAT") == b"xxAT\r\r\nOK\r\n"  # the module hunts for "AT"
+    assert emu.commands[1:] == ["AT+FOO", 'AT+CSCS="GSM', "AT+CPIN??", "ATE5", "AT"]
 
 
 async def test_lines_without_at_are_echoed_and_ignored(emu: Sim7600Emulator, at: HostPort) -> None:
