@@ -180,15 +180,22 @@ class AudioBridge:
         return self.state is BridgeState.STARTING
 
     async def stop(self) -> None:
-        """The call ended: close the port, switch PCM off, end recordings normally."""
+        """The call ended: close the port, switch PCM off, end recordings normally.
+
+        A failure stays visible after the call (the HA layer raises a repairs issue for
+        it) until the port works again: at the next call or :meth:`check_port`.
+        """
         if self.state in (BridgeState.STOPPED, BridgeState.UNAVAILABLE):
             return
-        was_registered = self.state in (BridgeState.RUNNING, BridgeState.STARTING)
-        self._set(BridgeState.STOPPED, None)
+        registered = self.state in (BridgeState.RUNNING, BridgeState.STARTING) or (
+            self.error == "port_lost"
+        )
+        if self.state is not BridgeState.FAILED:
+            self._set(BridgeState.STOPPED, None)
         if self._recording is not None:
             self._recording.end("call_ended")
         await self._close_port()
-        if was_registered:
+        if registered:
             await self._unregister()
 
     async def close(self) -> None:
@@ -198,6 +205,19 @@ class AudioBridge:
         await self._close_port()
         if self.state is not BridgeState.UNAVAILABLE:
             self.state = BridgeState.STOPPED
+
+    async def check_port(self) -> None:
+        """Between calls, see whether a failed audio port is back, so the failure (and the
+        repairs issue the HA layer shows for it) clears without waiting for a call."""
+        if self.url is None or self.state is not BridgeState.FAILED:
+            return
+        try:
+            port = await open_port(self.url)
+        except PortError:
+            return
+        await port.close()
+        if self.state is BridgeState.FAILED:
+            self._set(BridgeState.STOPPED, None)
 
     async def _unregister(self) -> None:
         # Some firmware rejects plain "=0" (shared/sim7600.md section 4): fall back to "=0,1".

@@ -96,6 +96,7 @@ _INIT_OPTIONAL = (
     'AT+CSCS="GSM"',  # USSD text as plain characters, not hex
 )
 _CME_SIM_NOT_INSERTED = 10
+_BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,9 @@ class ModemConfig:
     signal_interval: float = 60.0
     command_timeout: float = 5.0
     reconnect_min: float = 1.0
-    reconnect_max: float = 60.0
+    # Kept short so the modem is back within seconds of its port returning; a failed open
+    # of a missing device costs next to nothing.
+    reconnect_max: float = 8.0
     audio_speed: float = 1.0  # >1 only against an accelerated emulator
     sms_part_timeout: float = 24 * 3600.0  # deliver an incomplete multipart SMS after this
 
@@ -135,6 +138,8 @@ class Modem:
         self._closing = False
         self._lost = asyncio.Event()
         self._initialising = False
+        self._reinit: asyncio.Task[None] | None = None
+        self._last_boot_handled = -_BOOT_BANNER_WINDOW
         self._pin_rejected = False
         self.pin_attempts_left: int | None = None
         self.connected = False
@@ -313,6 +318,8 @@ class Modem:
             raise SimPinError(self.pin_attempts_left) from err
         self._pin_rejected = False
         self.sim = SimStatus.READY
+        # The SIM now prints its boot banner; that is not a modem restart.
+        self._last_boot_handled = asyncio.get_running_loop().time()
         self._changed()
 
     async def refresh_network(self) -> None:
@@ -349,6 +356,8 @@ class Modem:
             self.sms.expire()
             with contextlib.suppress(Sim7600Error):
                 await self._refresh_signal()
+            if self.calls.state is CallState.IDLE:
+                await self.audio.check_port()
 
     # ---- reconnecting -----------------------------------------------------------------
 
@@ -503,10 +512,29 @@ class Modem:
         elif isinstance(urc, SimState):
             self.sim = sim_status(urc.state)
             self._changed()
-        elif isinstance(urc, BootStage) and urc.stage == "RDY" and not self._initialising:
-            _LOGGER.info("The modem restarted; initialising it again")
-            self.calls.connection_lost()
-            self._spawn(self._reinitialise())
+        elif isinstance(urc, BootStage):
+            self._boot_stage(urc.stage)
+
+    def _boot_stage(self, stage: str) -> None:
+        """Re-initialise a modem that restarted by itself.
+
+        ``RDY`` says so plainly, but a USB host often misses it; ``PB DONE`` (the last line
+        of the boot banner) then says it, unless it follows our own PIN unlock or a restart
+        we are already handling.
+        """
+        if self._initialising or (self._reinit is not None and not self._reinit.done()):
+            return
+        now = asyncio.get_running_loop().time()
+        if stage == "PB DONE" and now - self._last_boot_handled < _BOOT_BANNER_WINDOW:
+            return
+        if stage not in ("RDY", "PB DONE"):
+            return
+        self._last_boot_handled = now
+        _LOGGER.info("The modem restarted; initialising it again")
+        self.calls.connection_lost()
+        self._reinit = asyncio.get_running_loop().create_task(self._reinitialise())
+        self._tasks.add(self._reinit)
+        self._reinit.add_done_callback(self._tasks.discard)
 
     async def _reinitialise(self) -> None:
         await self.audio.close()
