@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import logging
 
 from .at_command import NO_FINAL, AtCommand, CommandKind, Handler, parse_command
 from .context import ModemContext
 from .errors import AtFailure
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_LINE = 4096
 """Longest command line kept; a longer one is discarded, like an overflowing input buffer."""
@@ -163,6 +166,12 @@ class AtSession:
             final = await handler(cmd)
         except AtFailure as failure:
             out.lines(failure.final(self._ctx.settings.cmee))
+            return
+        except Exception:
+            # An emulator bug: answer like a confused module and keep serving. The command line
+            # is not logged, since it may hold a PIN or a phone number.
+            _LOGGER.exception("Emulator failed on an AT%s command", cmd.name)
+            out.lines("ERROR")
             return
         if final is None:
             out.lines("OK")

@@ -280,6 +280,11 @@ class Sim7600Emulator:
         """The network's answer to each USSD code (or to each reply within a session)."""
         return self._modem.ussd.responses
 
+    @property
+    def ussd_session_open(self) -> bool:
+        """Whether the last answer asked for a reply (status 1) and the host has not cancelled."""
+        return self._modem.ussd.session_open
+
     async def ussd_push(self, status: int, text: str | None = None, dcs: int = DCS_GSM7) -> None:
         """A network-initiated +CUSD (shown while AT+CUSD=1 is in force)."""
         self._modem.ussd.push(UssdReply(status, text, dcs))
@@ -439,5 +444,6 @@ class Sim7600Emulator:
             "sms_stored": len(self.sms_storage),
             "sms_waiting": len(self._modem.inbox.waiting),
             "sms_sent": len(self.sent_sms),
+            "ussd_session_open": self.ussd_session_open,
             "ports": ports,
         }

@@ -67,11 +67,6 @@ class SmsDeliver:
     alphabet: Alphabet
     concat: Concat | None = None
 
-    @property
-    def sender_type(self) -> int:
-        """Type of address of the originator, as text mode reports it (145, 129 or 208)."""
-        return address_type(self.sender)
-
     def encode(self) -> bytes:
         """The PDU as +CMGR/+CMT show it: SMSC address, then the TPDU."""
         first = MTI_DELIVER | MORE_MESSAGES_TO_SEND_NOT | (UDHI if self.concat else 0)

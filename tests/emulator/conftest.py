@@ -18,6 +18,11 @@ EmulatorFactory = Callable[..., Awaitable[Sim7600Emulator]]
 HostFactory = Callable[[str], HostPort]
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the suite-wide fixture: the emulator needs no Home Assistant instance per test."""
+
+
 @pytest.fixture
 async def make_emulator() -> AsyncGenerator[EmulatorFactory]:
     """Start emulators on ptys (fast variants, audio 10x unless given); all stopped afterwards."""

@@ -353,7 +353,6 @@ async def test_gsm_charset_gives_raw_alphabet_codes(emu: Sim7600Emulator, sms_at
 
 async def test_sms_needs_an_unlocked_sim(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     emu.set_sim("pin")
-    emu.sim.power_up()
     assert await sms_at.command("AT+CMGR=0") == b"\r\n+CMS ERROR: 311\r\n"
     emu.set_sim("absent")
     assert await sms_at.command("AT+CMGS=5") == b"\r\n+CMS ERROR: 310\r\n"

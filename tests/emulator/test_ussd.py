@@ -45,9 +45,12 @@ async def test_unknown_code_session_and_cancel(emu: Sim7600Emulator, ussd_at: Ho
     await ussd_at.expect(b'+CUSD: 1,"1 Balance 2 Data",15\r\n')
     await ussd_at.command('AT+CUSD=1,"2",15')
     await ussd_at.expect(b'+CUSD: 0,"Data left 3 GB",15\r\n')
+    assert not emu.ussd_session_open
     await ussd_at.command('AT+CUSD=1,"*200#",15')
     await ussd_at.expect(b",15\r\n")
+    assert emu.ussd_session_open
     assert await ussd_at.command("AT+CUSD=2") == b"\r\nOK\r\n"
+    assert not emu.ussd_session_open
     assert await ussd_at.settle(0.05) == b""
 
 
