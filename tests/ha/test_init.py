@@ -148,7 +148,7 @@ async def test_wrong_stored_pin_is_sent_once_and_not_retried(
     assert not callstack_tasks()
 
     # Nothing tries again on its own.
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(0.5)
     await hass.async_block_till_done()
     assert [c for c in emulator.commands if c.startswith("AT+CPIN=")] == attempts
     assert entry.state is ConfigEntryState.SETUP_ERROR
