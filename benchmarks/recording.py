@@ -1,0 +1,135 @@
+"""Benchmark 3: recording fidelity (real time) and drain rate (accelerated).
+
+(a) The emulator streams its deterministic test signal in real time (20 ms frames, 8 kHz
+16-bit mono = 16 000 B/s) from its own process; HA records it with ``callstack.record``.
+The WAV must be one gapless, sample-exact slice of what the emulator sent, and the emulator
+must have dropped no frame (it drops a frame when the host has not drained the port). CPU
+is this process's user+system time (every thread: HA, the driver, the executor's file
+writes, and this harness's 1 ms heartbeat) over the recording. The idle cost of the same
+process in the same state but without a call is measured first and subtracted, so the net
+figure is what call audio adds.
+
+(b) The emulator pushes PCM as fast as the pseudo-terminal takes it (``--audio-speed 0``)
+and HA records a long stretch; the drain rate is audio seconds per wall-clock second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from .calls import answered_call
+from .harness import DOMAIN, Heartbeat
+from .host import EmulatorHost
+from .stats import Result
+
+BYTES_PER_SECOND = 16_000  # 8 kHz, 16-bit mono
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _record(hass: HomeAssistant, seconds: float, filename: str) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "record",
+        {"duration": seconds, "filename": filename},
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(response, dict)
+    return response
+
+
+async def real_time(
+    hass: HomeAssistant, host: EmulatorHost, seconds: float, idle_seconds: float, beat: Heartbeat
+) -> Result:
+    """3a: ``seconds`` of real-time PCM recorded through HA."""
+    result = Result("3a Recording, real time")
+    # What this process costs with HA idle and the heartbeat on, per second of wall time.
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+    await asyncio.sleep(idle_seconds)
+    idle_rate = (_cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
+    async with answered_call(hass, host):
+        await asyncio.sleep(0.5)  # the stream is flowing
+        await host.request("clear")
+        dropped_before = (await host.request("status"))["audio"]["frames_dropped"]
+        ticks0 = beat.ticks
+        cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+        response = await _record(hass, seconds, "bench-realtime.wav")
+        wall = time.perf_counter() - wall0
+        cpu = _cpu_seconds() - cpu0
+        ticks = beat.ticks - ticks0
+        compare = await host.request("compare_recording", path=response["path"])
+    dropped = compare["frames_dropped"] - dropped_before
+    audio_seconds = compare["recorded_bytes"] / BYTES_PER_SECOND
+    gross = cpu / audio_seconds
+    net = max(0.0, cpu - idle_rate * wall) / audio_seconds
+    result.data = {
+        "audio_seconds": audio_seconds,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "idle_cpu_per_second": idle_rate,
+        "cpu_per_audio_second_gross": gross,
+        "cpu_per_audio_second_net": net,
+        "heartbeat_ticks": ticks,
+        "compare": compare,
+        "frames_dropped": dropped,
+    }
+    lost = dropped + (0 if compare["exact"] else 1)
+    result.row(
+        f"frames lost in {audio_seconds:.0f} s",
+        f"{dropped} dropped by the emulator",
+        "0",
+        dropped == 0,
+    )
+    result.row(
+        "WAV vs PCM the emulator sent",
+        "sample-exact, gapless"
+        if compare["exact"]
+        else f"{compare['mismatched_samples']} samples differ",
+        "sample-exact",
+        compare["exact"] and lost == 0,
+    )
+    result.row(
+        "CPU per second of call audio (net of idle HA)",
+        f"{net * 100:.3f} % of a core (gross {gross * 100:.2f} %, idle {idle_rate * 100:.2f} %)",
+        "≤ 0.5 %",
+        net <= 0.005,
+    )
+    return result
+
+
+async def drain(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Result:
+    """3b: record ``seconds`` of audio pushed as fast as the PTY allows."""
+    result = Result("3b Recording, drain")
+    async with answered_call(hass, host):
+        await asyncio.sleep(0.2)
+        await host.request("clear")
+        wall0 = time.perf_counter()
+        response = await _record(hass, seconds, "bench-drain.wav")
+        wall = time.perf_counter() - wall0
+        compare = await host.request("compare_recording", path=response["path"])
+    audio_seconds = compare["recorded_bytes"] / BYTES_PER_SECOND
+    multiple = audio_seconds / wall
+    result.data = {
+        "audio_seconds": audio_seconds,
+        "wall_seconds": wall,
+        "bytes_per_second": compare["recorded_bytes"] / wall,
+        "multiple": multiple,
+        "compare": compare,
+    }
+    result.row(
+        f"sustained drain, {audio_seconds:.0f} s of audio in {wall:.2f} s",
+        f"{multiple:.0f}x real time ({compare['recorded_bytes'] / wall / 1e6:.2f} MB/s), "
+        + ("sample-exact" if compare["exact"] else "NOT sample-exact"),
+        "≥ 100x",
+        multiple >= 100 and compare["exact"],
+    )
+    return result
