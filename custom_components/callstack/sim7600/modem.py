@@ -534,7 +534,7 @@ class Modem:
         self.calls.connection_lost()
         self._reinit = asyncio.get_running_loop().create_task(self._reinitialise())
         self._tasks.add(self._reinit)
-        self._reinit.add_done_callback(self._tasks.discard)
+        self._reinit.add_done_callback(self._task_done)
 
     async def _reinitialise(self) -> None:
         await self.audio.close()
@@ -565,7 +565,19 @@ class Modem:
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """Forget a finished helper task; a driver error in one (the port went away
+        under it) is expected and already handled by the supervisor."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        if (err := task.exception()) is not None:
+            if not isinstance(err, Sim7600Error):
+                _LOGGER.error("Unexpected error in a modem task", exc_info=err)
+            else:
+                _LOGGER.debug("Modem task stopped: %s", type(err).__name__)
 
 
 async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:

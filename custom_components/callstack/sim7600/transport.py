@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from typing import Any, Protocol
 
 import serial
+import serial.rfc2217
 import serial_asyncio_fast
 
 from .errors import PortClosedError, PortOpenError
@@ -102,22 +104,72 @@ async def open_port(url: str) -> SerialPort:
         if url.startswith("rfc2217://"):
             reader, writer = await _open_rfc2217(url)
             return SerialPort(url, reader, writer)
-        stream_reader, stream_writer = await serial_asyncio_fast.open_serial_connection(
-            url=url, baudrate=BAUDRATE
-        )
+        if url.startswith("socket://"):
+            stream_reader, stream_writer = await serial_asyncio_fast.open_serial_connection(
+                url=url, baudrate=BAUDRATE
+            )
+            return SerialPort(url, stream_reader, stream_writer)
+        stream_reader, stream_writer = await _open_device(url)
     except (OSError, serial.SerialException, ValueError) as err:
         raise PortOpenError("The port could not be opened") from err
     return SerialPort(url, stream_reader, stream_writer)
 
 
+class _UnpluggableTransport(serial_asyncio_fast.SerialTransport):
+    """pyserial-asyncio-fast's transport, for a device that may vanish at any time.
+
+    Its stock error path hands a failed write to the loop's exception handler, which Home
+    Assistant logs as an unhandled error. A USB modem that is unplugged, or re-enumerates
+    after a reset, is an expected event here: the transport is just aborted, and the
+    reader sees the port closed and the supervisor reconnects.
+    """
+
+    def _fatal_error(
+        self, exc: BaseException, message: str = "Fatal error on serial transport"
+    ) -> None:
+        if isinstance(exc, OSError):  # serial.SerialException is an OSError too
+            self._abort(exc)
+            return
+        super()._fatal_error(exc, message)
+
+
+async def _open_device(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a device path in the executor (as pyserial-asyncio-fast does) on our transport."""
+    loop = asyncio.get_running_loop()
+    device = await loop.run_in_executor(
+        None, functools.partial(serial.serial_for_url, url, baudrate=BAUDRATE)
+    )
+    reader = asyncio.StreamReader(loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport = _UnpluggableTransport(loop, protocol, device)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
 async def _open_rfc2217(url: str) -> tuple[asyncio.StreamReader, _Writer]:
     loop = asyncio.get_running_loop()
+    # pyserial sets DTR and RTS on open and waits up to 3 s for each SET_CONTROL answer;
+    # ser2net sends none when the device has no modem-control lines (a pty, for one) and the
+    # open fails. DTR and RTS are still sent; only their acknowledgement is not awaited.
+    client_url = url + ("&" if "?" in url else "?") + "ign_set_control"
     port: Any = await loop.run_in_executor(
-        None, lambda: serial.serial_for_url(url, baudrate=BAUDRATE, timeout=0.05)
+        None, lambda: _Rfc2217Client(client_url, baudrate=BAUDRATE, timeout=0.05)
     )
     reader = asyncio.StreamReader(loop=loop)
     writer = _ThreadedWriter(loop, port, reader)
     return reader, writer
+
+
+class _Rfc2217Client(serial.rfc2217.Serial):  # type: ignore[misc]
+    """pyserial's RFC 2217 client without the receive purge its ``open`` does.
+
+    That purge empties the client's byte queue until it finds it empty: with PCM streaming
+    in faster than it dequeues, that never happens and ``open`` hangs in the executor. And
+    it discards an arbitrary byte count: an odd one shifts every later PCM sample by a byte.
+    ``socket://`` keeps every byte too.
+    """
+
+    def reset_input_buffer(self) -> None:
+        """Keep every received byte (see the class docstring)."""
 
 
 class _ThreadedWriter:
