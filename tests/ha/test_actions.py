@@ -15,9 +15,11 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
+from custom_components.callstack.const import EVENT_CALL  # noqa: E402
 from sim7600_emulator import Identity, Sim7600Emulator, test_signal  # noqa: E402
 
 from .fixtures import (  # noqa: E402
@@ -107,6 +109,7 @@ async def test_dial_outcomes(
     result: str,
 ) -> None:
     """``dial`` returns how the far end answered, and the wire carries ``ATD<number>;``."""
+    events = async_capture_events(hass, EVENT_CALL)
     number = emulator.identity.callers[1]
     emulator.set_dial_outcome(outcome)
     response = await call_action(
@@ -121,6 +124,12 @@ async def test_dial_outcomes(
     else:
         await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
     assert emulator.call is None
+    await wait_until(hass, lambda: events and events[-1].data["type"] == "ended", what="ended")
+    reason = "local_hang_up" if result == "answered" else result
+    expected = ["answered", "ended"] if result == "answered" else ["ended"]
+    assert [event.data["type"] for event in events] == expected
+    assert {(e.data["direction"], e.data["number"]) for e in events} == {("outbound", number)}
+    assert events[-1].data["reason"] == reason
 
 
 async def test_dial_while_a_call_is_active(
@@ -484,3 +493,118 @@ async def test_config_entry_id_resolution(
         if leftover is not None and leftover.state is ConfigEntryState.LOADED:
             await hass.config_entries.async_unload(SECOND_ENTRY_ID)
         await second_emulator.stop()
+
+
+# ---- more call-audio cases ------------------------------------------------------------
+
+
+async def test_record_stops_on_dtmf_and_refuses_a_second_recording(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """``stop_on_dtmf`` ends a recording at the far end's key press; one recording at a time."""
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    record = asyncio.ensure_future(
+        call_action(
+            hass,
+            "record",
+            {"duration": 60, "filename": "menu.wav", "stop_on_dtmf": True},
+            return_response=True,
+        )
+    )
+    await wait_until(
+        hass, lambda: any(n.endswith(".wav.part") for n in files_in(recordings)), what="temp"
+    )
+    err = await action_error(
+        hass, "record", {"duration": 1, "filename": "second.wav"}, return_response=True
+    )
+    assert_translated_error(err, HomeAssistantError, "recording_in_progress", emulator)
+
+    await emulator.send_dtmf("5")
+    response = await asyncio.wait_for(record, 5)
+    assert response["ended_by"] == "dtmf"
+    assert 0 < response["duration"] < 60
+    pcm, _, _ = read_wav(recordings / "menu.wav")
+    assert_far_end_audio(emulator, pcm)
+    assert files_in(recordings) == ["menu.wav"]
+    await hang_up(hass)
+
+
+async def test_play_without_waiting(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """``wait: false`` returns at once; a second playback meanwhile is refused; the call
+    ending stops the playback."""
+    write_wav(recordings / "long.wav", test_signal(0, 8000 * 5, 8000))  # 5 s, real time
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+
+    response = await call_action(
+        hass, "play", {"file": "long.wav", "wait": False}, return_response=True
+    )
+    assert response == {"duration": 5.0, "ended_by": "started"}
+    await wait_until(hass, lambda: len(emulator.audio_received) > 0, what="audio")
+    for wait in (True, False):
+        err = await action_error(hass, "play", {"file": "long.wav", "wait": wait})
+        assert_translated_error(err, HomeAssistantError, "playback_in_progress", emulator)
+
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    await wait_until(
+        hass, lambda: not loaded_entry.runtime_data.modem.audio.busy, what="playback to stop"
+    )
+    sent = len(emulator.audio_received)
+    assert 0 < sent < 8000 * 5 * 2
+    assert bytes(emulator.audio_received) == test_signal(0, 8000 * 5, 8000)[:sent]
+
+
+async def test_actions_while_the_modem_is_unreachable(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """With the AT port gone, actions fail with a translated error instead of hanging."""
+    await emulator.drop_port("at")
+    await wait_until(
+        hass, lambda: state_of(hass, "binary_sensor", "connected").state == "off", what="off"
+    )
+    number = emulator.identity.callers[0]
+    for action, data in (
+        ("dial", {"number": number}),
+        ("answer", {}),
+        ("hang_up", {}),
+        ("send_dtmf", {"digits": "1"}),
+        ("send_sms", {"number": number, "message": "hi"}),
+        ("send_ussd", {"code": "*100#"}),
+    ):
+        err = await action_error(hass, action, data)
+        assert_translated_error(err, HomeAssistantError, "modem_unavailable", emulator)
+    await emulator.restore_port("at")
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "binary_sensor", "connected").state == "on",
+        timeout=10,
+        what="reconnected",
+    )
+    emulator.set_dial_outcome("busy")
+    response = await call_action(hass, "dial", {"number": number}, return_response=True)
+    assert response == {"result": "busy"}
+
+
+async def test_unload_during_a_recording_leaves_no_temporary_file(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """Unloading the modem mid-recording ends the action and leaves no temporary file."""
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    record = asyncio.ensure_future(
+        call_action(
+            hass, "record", {"duration": 60, "filename": "unload.wav"}, return_response=True
+        )
+    )
+    await wait_until(
+        hass, lambda: any(n.endswith(".wav.part") for n in files_in(recordings)), what="temp"
+    )
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    response = await asyncio.wait_for(record, 5)
+    # What was captured before the modem went away is kept, like a call ending midway.
+    assert response["ended_by"] == "call_ended"
+    assert files_in(recordings) == ["unload.wav"]
+    pcm, _, _ = read_wav(recordings / "unload.wav")
+    assert_far_end_audio(emulator, pcm)
