@@ -11,8 +11,10 @@ from homeassistant.helpers.typing import ConfigType
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
+    DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
     DOMAIN,
 )
@@ -53,6 +55,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
             audio_url=entry.data.get(CONF_AUDIO_PORT) or None,
             pin=entry.data.get(CONF_SIM_PIN) or None,
             signal_interval=float(entry.options.get(CONF_SIGNAL_INTERVAL, DEFAULT_SIGNAL_INTERVAL)),
+            registration_watchdog=60.0
+            * float(entry.options.get(CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG)),
         ),
         sms_journal=journal,
     )

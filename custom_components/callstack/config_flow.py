@@ -56,10 +56,12 @@ from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_RECORDINGS_FOLDER,
+    CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
     DEFAULT_RECORDINGS_FOLDER,
+    DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
     DOMAIN,
     USB_PIDS,
@@ -88,6 +90,7 @@ DEFAULT_TITLE = "SIM7600"
 
 SIGNAL_INTERVAL_MIN = 10
 SIGNAL_INTERVAL_MAX = 3600
+WATCHDOG_MAX_MINUTES = 1440
 
 # How long one AT command of the probe may take, and the whole probe or PIN unlock.
 PROBE_COMMAND_TIMEOUT = 2.0
@@ -507,6 +510,7 @@ class CallstackOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         values: dict[str, Any] = {
             CONF_SIGNAL_INTERVAL: DEFAULT_SIGNAL_INTERVAL,
+            CONF_REGISTRATION_WATCHDOG: DEFAULT_REGISTRATION_WATCHDOG,
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
             **self.config_entry.options,
@@ -530,6 +534,11 @@ class CallstackOptionsFlow(OptionsFlow):
                 return self.async_create_entry(
                     data={
                         CONF_SIGNAL_INTERVAL: int(user_input[CONF_SIGNAL_INTERVAL]),
+                        CONF_REGISTRATION_WATCHDOG: int(
+                            user_input.get(
+                                CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG
+                            )
+                        ),
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
                     }
@@ -544,6 +553,15 @@ class CallstackOptionsFlow(OptionsFlow):
                         step=1,
                         mode=NumberSelectorMode.BOX,
                         unit_of_measurement="s",
+                    )
+                ),
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=WATCHDOG_MAX_MINUTES,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="min",
                     )
                 ),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),

@@ -15,7 +15,9 @@ CONF_SIM_PIN: Final = "sim_pin"
 CONF_SIGNAL_INTERVAL: Final = "signal_interval"
 CONF_RECORDINGS_FOLDER: Final = "recordings_folder"
 CONF_SMS_RECIPIENTS: Final = "sms_recipients"
+CONF_REGISTRATION_WATCHDOG: Final = "registration_watchdog"
 DEFAULT_SIGNAL_INTERVAL: Final = 60
+DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns it on
 DEFAULT_RECORDINGS_FOLDER: Final = "callstack"
 
 # Bus events (the same facts the event entities show).

@@ -140,6 +140,13 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         )
         _set_issue(
             self.hass,
+            f"network_stuck_{entry.entry_id}",
+            snapshot.network_stuck,
+            "network_stuck",
+            entry.title,
+        )
+        _set_issue(
+            self.hass,
             f"sms_storage_full_{entry.entry_id}",
             snapshot.sms_storage_full,
             "sms_storage_full",
@@ -154,7 +161,13 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         )
 
 
-ISSUES = ("audio_port_unavailable", "sim_puk_required", "sim_not_inserted", "sms_storage_full")
+ISSUES = (
+    "audio_port_unavailable",
+    "network_stuck",
+    "sim_puk_required",
+    "sim_not_inserted",
+    "sms_storage_full",
+)
 
 
 def sms_event_data(event: SmsReceived) -> dict[str, object]:

@@ -36,6 +36,7 @@ from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_RECORDINGS_FOLDER,
+    CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
@@ -944,11 +945,13 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_SIGNAL_INTERVAL) == 60
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
+    assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
     result = await _configure_options(
         hass,
         result,
         {
             CONF_SIGNAL_INTERVAL: 120.0,
+            CONF_REGISTRATION_WATCHDOG: 15.0,
             CONF_RECORDINGS_FOLDER: " calls_2-a ",
             CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+441234567890"],
         },
@@ -956,6 +959,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     expected = {
         CONF_SIGNAL_INTERVAL: 120,
+        CONF_REGISTRATION_WATCHDOG: 15,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
     }

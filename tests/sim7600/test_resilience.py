@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.callstack.sim7600 import modem as modem_module
 from custom_components.callstack.sim7600.events import (
     CallEvent,
     ConnectionChanged,
@@ -172,3 +173,56 @@ async def test_close_mid_call_and_mid_recording_leaves_nothing_behind(
     assert result.ended_by == "call_ended"  # what was recorded before shutdown is kept
     assert [path.name for path in tmp_path.iterdir()] == ["cut.wav"]
     assert not modem.connected
+
+
+@pytest.fixture
+def quick_radio_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(modem_module, "_RADIO_OFF_SECONDS", 0.05)
+
+
+@pytest.mark.usefixtures("quick_radio_cycle")
+async def test_watchdog_cycles_the_radio_when_the_network_is_lost(
+    emulator: Sim7600Emulator,
+) -> None:
+    modem = Modem(config_for(emulator, signal_interval=0.05, registration_watchdog=0.2))
+    await modem.connect()
+    try:
+        await emulator.set_registration(2)  # searching: the modem lost the network
+        await emulator.wait_for_command("AT+CFUN=0", timeout=5)
+        await emulator.wait_for_command("AT+CFUN=1", timeout=5)
+        await emulator.set_registration(1)  # the cycle helped
+        await until(lambda: modem.snapshot.registration.registered)
+        assert modem.radio_cycles == 1
+        assert not modem.snapshot.network_stuck
+        assert modem.snapshot.call_state is CallState.IDLE
+    finally:
+        await modem.close()
+
+
+@pytest.mark.usefixtures("quick_radio_cycle")
+async def test_watchdog_gives_up_after_three_cycles_and_says_so(
+    emulator: Sim7600Emulator,
+) -> None:
+    modem = Modem(config_for(emulator, signal_interval=0.05, registration_watchdog=0.1))
+    await modem.connect()
+    try:
+        await emulator.set_registration(3)  # denied, and it stays that way
+        await until(lambda: modem.snapshot.network_stuck, timeout=10)
+        assert modem.radio_cycles == 3
+        await asyncio.sleep(0.5)
+        assert modem.radio_cycles == 3  # left alone now
+        await emulator.set_registration(1)
+        await until(lambda: not modem.snapshot.network_stuck, timeout=5)
+    finally:
+        await modem.close()
+
+
+async def test_watchdog_is_off_by_default(emulator: Sim7600Emulator) -> None:
+    modem = Modem(config_for(emulator, signal_interval=0.05))
+    await modem.connect()
+    try:
+        await emulator.set_registration(2)
+        await asyncio.sleep(0.5)
+        assert not any(command.startswith("AT+CFUN=") for command in emulator.commands)
+    finally:
+        await modem.close()

@@ -93,3 +93,4 @@ class ModemSnapshot:
     bridge_error: str | None = None
     sms_storage_full: bool = False
     last_sms_received: datetime | None = None
+    network_stuck: bool = False

@@ -96,6 +96,8 @@ _INIT_OPTIONAL = (
     'AT+CSCS="GSM"',  # USSD text as plain characters, not hex
 )
 _CME_SIM_NOT_INSERTED = 10
+_WATCHDOG_ATTEMPTS = 3
+_RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 
 
@@ -115,6 +117,8 @@ class ModemConfig:
     reconnect_max: float = 8.0
     audio_speed: float = 1.0  # >1 only against an accelerated emulator
     sms_part_timeout: float = 24 * 3600.0  # deliver an incomplete multipart SMS after this
+    # Seconds without registration before the radio is cycled (AT+CFUN=0/1); 0 = never.
+    registration_watchdog: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,10 @@ class Modem:
         self.signal_dbm: int | None = None
         self.ber: int | None = None
         self.reconnects = 0
+        self.radio_cycles = 0
+        self.network_stuck = False  # the watchdog cycled the radio and it did not help
+        self._failed_cycles = 0
+        self._unregistered_since: float | None = None
         self.calls = CallTracker(self.execute, self._emit, self._call_changed)
         self.audio = AudioBridge(
             config.audio_url,
@@ -188,6 +196,7 @@ class Modem:
             bridge_error=self.audio.error,
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
+            network_stuck=self.network_stuck,
         )
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
@@ -205,6 +214,7 @@ class Modem:
         executor = self._executor
         return {
             "reconnects": self.reconnects,
+            "radio_cycles": self.radio_cycles,
             "executor": asdict(executor.stats) if executor is not None else None,
             "audio": {
                 "state": self.audio.state.value,
@@ -358,6 +368,44 @@ class Modem:
                 await self._refresh_signal()
             if self.calls.state is CallState.IDLE:
                 await self.audio.check_port()
+                with contextlib.suppress(Sim7600Error):
+                    await self._watch_registration()
+
+    async def _watch_registration(self) -> None:
+        """Cycle the radio when the modem answers but has lost the network for too long.
+
+        This is the ``AT+CFUN`` cycle users of GSM integrations otherwise do by hand. After
+        :data:`_WATCHDOG_ATTEMPTS` cycles that did not bring the network back the modem is
+        flagged ``network_stuck`` (a repairs issue) and left alone until it registers.
+        """
+        limit = self.config.registration_watchdog
+        if limit <= 0 or self.sim is not SimStatus.READY:
+            return
+        now = asyncio.get_running_loop().time()
+        if self.snapshot.registration.registered:
+            self._unregistered_since = None
+            if self._failed_cycles or self.network_stuck:
+                self._failed_cycles = 0
+                self.network_stuck = False
+                self._changed()
+            return
+        if self._unregistered_since is None:
+            self._unregistered_since = now
+            return
+        if now - self._unregistered_since < limit or self.network_stuck:
+            return
+        _LOGGER.warning("No network for %.0f s; restarting the modem's radio", limit)
+        self.radio_cycles += 1
+        self._failed_cycles += 1
+        self._unregistered_since = now
+        await self.execute("AT+CFUN=0", timeout=20.0)
+        await asyncio.sleep(_RADIO_OFF_SECONDS)
+        await self.execute("AT+CFUN=1", timeout=20.0)
+        # The SIM powers up again and prints its boot banner: not a modem restart.
+        self._last_boot_handled = asyncio.get_running_loop().time()
+        if self._failed_cycles >= _WATCHDOG_ATTEMPTS:
+            self.network_stuck = True
+            self._changed()
 
     # ---- reconnecting -----------------------------------------------------------------
 
