@@ -216,3 +216,53 @@ async def test_unavailable_while_the_at_port_is_gone(
     assert call_state(hass) == "idle"
     assert state_of(hass, "sensor", "signal_strength").state == "-73"
     assert loaded_entry.runtime_data.modem.reconnects == 1
+
+
+async def test_registration_follows_network_urcs(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Registration changes are pushed (+CEREG URCs), not polled."""
+    assert state_of(hass, "sensor", "network_registration").state == "home"
+    await emulator.set_registration(5)
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "network_registration").state == "roaming",
+        what="roaming",
+    )
+    await emulator.set_registration(3)
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "network_registration").state == "denied",
+        what="denied",
+    )
+
+
+async def test_modem_restart_during_a_call(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Any
+) -> None:
+    """The modem reboots mid-call: the call ends, the bridge stops, the modem is set up
+    again and works."""
+    bus_events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    await call_action(hass, "answer")
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "binary_sensor", "audio_bridge").state == "on",
+        what="bridge on",
+    )
+    before = len(emulator.commands)
+    await emulator.reboot()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    await wait_until(
+        hass, lambda: "AT+CNMI=2,1,0,1,0" in emulator.commands[before:], what="re-initialised"
+    )
+    assert state_of(hass, "binary_sensor", "audio_bridge").state == "off"
+    assert bus_events[-1].data["type"] == "ended"
+    assert bus_events[-1].data["reason"] == "connection_lost"
+    emulator.set_dial_outcome("busy")
+    response = await call_action(
+        hass, "dial", {"number": emulator.identity.callers[1]}, return_response=True
+    )
+    assert response == {"result": "busy"}
+    assert state_of(hass, "binary_sensor", "connected").state == "on"

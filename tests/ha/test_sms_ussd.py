@@ -21,6 +21,7 @@ from sim7600_emulator import SentSms, Sim7600Emulator, UssdReply  # noqa: E402
 from .fixtures import (  # noqa: E402
     EntryFactory,
     action_error,
+    answered_call,
     assert_translated_error,
     call_action,
     entity_id,
@@ -77,6 +78,23 @@ async def test_single_sms_received(
     assert state.attributes["parts"] == 1
     assert state_of(hass, "sensor", "last_sms_received").state not in ("unknown", "unavailable")
     assert f"AT+CMGD={index}" in emulator.commands
+
+
+async def test_sms_arrives_during_a_call(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Any
+) -> None:
+    """An SMS during a call with audio streaming is delivered, and the call goes on."""
+    events = async_capture_events(hass, EVENT_SMS_RECEIVED)
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    await emulator.deliver_sms(emulator.identity.callers[1], emulator.identity.sms_bodies[1])
+    await wait_until(hass, lambda: len(events) == 1, what="the SMS")
+    assert events[0].data["text"] == emulator.identity.sms_bodies[1]
+    assert state_of(hass, "sensor", "call_state").state == "active"
+    assert state_of(hass, "binary_sensor", "audio_bridge").state == "on"
+    await call_action(hass, "hang_up")
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="idle"
+    )
 
 
 async def test_multipart_out_of_order_is_one_message(
