@@ -17,6 +17,7 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_SIM_PIN,
+    CONF_SMS_RECIPIENTS,
     DOMAIN,
 )
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
@@ -26,6 +27,7 @@ from .fixtures import (  # noqa: E402
     EntryFactory,
     answered_call,
     call_action,
+    entity_id,
     expected_message,
     make_entry,
     setup_entry,
@@ -200,3 +202,29 @@ async def test_ser2net_socket_urls(
         assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert not callstack_tasks()
+
+
+async def test_changed_options_reload_the_modem(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry
+) -> None:
+    """Saving options reloads the entry, and the notify entity uses the new recipients."""
+    old_modem = loaded_entry.runtime_data.modem
+    recipient = emulator.identity.callers[2]
+    hass.config_entries.async_update_entry(loaded_entry, options={CONF_SMS_RECIPIENTS: [recipient]})
+    await hass.async_block_till_done()
+    await wait_until(
+        hass,
+        lambda: (
+            loaded_entry.state is ConfigEntryState.LOADED
+            and loaded_entry.runtime_data.modem is not old_modem
+        ),
+        what="the reload",
+    )
+    assert not old_modem.connected
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": entity_id(hass, "notify", "sms"), "message": "reloaded"},
+        blocking=True,
+    )
+    assert [(sms.destination, sms.text) for sms in emulator.sent_sms] == [(recipient, "reloaded")]
