@@ -6,6 +6,7 @@ Shared by the property tests (thousands of cases in the default run) and the lon
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 from custom_components.callstack.sim7600.lines import MAX_LINE, PROMPT, Line, LineSplitter
@@ -25,7 +26,8 @@ FRAGMENTS: tuple[bytes, ...] = (
     b"\r\nMISSED_CALL: 11:53AM +4915550000001\r\n",
     b"\r\n+RXDTMF: 5\r\r\n",
     b'\r\n+CMTI: "SM",3\r\n',
-    b"\r\n+CMT: ,24\r\n07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07\r\n",
+    b"\r\n+CMT: ,24\r\n07911326040000F0040B911346610089F6000020806291731408"
+    b"0CC8F71D14969741F977FD07\r\n",
     b"\r\n+CDS: 25\r\n0006\r\n",
     b'\r\n+CUSD: 0,"Balance",15\r\n',
     b'\r\n+CEREG: 1,"3F29","89815063",7\r\n',
@@ -56,10 +58,8 @@ def consume(stream: list[bytes]) -> int:
             urc = parse_urc(item)
             parse_call_list([item.text])
             if item.body is not None and urc is not None:
-                try:
+                with contextlib.suppress(PduDecodeError):
                     decode_pdu(item.body)
-                except PduDecodeError:
-                    pass
         assert len(splitter._buffer) <= MAX_LINE + len(chunk)
     return seen
 
