@@ -1,0 +1,178 @@
+"""The development stack of scripts/run, headless: HA and the emulator in subprocesses.
+
+The same code as `scripts/run` (scripts/devstack.py) starts the emulator and Home Assistant
+on a copy of config/ in tmp_path and a free port, onboards the dev user over the REST API
+and adds the Callstack entry through the config-flow REST API. The test then rings the
+emulated modem and watches the call go through HA's states, and starts the stack a second
+time on the same directories (user, token and entry are reused). Everything is torn down in
+a finally: both process groups are stopped and reaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import datetime as dt
+import importlib.util
+import os
+from pathlib import Path
+import re
+import shutil
+import time
+from typing import Any
+
+import pytest
+
+from custom_components.callstack import config_flow, const
+from scripts import devstack
+
+pytestmark = pytest.mark.stack
+
+POLL_TIMEOUT = 15.0
+
+# What a --skip-pip HA logs when a configured integration lacks its requirements, and what
+# the onboarding integrations would leave behind if their flows ran.
+SETUP_FAILURES = re.compile(
+    r"Setup failed for|Unable to (install|import)|Error occurred loading flow|"
+    r"Error setting up entry|No module named"
+)
+ONBOARDING_DOMAINS = {"met", "radio_browser", "google_translate", "shopping_list"}
+
+
+def _poll[T](what: str, probe: Callable[[], T | None], timeout: float = POLL_TIMEOUT) -> T:
+    """probe() until it returns something, or fail saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if (result := probe()) is not None:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _call_entities(stack: devstack.Stack) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The call-state sensor and the call event entity of the entry, once both exist."""
+    states = stack.states()
+    sensor = next(
+        (s for s in states if re.fullmatch(r"sensor\.\w+_call_state", s["entity_id"])), None
+    )
+    event = next((s for s in states if re.fullmatch(r"event\.\w+_call", s["entity_id"])), None)
+    return None if sensor is None or event is None else (sensor, event)
+
+
+def _when(
+    stack: devstack.Stack, check: Callable[[dict[str, Any], dict[str, Any]], bool]
+) -> Callable[[], tuple[dict[str, Any], dict[str, Any]] | None]:
+    def probe() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        entities = _call_entities(stack)
+        return entities if entities is not None and check(*entities) else None
+
+    return probe
+
+
+def test_devstack_speaks_the_config_flow() -> None:
+    """devstack hard-codes the flow's field names (it imports nothing of HA): keep them equal."""
+    assert devstack.DOMAIN == const.DOMAIN
+    assert devstack.CONF_AT_PORT == const.CONF_AT_PORT
+    assert devstack.CONF_AUDIO_PORT == const.CONF_AUDIO_PORT
+    assert devstack.CONF_SIM_PIN == const.CONF_SIM_PIN
+    assert devstack.MANUAL_ENTRY == config_flow.MANUAL_ENTRY
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.skipif(
+    importlib.util.find_spec("hass_frontend") is None,
+    reason="home-assistant-frontend is not installed: run scripts/setup (requirements_dev.txt)",
+)
+def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
+    """Onboard, add the entry, ring, see it in HA, give up ringing; then start again."""
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(devstack.DEFAULT_CONFIG / "configuration.yaml", config)
+    run = tmp_path / "run"
+    port = devstack.free_port()
+    pids: list[int] = []
+
+    stack = devstack.start(config, run, port)
+    try:
+        assert stack.hass is not None
+        assert stack.emulator is not None
+        pids += [stack.hass.pid, stack.emulator.pid]
+        assert stack.fresh_config
+        assert stack.entry_created
+        assert stack.entry is not None
+        assert stack.entry["state"] == "loaded"
+        assert (run / "token").read_text().strip() == stack.token
+
+        status, onboarding = stack.request("GET", "/api/onboarding")
+        assert status == 200
+        assert all(step["done"] for step in onboarding), onboarding
+        core = stack._ok("GET", "/api/config")
+        assert core["country"] == "DE"
+        assert {"frontend", "history", "media_source", "callstack"} <= set(core["components"])
+        entries = stack._ok("GET", "/api/config/config_entries/entry")
+        assert not {entry["domain"] for entry in entries} & ONBOARDING_DOMAINS
+
+        # The recordings folder is in the media browser.
+        assert stack.token is not None
+        [browsed] = asyncio.run(
+            stack.websocket(
+                stack.token,
+                [
+                    {
+                        "type": "media_source/browse_media",
+                        "media_content_id": "media-source://media_source/local/.",
+                    }
+                ],
+            )
+        )
+        assert "callstack" in {child["title"] for child in browsed["children"]}
+
+        _poll("the call entities", lambda: _call_entities(stack))
+        stack.ctl("ring", devstack.CALLER)
+        _sensor, event = _poll(
+            "call_state incoming and an incoming call event",
+            _when(
+                stack,
+                lambda sensor, event: (
+                    sensor["state"] == "incoming"
+                    and event["attributes"].get("event_type") == "incoming"
+                ),
+            ),
+        )
+        assert event["attributes"]["number"] == devstack.CALLER
+        assert dt.datetime.fromisoformat(event["state"]).tzinfo is not None
+
+        stack.ctl("missed")
+        _poll(
+            "call_state idle after the caller gave up",
+            _when(stack, lambda sensor, event: sensor["state"] == "idle"),
+        )
+        _poll(
+            "the missed call event",
+            _when(stack, lambda s, event: event["attributes"].get("event_type") == "missed"),
+        )
+
+        # A second start on the same directories reuses the user, the token and the entry.
+        token = stack.token
+        stack.stop()
+        stack = devstack.start(config, run, port)
+        assert stack.hass is not None
+        assert stack.emulator is not None
+        pids += [stack.hass.pid, stack.emulator.pid]
+        assert not stack.fresh_config
+        assert not stack.entry_created
+        assert stack.token == token
+        assert stack.entry is not None
+        assert stack.entry["state"] == "loaded"
+        assert len(stack.entries()) == 1
+    finally:
+        stack.stop()
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    failures = [
+        line for line in stack.hass_log.read_text().splitlines() if SETUP_FAILURES.search(line)
+    ]
+    assert not failures, "\n".join(failures)
