@@ -151,9 +151,17 @@ async def _open_rfc2217(url: str) -> tuple[asyncio.StreamReader, _Writer]:
     # ser2net sends none when the device has no modem-control lines (a pty, for one) and the
     # open fails. DTR and RTS are still sent; only their acknowledgement is not awaited.
     client_url = url + ("&" if "?" in url else "?") + "ign_set_control"
-    port: Any = await loop.run_in_executor(
+    opening = loop.run_in_executor(
         None, lambda: _Rfc2217Client(client_url, baudrate=BAUDRATE, timeout=0.05)
     )
+    try:
+        port: Any = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        # The open goes on in the executor: close what it opens, or its reader thread and
+        # the ser2net connection (ser2net takes one client per port) outlive us.
+        with contextlib.suppress(Exception):
+            await loop.run_in_executor(None, (await opening).close)
+        raise
     reader = asyncio.StreamReader(loop=loop)
     writer = _ThreadedWriter(loop, port, reader)
     return reader, writer

@@ -1,0 +1,152 @@
+"""The driver against a modem on another machine: the emulator's PTYs behind a real ser2net.
+
+Every scenario runs over ``socket://`` (ser2net raw) and ``rfc2217://`` (ser2net telnet with
+RFC 2217), the two URLs the config flow accepts for a network port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from pathlib import Path
+import threading
+import wave
+
+import pytest
+
+from custom_components.callstack.sim7600.events import CallEvent, ConnectionChanged, SmsReceived
+from custom_components.callstack.sim7600.model import BridgeState, CallState
+from custom_components.callstack.sim7600.modem import Modem, ModemConfig
+from sim7600_emulator import Identity, Sim7600Emulator, test_signal
+from tests.helpers import until
+from tests.sim7600.conftest import Recorder
+
+from .conftest import Ser2net, emulator_speed
+
+
+@pytest.fixture
+def events() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def modem(ser2net: Ser2net, scheme: str, events: Recorder) -> AsyncGenerator[Modem]:
+    """A driver connected through ser2net; closing it must leave no thread behind."""
+    at_url, audio_url = ser2net.urls(scheme)
+    driver = Modem(
+        ModemConfig(
+            at_url=at_url,
+            audio_url=audio_url,
+            audio_speed=emulator_speed(scheme),
+            reconnect_min=0.2,
+            reconnect_max=2,
+        )
+    )
+    driver.subscribe(events)
+    await driver.connect()
+    try:
+        yield driver
+    finally:
+        await driver.close()
+    # ser2net still runs: a client thread left now would live on with its connection.
+    assert client_threads() == []
+
+
+def client_threads() -> list[str]:
+    """Threads of RFC 2217 clients: ours (callstack-rfc2217) and pyserial's own reader."""
+    return [
+        thread.name
+        for thread in threading.enumerate()
+        if thread.name.startswith(("callstack-rfc2217", "pySerial RFC 2217"))
+    ]
+
+
+async def answer(emulator: Sim7600Emulator, modem: Modem, caller: str) -> None:
+    await emulator.incoming_call(caller, ring_interval=0.5)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    await until(lambda: modem.audio.running)
+
+
+def call_events(events: Recorder, kind: str) -> list[CallEvent]:
+    return [event for event in events.of(CallEvent) if event.kind == kind]
+
+
+async def test_connect_reads_the_identity(modem: Modem, identity: Identity) -> None:
+    snapshot = modem.snapshot
+    assert snapshot.connected
+    assert snapshot.identity.manufacturer == "SIMCOM INCORPORATED"
+    assert snapshot.identity.model == "SIMCOM_SIM7600G-H"
+    assert snapshot.identity.imei == identity.imei
+    assert snapshot.identity.imsi == identity.imsi
+    assert snapshot.identity.iccid == identity.iccid
+
+
+async def test_call_is_answered_recorded_and_ended_by_the_caller(
+    emulator: Sim7600Emulator,
+    modem: Modem,
+    events: Recorder,
+    identity: Identity,
+    tmp_path: Path,
+) -> None:
+    await answer(emulator, modem, identity.callers[0])
+    assert [event.number for event in call_events(events, "incoming")] == [identity.callers[0]]
+
+    result = await modem.record(tmp_path / "call.wav", 0.5)
+    assert result.ended_by == "duration"
+    assert result.samples == 4000
+    with wave.open(str(result.path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        pcm = wav.readframes(wav.getnframes())
+    assert len(pcm) == 8000
+    offset = bytes(emulator.audio_sent).find(pcm)
+    assert offset >= 0
+    assert offset % 2 == 0
+    assert pcm == test_signal(offset // 2, 4000)  # sample-exact through ser2net
+
+    await emulator.remote_hang_up()
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    assert [event.reason for event in call_events(events, "ended")] == ["remote_hang_up"]
+    await until(lambda: modem.snapshot.bridge is BridgeState.STOPPED)
+
+
+async def test_sms_in_and_out(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder, identity: Identity
+) -> None:
+    await emulator.deliver_sms(identity.callers[1], identity.sms_bodies[0])
+    await until(lambda: events.of(SmsReceived))
+    [received] = events.of(SmsReceived)
+    assert received.message.sender == identity.callers[1]
+    assert received.message.text == identity.sms_bodies[0]
+
+    await modem.send_sms(identity.callers[2], identity.sms_bodies[1])
+    [sent] = emulator.sent_sms
+    assert sent.destination == identity.callers[2]
+    assert sent.text == identity.sms_bodies[1]
+
+
+async def test_ser2net_restarting_mid_call(
+    emulator: Sim7600Emulator,
+    ser2net: Ser2net,
+    modem: Modem,
+    events: Recorder,
+    identity: Identity,
+) -> None:
+    await answer(emulator, modem, identity.callers[0])
+    loop = asyncio.get_running_loop()
+
+    killed = loop.time()
+    await ser2net.kill()
+    await until(lambda: not modem.connected, timeout=5)
+    assert loop.time() - killed < 5
+    assert [event.reason for event in call_events(events, "ended")] == ["connection_lost"]
+    assert modem.snapshot.call_state is CallState.IDLE
+
+    restarted = loop.time()
+    await ser2net.start()  # the same ports
+    await until(lambda: modem.connected, timeout=10)
+    assert loop.time() - restarted < 10
+    assert events.of(ConnectionChanged) == [ConnectionChanged(False), ConnectionChanged(True)]
+    assert modem.reconnects == 1
+    assert await modem.execute("AT") == []
+    assert await modem.execute("AT+CSQ") == ["+CSQ: 20,99"]
