@@ -14,13 +14,17 @@ from .host import EmulatorHost
 
 
 @contextlib.asynccontextmanager
-async def answered_call(hass: HomeAssistant, host: EmulatorHost) -> AsyncGenerator[Any]:
-    """Load an entry for ``host``, ring, answer with ``callstack.answer`` and wait for PCM.
+async def answered_call(
+    hass: HomeAssistant, host: EmulatorHost, entry: Any = None
+) -> AsyncGenerator[Any]:
+    """Load an entry for ``host`` (unless ``entry`` is loaded already), ring, answer with
+    ``callstack.answer`` and wait for PCM.
 
     Yields the loaded config entry; the far end hangs up and the entry is removed after.
     """
-    entry = make_entry(host.at, host.audio)
-    await load(hass, entry)
+    if entry is None:
+        entry = make_entry(host.at, host.audio)
+        await load(hass, entry)
     waiter = EventWaiter(hass, EVENT_CALL)
     try:
         incoming = waiter.expect(lambda event: event.data["type"] == "incoming")
