@@ -135,7 +135,7 @@ class Stack:
     token: str | None = None
     entry: dict[str, Any] | None = None
     entry_created: bool = False
-    fresh_config: bool = False
+    fresh_config: bool = False  # this start created the user
     _lock: IO[str] | None = field(default=None, repr=False)
     _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
 
@@ -181,14 +181,18 @@ class Stack:
     def lock(self) -> None:
         """Refuse to share the run directory with another running stack."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.run_dir / "devstack.lock").open("w")
+        handle = (self.run_dir / "devstack.lock").open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
             handle.close()
             raise StackError(
-                f"another dev stack is running with {self.run_dir} (stop it with Ctrl-C first)"
+                f"another dev stack (pid {holder}) is running with {self.run_dir}: "
+                "stop it with Ctrl-C first"
             ) from None
+        handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._lock = handle
@@ -203,9 +207,7 @@ class Stack:
             Path("../custom_components") if self.config_dir.resolve().parent == REPO else target
         )
         if link.is_symlink():
-            if link.resolve() == target.resolve():
-                pass
-            else:
+            if link.resolve() != target.resolve():
                 link.unlink()
         elif link.exists():
             raise StackError(f"{link} is a real directory; it must be a link to {target}")
@@ -221,7 +223,6 @@ class Stack:
             # onboard() sets what the wizard's core_config page sets over the websocket.
             storage.mkdir(exist_ok=True)
             _write_json(storage / "onboarding", ONBOARDING_SEED)
-            self.fresh_config = True
 
     def start_emulator(self) -> EmulatorPorts:
         """Start the emulator on ptys and give its ports stable by-id style links."""
@@ -384,6 +385,7 @@ class Stack:
             )
             access = self._token_from_code(result["auth_code"])
             pending.remove("user")
+            self.fresh_config = True
         token = self._saved_token()
         if token is None or pending:
             access = access or self._login()
@@ -414,8 +416,10 @@ class Stack:
             results = asyncio.run(self.websocket(access, commands))
         if token is None:
             token = str(results[-1])
-            self.token_file.write_text(token + "\n")
-            self.token_file.chmod(0o600)
+            self.token_file.unlink(missing_ok=True)
+            descriptor = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(token + "\n")
             _LOGGER.info("saved a long-lived access token in %s", self.token_file)
         self.token = token
         return token
@@ -558,9 +562,15 @@ class Stack:
             if state in ("setup_error", "migration_error", "failed_unload"):
                 break
             time.sleep(0.25)
+        hint = ""
+        if not self.entry_created and self.ports is not None:
+            hint = (
+                f"\nIf the entry was made for other ports than {self.ports.at_link.parent}/..., "
+                f"reconfigure it in HA or remove {self.config_dir}/.storage to start over."
+            )
         raise StackError(
-            f"the Callstack entry is {entry.get('state')} ({entry.get('reason')}); "
-            f"see {self.hass_log}"
+            f"the Callstack entry is {entry.get('state')} ({entry.get('reason')}) after "
+            f"{timeout:.0f} s; see {self.hass_log}{hint}"
         )
 
     # ---- helpers -----------------------------------------------------------------------
@@ -840,7 +850,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (KeyboardInterrupt, _Stopped):
         print(flush=True)
-        _LOGGER.info("stopping")
+        # When it came during start(), start() has stopped what it had started already.
+        _LOGGER.info("stopping" if stack is not None else "interrupted")
         return 0
     finally:
         if stack is not None:
