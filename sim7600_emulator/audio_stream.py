@@ -11,8 +11,8 @@ from .ports import ModemPort
 from .tasks import TaskSet
 
 FRAME_SECONDS = 0.02
-MAX_LAG_FRAMES = 50
-"""Frames the stream catches up on after a stall; older ones are lost, as on the real module."""
+MAX_LAG_SECONDS = 1.0
+"""How far behind the stream catches up after a stall of the event loop; older frames are lost."""
 
 
 class AudioStream:
@@ -48,6 +48,7 @@ class AudioStream:
         """Start a fresh stream at sample 0 of the test signal."""
         self.stop()
         self.rate = rate
+        test_signal(0, 0, rate)  # build the signal's tables now, not on the stream's clock
         self._task = self._tasks.spawn(self._stream(rate), "pcm")
 
     def stop(self) -> None:
@@ -74,18 +75,19 @@ class AudioStream:
 
     async def _paced_frames(self, period: float) -> AsyncIterator[int]:
         """Frame numbers at their due times. A late frame goes out at once, but the loop always
-        yields in between; frames more than MAX_LAG_FRAMES late are skipped and count as dropped.
+        yields in between; frames more than MAX_LAG_SECONDS late are skipped and count as dropped.
         """
         loop = asyncio.get_running_loop()
         start = loop.time()
+        max_lag = int(MAX_LAG_SECONDS / period)
         frame = 0
         while True:
             delay = start + frame * period - loop.time()
             await asyncio.sleep(max(delay, 0))
             overdue = int((loop.time() - start) / period) - frame
-            if overdue > MAX_LAG_FRAMES:
-                self.frames_dropped += overdue - MAX_LAG_FRAMES
-                frame += overdue - MAX_LAG_FRAMES
+            if overdue > max_lag:
+                self.frames_dropped += overdue - max_lag
+                frame += overdue - max_lag
             yield frame
             frame += 1
 
