@@ -86,7 +86,7 @@ class Modem:
         """Reboot: drop the call and settings, then RDY and the SIM banner.
 
         With `reenumerate` (AT+CRESET, AT+CFUN=1,1) the ports vanish and return like a USB
-        device, so RDY is sent while nobody can hear it and the banner follows the return.
+        device: RDY would go out while nobody can hear it, so only the banner follows the return.
         """
         ctx = self.ctx
         if reenumerate:
