@@ -62,7 +62,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     )
     modem.sms.restore(journal.reassembly)
     try:
-        await modem.connect()
+        # Stored SMS are swept once the entities listen (below), not during connect.
+        await modem.connect(sweep_sms=False)
     except SimPinError as err:
         await modem.close()
         raise ConfigEntryError(
@@ -95,6 +96,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     return True
 
 

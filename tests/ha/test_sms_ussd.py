@@ -133,13 +133,6 @@ async def test_ucs2_with_emoji(
     assert len(emulator.sms_storage) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Messages already on the SIM are swept inside Modem.connect(), before the coordinator "
-        "and the event entities subscribe: they are journaled and deleted but no event fires"
-    ),
-)
 async def test_messages_stored_before_setup_are_delivered_at_setup(
     hass: HomeAssistant, emulator: Sim7600Emulator, entry_factory: EntryFactory
 ) -> None:

@@ -142,6 +142,7 @@ class Modem:
         self._closing = False
         self._lost = asyncio.Event()
         self._initialising = False
+        self._sweep_on_initialise = True
         self._reinit: asyncio.Task[None] | None = None
         self._last_boot_handled = -_BOOT_BANNER_WINDOW
         self._pin_rejected = False
@@ -232,13 +233,20 @@ class Modem:
 
     # ---- lifecycle --------------------------------------------------------------------
 
-    async def connect(self) -> None:
+    async def connect(self, *, sweep_sms: bool = True) -> None:
         """Open the AT port and initialise; raises if the modem cannot be reached.
 
         A SIM that needs a PIN is unlocked with the configured PIN once; a rejected PIN
         raises :class:`SimPinError` and is never sent again by this object.
+
+        SMS stored on the SIM are delivered during connect unless ``sweep_sms`` is False:
+        a caller whose listeners subscribe only after connecting (Home Assistant adds its
+        entities then) calls :meth:`sweep_sms` once they listen, so no message is
+        delivered to nobody. Reconnects always sweep.
         """
+        self._sweep_on_initialise = sweep_sms
         await self._open_and_initialise()
+        self._sweep_on_initialise = True
         self._supervisor = asyncio.get_running_loop().create_task(
             self._supervise(), name="callstack supervisor"
         )
@@ -288,7 +296,7 @@ class Modem:
             await self._read_sim()
             await self.refresh_network()
             if self.sim is SimStatus.READY:
-                await self.sms.initialise()
+                await self.sms.initialise(sweep=self._sweep_on_initialise)
             self.calls.reconcile(parse_call_list(await self.execute("AT+CLCC")))
         finally:
             self._initialising = False
@@ -506,6 +514,16 @@ class Modem:
     async def send_ussd(self, code: str, timeout: float = 30.0) -> UssdResult:
         """Send a USSD code (or the reply to an open session) and wait for the answer."""
         return await self.ussd.send(code, timeout)
+
+    async def sweep_sms(self) -> None:
+        """Deliver the SMS stored on the SIM (see :meth:`connect`); if the modem drops
+        meanwhile, the sweep after the reconnect delivers them."""
+        if self.sim is not SimStatus.READY:
+            return
+        try:
+            await self.sms.sweep()
+        except Sim7600Error:
+            _LOGGER.debug("SMS sweep interrupted; the next connection sweeps again")
 
     async def cancel_ussd(self) -> None:
         """End an open USSD session."""

@@ -149,14 +149,15 @@ class SmsService:
         except MalformedStateError:
             _LOGGER.warning("The saved multipart SMS state was damaged; starting empty")
 
-    async def initialise(self) -> None:
+    async def initialise(self, *, sweep: bool = True) -> None:
         """Put the modem in PDU mode with push notifications, then sweep the SIM."""
         for command in SMS_INIT:
             try:
                 await self._execute(command)
             except AtCommandError:
                 _LOGGER.debug("Modem refused an SMS setting")
-        await self.sweep()
+        if sweep:
+            await self.sweep()
 
     async def sweep(self) -> None:
         """Handle every message stored on the SIM (start-up, reconnect, full SIM)."""
