@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import os
 import re
 from urllib.parse import urlsplit
@@ -44,12 +45,23 @@ class HostPort:
         """Connect to a socket://host:port URL."""
         host = cls()
         parts = urlsplit(url)
+        assert parts.hostname is not None
+        assert parts.port is not None
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_connection(
             lambda: _HostProtocol(host), parts.hostname, parts.port
         )
-        host._transport = transport  # type: ignore[assignment]
+        host._transport = transport
         return host
+
+    def pause_reading(self) -> None:
+        """Stop reading the pty, as a stalled host would; the module's output backs up."""
+        assert self._fd is not None
+        asyncio.get_running_loop().remove_reader(self._fd)
+
+    def resume_reading(self) -> None:
+        assert self._fd is not None
+        asyncio.get_running_loop().add_reader(self._fd, self._read_fd)
 
     def _read_fd(self) -> None:
         assert self._fd is not None
@@ -79,7 +91,7 @@ class HostPort:
         """Send a command line terminated by CR."""
         self.write(line.encode("latin-1") + b"\r")
 
-    async def wait_until(self, predicate, timeout: float = 2.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 2.0) -> None:
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._changed.clear()

@@ -143,15 +143,14 @@ async def test_frames_are_dropped_whole_when_the_host_does_not_read(
 ) -> None:
     emu = await make_emulator(audio_speed=50.0)
     audio = open_host(emu.audio_path)
-    loop = asyncio.get_running_loop()
-    loop.remove_reader(audio._fd)  # the host stops reading
+    audio.pause_reading()
     at = await connected(emu, open_host)
     await at.command("AT+CPCMREG=1")
     await asyncio.sleep(0.2)  # 10 s of audio: far more than the pty buffers
     assert emu.audio_frames_dropped > 0
     await at.command("AT+CPCMREG=0")
     assert len(emu.audio_sent) == emu.audio_frames_sent * FRAME
-    loop.add_reader(audio._fd, audio._read_fd)
+    audio.resume_reading()
     await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
     assert audio.data == emu.audio_sent
     signal = test_signal(0, (emu.audio_frames_sent + emu.audio_frames_dropped) * FRAME // 2)

@@ -8,6 +8,7 @@ import pytest
 
 from sim7600_emulator import gsm7
 from sim7600_emulator.sms_pdu import (
+    Alphabet,
     Concat,
     PduError,
     SmsDeliver,
@@ -79,9 +80,9 @@ def test_decode_submit_rejects_broken_pdus() -> None:
         ("😀" * 36, "ucs2", [33, 3]),  # never splits a surrogate pair
     ],
 )
-def test_segmentation(text: str, alphabet: str, sizes: list[int]) -> None:
+def test_segmentation(text: str, alphabet: Alphabet, sizes: list[int]) -> None:
     assert choose_alphabet(text, "auto") == alphabet
-    assert [len(part) for part in split_text(text, alphabet, None, ref16=False)] == sizes  # type: ignore[arg-type]
+    assert [len(part) for part in split_text(text, alphabet, None, ref16=False)] == sizes
 
 
 def test_forced_split() -> None:

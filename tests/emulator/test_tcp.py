@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.fixture
-async def tcp_emu() -> Sim7600Emulator:
+async def tcp_emu() -> AsyncGenerator[Sim7600Emulator]:
     emu = Sim7600Emulator(variants=FAST, audio_speed=10)
     await emu.start_tcp()
-    yield emu  # type: ignore[misc]
+    yield emu
     await emu.stop()
 
 
