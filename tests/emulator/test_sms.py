@@ -356,3 +356,16 @@ async def test_sms_needs_an_unlocked_sim(emu: Sim7600Emulator, sms_at: HostPort)
     assert await sms_at.command("AT+CMGR=0") == b"\r\n+CMS ERROR: 311\r\n"
     emu.set_sim("absent")
     assert await sms_at.command("AT+CMGS=5") == b"\r\n+CMS ERROR: 310\r\n"
+
+
+async def test_pdu_mode_list(emu: Sim7600Emulator, sms_at: HostPort) -> None:
+    await emu.deliver_sms(SENDER, "one")
+    await emu.deliver_sms(SENDER, "two")
+    await sms_at.settle()
+    await sms_at.command("AT+CMGR=0")
+    listing = await sms_at.command("AT+CMGL=4")
+    entries = re.findall(rb"\+CMGL: (\d+),(\d),,(\d+)\r\n([0-9A-F]+)\r\n", listing)
+    assert [(int(i), int(stat)) for i, stat, _, _ in entries] == [(0, 1), (1, 0)]
+    assert [decode(pdu.decode()).text for *_, pdu in entries] == ["one", "two"]
+    assert await sms_at.command("AT+CMGL") == b"\r\nOK\r\n"  # default: REC UNREAD, none left
+    assert await sms_at.command("AT+CMGL=?") == b"\r\n+CMGL: (0-4)\r\n\r\nOK\r\n"
