@@ -10,6 +10,7 @@ import wave
 
 import pytest
 
+from custom_components.callstack.sim7600 import audio as audio_module
 from custom_components.callstack.sim7600.errors import (
     AudioBridgeLostError,
     AudioBridgeNotRunningError,
@@ -124,6 +125,20 @@ async def test_port_drop_midway_raises_and_leaves_no_file(
     assert files_in(tmp_path) == []  # not even the temporary file
     assert in_call.snapshot.bridge is BridgeState.FAILED
     assert in_call.snapshot.bridge_error == "port_lost"
+
+
+async def test_a_stalled_stream_fails_the_recording_instead_of_hanging(
+    in_call: Modem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audio_module, "STALL_SECONDS", 0.3)
+    recording = asyncio.ensure_future(in_call.record(tmp_path / "stall.wav", 600.0))
+    await asyncio.sleep(0.1)
+    await in_call.execute("AT+CPCMREG=0")  # the modem stops streaming; the call goes on
+    with pytest.raises(AudioBridgeLostError):
+        await recording
+    assert files_in(tmp_path) == []
+    assert in_call.snapshot.bridge_error == "stalled"
+    assert in_call.snapshot.call_state is CallState.ACTIVE
 
 
 async def test_existing_file_is_not_replaced_unless_asked(in_call: Modem, tmp_path: Path) -> None:

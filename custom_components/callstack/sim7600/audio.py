@@ -44,6 +44,7 @@ MAX_RECORD_SECONDS = 3600.0
 REGISTER_TIMEOUT = 12.0  # how long to keep asking AT+CPCMREG=1 after connect
 REGISTER_RETRY = 0.5
 _FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
+STALL_SECONDS = 2.0  # no PCM for this long during a call: the stream has stalled
 _PLAYBACK_DRAIN_TIMEOUT = 2.0
 
 
@@ -323,6 +324,8 @@ class AudioBridge:
         if not self.running:
             # The call ended while the file was being created.
             recording.fail(AudioBridgeNotRunningError("The audio bridge is not running"))
+        loop = asyncio.get_running_loop()
+        progress, last_samples = loop.time(), recording.samples
         while True:
             done, _ = await asyncio.wait((recording.ended,), timeout=_FLUSH_SECONDS)
             if recording.buffer:
@@ -331,6 +334,13 @@ class AudioBridge:
                 await writer.write(chunk)
             if done:
                 return recording.ended.result()
+            if recording.samples != last_samples:
+                progress, last_samples = loop.time(), recording.samples
+            elif loop.time() - progress > STALL_SECONDS:
+                # The modem stopped streaming mid-call (a known SIM7600 failure).
+                _LOGGER.warning("Call audio stopped flowing; ending the recording")
+                self._set(BridgeState.FAILED, "stalled")
+                recording.fail(AudioBridgeLostError("Call audio stopped flowing"))
 
     # ---- playback ---------------------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""Soak run: many calls with recordings and many SMS through the emulator, in a row.
+
+Checks that nothing fails and nothing leaks: asyncio tasks, file descriptors, threads,
+temporary files and memory (RSS) are compared before and after. Usage:
+``scripts/soak [--calls 1000] [--sms 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+import gc
+import os
+from pathlib import Path
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from custom_components.callstack.sim7600.events import ModemEvent, SmsReceived  # noqa: E402
+from custom_components.callstack.sim7600.model import CallState  # noqa: E402
+from custom_components.callstack.sim7600.modem import Modem, ModemConfig  # noqa: E402
+from sim7600_emulator import Identity, Sim7600Emulator  # noqa: E402
+
+CALLER = "+4915550000001"
+SPEED = 50.0  # audio runs 50x real time: a 2 s recording takes 40 ms
+RSS_GROWTH_LIMIT_MB = 20.0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.002)
+
+
+async def soak(calls: int, messages: int) -> int:
+    emulator = Sim7600Emulator(identity=Identity.seeded(7), audio_speed=SPEED)
+    await emulator.start_pty()
+    modem = Modem(
+        ModemConfig(at_url=emulator.at_link, audio_url=emulator.audio_link, audio_speed=SPEED)
+    )
+    received: list[SmsReceived] = []
+
+    def on_event(event: ModemEvent) -> None:
+        if isinstance(event, SmsReceived):
+            received.append(event)
+
+    modem.subscribe(on_event)
+    await modem.connect()
+    folder = Path(tempfile.mkdtemp(prefix="callstack-soak-"))
+    # Warm up once so lazily created objects do not count as growth.
+    await one_call(emulator, modem, folder, 0)
+    (folder / "call-0.wav").unlink()
+    gc.collect()
+    tasks_before = len(asyncio.all_tasks())
+    fds_before, threads_before, rss_before = open_fds(), threading.active_count(), rss_mb()
+    started = time.perf_counter()
+
+    for index in range(1, calls + 1):
+        await one_call(emulator, modem, folder, index)
+        (folder / f"call-{index}.wav").unlink()
+        if index % 100 == 0:
+            print(f"  calls: {index}/{calls}  rss {rss_mb():.1f} MB", flush=True)
+    call_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for index in range(messages):
+        await emulator.deliver_sms(CALLER, f"soak message {index}")
+        await wait_for(lambda index=index: len(received) > index)
+        if (index + 1) % 1000 == 0:
+            print(f"  sms: {index + 1}/{messages}  rss {rss_mb():.1f} MB", flush=True)
+    sms_seconds = time.perf_counter() - started
+
+    gc.collect()
+    await asyncio.sleep(0.2)
+    report = {
+        "calls": calls,
+        "calls_per_second": round(calls / call_seconds, 1),
+        "sms": messages,
+        "sms_per_second": round(messages / sms_seconds, 1),
+        "sms_delivered": len(received),
+        "sms_left_on_sim": len(emulator.sms_storage),
+        "tasks_growth": len(asyncio.all_tasks()) - tasks_before,
+        "fd_growth": open_fds() - fds_before,
+        "thread_growth": threading.active_count() - threads_before,
+        "rss_growth_mb": round(rss_mb() - rss_before, 1),
+        "files_left": sorted(path.name for path in folder.iterdir()),
+    }
+    await modem.close()
+    await emulator.stop()
+    folder.rmdir()
+    for key, value in report.items():
+        print(f"{key:>18}: {value}")
+    failures = [
+        report["sms_delivered"] != messages,
+        report["sms_left_on_sim"] != 0,
+        report["tasks_growth"] > 0,
+        report["fd_growth"] > 0,
+        report["thread_growth"] > 0,
+        report["rss_growth_mb"] > RSS_GROWTH_LIMIT_MB,
+        report["files_left"] != [],
+    ]
+    print("soak:", "FAILED" if any(failures) else "passed")
+    return 1 if any(failures) else 0
+
+
+async def one_call(emulator: Sim7600Emulator, modem: Modem, folder: Path, index: int) -> None:
+    await emulator.incoming_call(CALLER, ring_interval=1.0)
+    await wait_for(lambda: modem.calls.state is CallState.INCOMING)
+    await modem.answer()
+    await wait_for(lambda: modem.audio.running)
+    result = await modem.record(folder / f"call-{index}.wav", 2.0)
+    assert result.samples == 16000, result
+    await modem.hang_up()
+    await wait_for(lambda: modem.calls.state is CallState.IDLE and not modem.audio.running)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--sms", type=int, default=10000)
+    args = parser.parse_args()
+    return asyncio.run(soak(args.calls, args.sms))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
