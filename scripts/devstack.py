@@ -530,10 +530,15 @@ class Stack:
                 step = result["step_id"]
                 if result.get("errors"):
                     raise StackError(f"config flow step {step!r} failed: {result['errors']}")
+                if step == "pin" and step not in answers:
+                    raise StackError("the SIM asks for its PIN: pass --sim-pin PIN")
                 if step not in answers or step in answered:
                     raise StackError(f"config flow: no answer for step {step!r}: {result}")
                 answered.add(step)
-                _LOGGER.info("config flow: %s %s", step, answers[step])
+                shown = {
+                    key: "***" if key == CONF_SIM_PIN else v for key, v in answers[step].items()
+                }
+                _LOGGER.info("config flow: %s %s", step, shown)
                 result = self._ok(
                     "POST", f"/api/config/config_entries/flow/{flow_id}", answers[step]
                 )
