@@ -92,9 +92,10 @@ async def drain(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Resu
     async with answered_call(hass, host):
         await asyncio.sleep(0.2)
         await host.request("clear")
-        wall0 = time.perf_counter()
+        cpu0, wall0 = _cpu_seconds(), time.perf_counter()
         response = await _record(hass, seconds, "bench-drain.wav")
         wall = time.perf_counter() - wall0
+        cpu = _cpu_seconds() - cpu0
         compare = await host.request("compare_recording", path=response["path"])
     audio_seconds = compare["recorded_bytes"] / BYTES_PER_SECOND
     multiple = audio_seconds / wall
@@ -103,12 +104,14 @@ async def drain(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Resu
         "wall_seconds": wall,
         "bytes_per_second": compare["recorded_bytes"] / wall,
         "multiple": multiple,
+        "ha_process_cpu_share": cpu / wall,
         "compare": compare,
     }
     result.row(
         f"sustained drain, {audio_seconds:.0f} s of audio in {wall:.2f} s",
         f"{multiple:.0f}x real time ({compare['recorded_bytes'] / wall / 1e6:.2f} MB/s), "
-        + ("sample-exact" if compare["exact"] else "NOT sample-exact"),
+        + ("sample-exact" if compare["exact"] else "NOT sample-exact")
+        + f"; the HA process used {cpu / wall * 100:.0f} % of a core meanwhile",
         "≥ 100x",
         multiple >= 100 and compare["exact"],
     )
