@@ -101,8 +101,8 @@ AT_INTERFACE: Mapping[str, str] = {"9001": "02", "9011": "04"}
 AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
 
 _INTERFACE = re.compile(r"-if([0-9]{2})-")
-_NETWORK_URL = re.compile(r"^(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
-_FOLDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NETWORK_URL = re.compile(r"(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
+_FOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def modem_unique_id(imei: str) -> str:
@@ -145,7 +145,7 @@ def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
 def valid_port(value: str) -> bool:
     """A device path, ``socket://host:port`` or ``rfc2217://host:port``."""
     if "://" in value:
-        return _NETWORK_URL.match(value) is not None
+        return _NETWORK_URL.fullmatch(value) is not None
     return value.startswith("/") and not any(char.isspace() for char in value)
 
 
@@ -523,7 +523,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 for number in user_input.get(CONF_SMS_RECIPIENTS, [])
                 if str(number).strip()
             ]
-            if not _FOLDER.match(folder):
+            if not _FOLDER.fullmatch(folder):
                 errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
             try:
                 for number in recipients:

@@ -53,7 +53,7 @@ _LOGGER = logging.getLogger(__name__)
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 MEDIA_SOURCE_PREFIX = "media-source://media_source/local/"
-_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav$")
+_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav")
 
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 SCHEMAS: dict[str, vol.Schema] = {
@@ -254,7 +254,7 @@ async def _record(
     if not (0 < duration <= 3600) or duration != duration:  # noqa: PLR0124 - NaN check
         raise _invalid("invalid_duration")
     filename = call.data.get("filename") or dt_util.now().strftime("call-%Y%m%d-%H%M%S.wav")
-    if not _FILENAME.match(filename) or ".." in filename:
+    if not _FILENAME.fullmatch(filename) or ".." in filename:
         raise _invalid("invalid_filename")
     modem = _connected_modem(entry)
     # Fail closed before touching the file system.
