@@ -123,6 +123,7 @@ class AudioBridge:
         self._reader: asyncio.Task[None] | None = None
         self._recording: _Recording | None = None
         self._playing = False
+        self._lifecycle = asyncio.Lock()
         self.stats = BridgeStats()
 
     @property
@@ -143,38 +144,58 @@ class AudioBridge:
     # ---- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Switch PCM on for the connected call and open the audio port."""
+        """Switch PCM on for the connected call and open the audio port.
+
+        Start and stop run one at a time (``_lifecycle``): the ``AT+CPCMREG=0`` of the
+        previous call must reach the modem before the ``=1`` of the next one, or the new
+        call's stream would be switched off as soon as it began.
+        """
         if self.url is None or self.state in (BridgeState.STARTING, BridgeState.RUNNING):
             return
         self._set(BridgeState.STARTING, None)
+        async with self._lifecycle:
+            if not self._starting():
+                return  # the call ended before the previous one was cleaned up
+            if not await self._register():
+                return
+            if not self._starting():  # the call ended while we were asking
+                await self._unregister()
+                return
+            try:
+                port = await open_port(self.url)
+            except PortError:
+                self._set(BridgeState.FAILED, "port_unavailable")
+                await self._unregister()
+                return
+            if not self._starting():  # the call ended while the port opened
+                await port.close()
+                await self._unregister()
+                return
+            self._port = port
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(port), name="callstack PCM reader"
+            )
+            self.stats.sessions += 1
+            self._set(BridgeState.RUNNING, None)
+
+    async def _register(self) -> bool:
+        """``AT+CPCMREG=1``, retried while the modem refuses (it can lag after connect)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REGISTER_TIMEOUT
-        while True:
+        while self._starting():
             try:
                 await self._execute("AT+CPCMREG=1", timeout=5.0)
-                break
             except AtCommandError:
                 if loop.time() >= deadline:
                     self._set(BridgeState.FAILED, "refused")
-                    return
+                    return False
                 await asyncio.sleep(REGISTER_RETRY)
             except Sim7600Error:
                 self._set(BridgeState.FAILED, "modem_unavailable")
-                return
-            if not self._starting():
-                return  # the call ended while we were asking
-        try:
-            self._port = await open_port(self.url)
-        except PortError:
-            self._set(BridgeState.FAILED, "port_unavailable")
-            await self._unregister()
-            return
-        if not self._starting():  # the call ended while the port opened
-            await self._close_port()
-            return
-        self._reader = loop.create_task(self._read_loop(self._port), name="callstack PCM reader")
-        self.stats.sessions += 1
-        self._set(BridgeState.RUNNING, None)
+                return False
+            else:
+                return True
+        return False
 
     def _starting(self) -> bool:
         # A method, not an inline test: the state changes while start() awaits.
@@ -188,24 +209,24 @@ class AudioBridge:
         """
         if self.state in (BridgeState.STOPPED, BridgeState.UNAVAILABLE):
             return
-        registered = self.state in (BridgeState.RUNNING, BridgeState.STARTING) or (
-            self.error == "port_lost"
-        )
+        # A bridge still starting cleans up after itself when it sees it was stopped.
+        registered = self.state is BridgeState.RUNNING or self.error in ("port_lost", "stalled")
         if self.state is not BridgeState.FAILED:
             self._set(BridgeState.STOPPED, None)
         if self._recording is not None:
             self._recording.end("call_ended")
-        await self._close_port()
-        if registered:
-            await self._unregister()
+        async with self._lifecycle:
+            await self._close_port()
+            if registered:
+                await self._unregister()
 
     async def close(self) -> None:
         """Stop without talking to the modem (it is going away)."""
         if self._recording is not None:
             self._recording.end("call_ended")
-        await self._close_port()
         if self.state is not BridgeState.UNAVAILABLE:
             self.state = BridgeState.STOPPED
+        await self._close_port()
 
     async def check_port(self) -> None:
         """Between calls, see whether a failed audio port is back, so the failure (and the
