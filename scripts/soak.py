@@ -20,10 +20,10 @@ import time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_components.callstack.sim7600.events import ModemEvent, SmsReceived  # noqa: E402
-from custom_components.callstack.sim7600.model import CallState  # noqa: E402
-from custom_components.callstack.sim7600.modem import Modem, ModemConfig  # noqa: E402
-from sim7600_emulator import Identity, Sim7600Emulator  # noqa: E402
+from custom_components.callstack.sim7600.events import ModemEvent, SmsReceived
+from custom_components.callstack.sim7600.model import CallState
+from custom_components.callstack.sim7600.modem import Modem, ModemConfig
+from sim7600_emulator import Identity, Sim7600Emulator
 
 CALLER = "+4915550000001"
 SPEED = 50.0  # audio runs 50x real time: a 2 s recording takes 40 ms
