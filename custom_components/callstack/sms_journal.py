@@ -9,16 +9,15 @@ the file as soon as their group completes or expires).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
+from .sim7600.sms import RecentKeys
 
 STORAGE_VERSION = 1
-MAX_PART_KEYS = 2000  # far more than a SIM holds; older keys can no longer come back
 
 
 class StoreJournal:
@@ -28,35 +27,25 @@ class StoreJournal:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sms", private=True
         )
-        self._parts: deque[str] = deque(maxlen=MAX_PART_KEYS)
-        self._known: set[str] = set()
+        self._parts = RecentKeys()
         self.reassembly: dict[str, object] = {}
 
     async def async_load(self) -> None:
         """Read the journal written before the last restart."""
         data = await self._store.async_load() or {}
-        for key in data.get("parts", []):
-            self._remember(str(key))
+        self._parts = RecentKeys(str(key) for key in data.get("parts", []))
         self.reassembly = dict(data.get("reassembly") or {})
 
     def has_part(self, key: str) -> bool:
         """Whether the part was handled already."""
-        return key in self._known
+        return key in self._parts
 
     async def commit(self, part_key: str, reassembly: dict[str, object]) -> None:
         """Write the part key and held groups to disk before the SIM copy goes."""
-        self._remember(part_key)
+        self._parts.add(part_key)
         self.reassembly = reassembly
         await self._store.async_save({"parts": list(self._parts), "reassembly": reassembly})
 
     async def async_remove(self) -> None:
         """Delete the file when the modem is removed."""
         await self._store.async_remove()
-
-    def _remember(self, key: str) -> None:
-        if key in self._known:
-            return
-        if len(self._parts) == self._parts.maxlen:
-            self._known.discard(self._parts[0])
-        self._parts.append(key)
-        self._known.add(key)

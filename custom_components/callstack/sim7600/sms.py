@@ -16,7 +16,8 @@ never left waiting for a body.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import hashlib
@@ -42,6 +43,7 @@ from .urc import SmsPdu, SmsStorageFull, SmsStored, split_fields, to_int
 
 _LOGGER = logging.getLogger(__name__)
 
+MAX_PART_KEYS = 2000  # handled parts remembered for de-duplication
 SEND_TIMEOUT = 60.0  # the network can take 30-60 s to accept a message
 MAX_PARTS = 10
 _CMS_STORAGE_FULL = 322
@@ -80,11 +82,40 @@ class SmsJournal(Protocol):
         """Remember ``part_key`` and the reassembler state durably, before deletion."""
 
 
+class RecentKeys:
+    """The last :data:`MAX_PART_KEYS` part keys, oldest forgotten first.
+
+    A SIM holds a few dozen messages, so a part older than this can never come back from
+    it; the bound keeps the journal from growing for ever.
+    """
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._order: deque[str] = deque()
+        self._known: set[str] = set()
+        for key in keys:
+            self.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def add(self, key: str) -> None:
+        """Remember ``key``, forgetting the oldest when full."""
+        if key in self._known:
+            return
+        if len(self._order) >= MAX_PART_KEYS:
+            self._known.discard(self._order.popleft())
+        self._order.append(key)
+        self._known.add(key)
+
+
 class MemoryJournal:
-    """A journal that forgets on restart (tests, and the emulator-driven dev stack)."""
+    """A journal that forgets on restart (tests, benchmarks, a driver used on its own)."""
 
     def __init__(self) -> None:
-        self.parts: set[str] = set()
+        self.parts = RecentKeys()
         self.reassembly: dict[str, object] = {}
 
     def has_part(self, key: str) -> bool:
