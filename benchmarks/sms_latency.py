@@ -13,7 +13,7 @@ import asyncio
 
 from homeassistant.core import HomeAssistant
 
-from .harness import EVENT_SMS_RECEIVED, EventWaiter, load, make_entry, remove
+from .harness import EVENT_SMS_RECEIVED, EventWaiter, load, make_entry, unload
 from .host import EmulatorHost
 from .stats import Result, fmt_ms, summary_ms
 
@@ -52,7 +52,7 @@ async def run(hass: HomeAssistant, host: EmulatorHost, count: int) -> Result:
         single = summary_ms(await _messages(hass, host, SINGLE, None, count))
         triple = summary_ms(await _messages(hass, host, LONG, 3, count))
     finally:
-        await remove(hass, entry)
+        await unload(hass, entry)
     result.data = {"single": single, "three_part": triple}
     for name, figures in (("single-part", single), ("3-part (last +CMTI)", triple)):
         result.row(

@@ -25,7 +25,7 @@ from aioserial import AioSerial
 from homeassistant.core import HomeAssistant
 from phone_modem import PhoneModem
 
-from .harness import EVENT_CALL, EventWaiter, load, make_entry, remove
+from .harness import EVENT_CALL, EventWaiter, load, make_entry, unload
 from .host import EmulatorHost
 from .stats import Result, fmt_ms, summary_ms
 
@@ -61,7 +61,7 @@ async def _callstack_block(
             await asyncio.sleep(GAP)
     finally:
         waiter.close()
-        await remove(hass, entry)
+        await unload(hass, entry)
     return latencies
 
 
@@ -113,8 +113,8 @@ async def run(hass: HomeAssistant, host: EmulatorHost, repetitions: int, blocks:
     ours: list[int] = []
     baseline: list[int] = []
     per_block = max(1, repetitions // blocks)
+    entry = make_entry(host.at, host.audio)  # unloaded between blocks, never removed
     for block in range(blocks):
-        entry = make_entry(host.at, host.audio)
         if block % 2 == 0:
             ours += await _callstack_block(hass, host, entry, per_block)
             baseline += await _baseline_block(host, per_block)
