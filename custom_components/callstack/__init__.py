@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+)
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
@@ -23,9 +27,11 @@ from .coordinator import (
     CallstackCoordinator,
     CallstackRuntime,
     async_delete_issues,
+    async_set_puk_issue,
 )
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
+from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
 
@@ -66,11 +72,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         await modem.connect(sweep_sms=False)
     except SimPinError as err:
         await modem.close()
-        raise ConfigEntryError(
+        # Never send a rejected PIN again (each try costs one of the SIM's few attempts):
+        # forget it and ask the user through the re-authentication flow.
+        hass.config_entries.async_update_entry(
+            entry, data={key: value for key, value in entry.data.items() if key != CONF_SIM_PIN}
+        )
+        raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="sim_pin_rejected"
         ) from err
     except SimPukRequiredError as err:
         await modem.close()
+        async_set_puk_issue(hass, entry)
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="sim_puk_required"
         ) from err
@@ -79,6 +91,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="cannot_connect"
         ) from err
+
+    if modem.sim is SimStatus.PIN_REQUIRED:
+        await modem.close()
+        raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="sim_pin_required")
+    if modem.sim is SimStatus.PUK_REQUIRED:
+        await modem.close()
+        async_set_puk_issue(hass, entry)
+        raise ConfigEntryError(translation_domain=DOMAIN, translation_key="sim_puk_required")
 
     identity = modem.identity
     device = dr.async_get(hass).async_get_or_create(
@@ -93,6 +113,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     coordinator.device_id = device.id
     entry.runtime_data = CallstackRuntime(modem, coordinator, device.id)
     entry.async_on_unload(modem.close)
+    entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -199,6 +199,12 @@ def _set_issue(hass: HomeAssistant, issue_id: str, active: bool, key: str, title
 
 
 @callback
+def async_set_puk_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise the "SIM needs its PUK" issue for a modem that cannot be set up because of it."""
+    _set_issue(hass, f"sim_puk_required_{entry.entry_id}", True, "sim_puk_required", entry.title)
+
+
+@callback
 def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Remove the entry's repairs issues (when it is removed)."""
     for key in ISSUES:
