@@ -40,9 +40,10 @@ class StoreJournal:
         """Whether the part was handled already."""
         return key in self._parts
 
-    async def commit(self, part_key: str, reassembly: dict[str, object]) -> None:
+    async def commit(self, part_key: str | None, reassembly: dict[str, object]) -> None:
         """Write the part key and held groups to disk before the SIM copy goes."""
-        self._parts.add(part_key)
+        if part_key is not None:
+            self._parts.add(part_key)
         self.reassembly = reassembly
         await self._store.async_save({"parts": list(self._parts), "reassembly": reassembly})
 

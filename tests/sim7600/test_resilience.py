@@ -226,3 +226,37 @@ async def test_watchdog_is_off_by_default(emulator: Sim7600Emulator) -> None:
         assert not any(command.startswith("AT+CFUN=") for command in emulator.commands)
     finally:
         await modem.close()
+
+
+async def test_a_failed_set_up_after_reconnect_is_retried(emulator: Sim7600Emulator) -> None:
+    """One unanswered command while setting the modem up again must not end the retries."""
+    modem = Modem(config_for(emulator, command_timeout=0.3))
+    await modem.connect()
+    try:
+        await emulator.drop_port("at")
+        await until(lambda: not modem.connected)
+        emulator.hang_command("AT+COPS?")  # the first re-initialisation times out here
+        await emulator.restore_port("at")
+        await until(lambda: modem.connected, timeout=10)
+        assert emulator.commands.count("AT+COPS?") >= 2
+    finally:
+        await modem.close()
+
+
+async def test_a_sim_that_becomes_ready_later_gets_sms_set_up(
+    emulator: Sim7600Emulator, events: Recorder
+) -> None:
+    emulator.set_sim("absent")
+    modem = Modem(config_for(emulator))
+    modem.subscribe(events)
+    await modem.connect()
+    try:
+        assert "AT+CNMI=2,1,0,1,0" not in emulator.commands
+        await emulator.deliver_sms(CALLER, "waiting on the SIM")
+        emulator.set_sim("ready")
+        await emulator.send_garbage(b"\r\n+CPIN: READY\r\n")  # the SIM reports in
+        await until(lambda: "AT+CNMI=2,1,0,1,0" in emulator.commands)
+        await until(lambda: events.of(SmsReceived))
+        await until(lambda: modem.snapshot.identity.imsi == emulator.identity.imsi)
+    finally:
+        await modem.close()

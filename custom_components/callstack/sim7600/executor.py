@@ -239,6 +239,11 @@ class AtExecutor:
                     self._handle(item)
         except PortClosedError as err:
             self._mark_lost(err)
+        except Exception:
+            # A bug must not leave a silent, half-dead port behind: report it and let the
+            # supervisor start afresh.
+            _LOGGER.exception("The AT reader failed")
+            self._mark_lost(PortClosedError("The AT reader failed"))
 
     def _mark_lost(self, err: Sim7600Error) -> None:
         if self._lost is not None:

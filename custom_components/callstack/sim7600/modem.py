@@ -99,6 +99,7 @@ _CME_SIM_NOT_INSERTED = 10
 _WATCHDOG_ATTEMPTS = 3
 _RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
+_BOOT_WAIT = 20.0  # after RDY, set up again at PB DONE or after this long at the latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class Modem:
         self._initialising = False
         self._sweep_on_initialise = True
         self._reinit: asyncio.Task[None] | None = None
+        self._boot_timer: asyncio.TimerHandle | None = None
         self._last_boot_handled = -_BOOT_BANNER_WINDOW
         self._pin_rejected = False
         self.pin_attempts_left: int | None = None
@@ -254,6 +256,9 @@ class Modem:
     async def close(self) -> None:
         """Close both ports and cancel every task; safe to call twice."""
         self._closing = True
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+            self._boot_timer = None
         for task in (self._supervisor, self._poller, *self._tasks):
             if task is not None:
                 task.cancel()
@@ -371,7 +376,7 @@ class Modem:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.config.signal_interval)
-            self.sms.expire()
+            await self.sms.expire()
             with contextlib.suppress(Sim7600Error):
                 await self._refresh_signal()
             if self.calls.state is CallState.IDLE:
@@ -421,36 +426,42 @@ class Modem:
         del err
         if self._closing:
             return
-        if self.connected:
-            _LOGGER.info("Lost the connection to the modem; reconnecting")
-        self.connected = False
         self._lost.set()
+        if not self.connected:
+            return  # a reconnect attempt failed: the supervisor is already on it
+        _LOGGER.info("Lost the connection to the modem; reconnecting")
+        self.connected = False
         self.calls.connection_lost()
         self._spawn(self.audio.close())
         self._emit(ConnectionChanged(False))
         self._changed()
 
     async def _supervise(self) -> None:
-        delay = self.config.reconnect_min
+        """Reconnect whenever the port is lost, until it works again, whatever fails."""
         while True:
             await self._lost.wait()
-            executor = self._executor
-            if executor is not None:
-                self._executor = None
-                if self._poller is not None:
-                    self._poller.cancel()
-                await executor.close()
-            try:
-                await self._open_and_initialise()
-            except Sim7600Error:
-                _LOGGER.debug("Reconnect failed; next try in about %.0f s", delay)
+            delay = self.config.reconnect_min
+            while True:
+                await self._drop_executor()
+                try:
+                    await self._open_and_initialise()
+                    break
+                except Exception as err:
+                    if not isinstance(err, Sim7600Error):
+                        _LOGGER.exception("Unexpected error while reconnecting")
+                    _LOGGER.debug("Reconnect failed; next try in about %.0f s", delay)
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.config.reconnect_max)
-                continue
-            delay = self.config.reconnect_min
             self.reconnects += 1
             _LOGGER.info("Reconnected to the modem")
             self._emit(ConnectionChanged(True))
+
+    async def _drop_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        if self._poller is not None:
+            self._poller.cancel()
+        if executor is not None:
+            await executor.close()
 
     # ---- commands ---------------------------------------------------------------------
 
@@ -576,7 +587,9 @@ class Modem:
             self._registration[urc.domain] = registration_status(urc.stat)
             self._changed()
         elif isinstance(urc, SimState):
-            self.sim = sim_status(urc.state)
+            previous, self.sim = self.sim, sim_status(urc.state)
+            if self.sim is SimStatus.READY and previous is not SimStatus.READY:
+                self._sim_became_ready()
             self._changed()
         elif isinstance(urc, BootStage):
             self._boot_stage(urc.stage)
@@ -584,30 +597,62 @@ class Modem:
     def _boot_stage(self, stage: str) -> None:
         """Re-initialise a modem that restarted by itself.
 
-        ``RDY`` says so plainly, but a USB host often misses it; ``PB DONE`` (the last line
-        of the boot banner) then says it, unless it follows our own PIN unlock or a restart
-        we are already handling.
+        ``RDY`` says so plainly: the call ends at once, and the modem is set up again at
+        ``PB DONE``, the last line of its boot banner, once SIM and SMS storage are ready
+        (or after :data:`_BOOT_WAIT` if the banner never finishes, e.g. a PIN-locked SIM).
+        A USB host often misses ``RDY``; then ``PB DONE`` alone says it, unless it follows
+        our own PIN unlock or radio cycle.
         """
         if self._initialising or (self._reinit is not None and not self._reinit.done()):
             return
-        now = asyncio.get_running_loop().time()
-        if stage == "PB DONE" and now - self._last_boot_handled < _BOOT_BANNER_WINDOW:
-            return
-        if stage not in ("RDY", "PB DONE"):
-            return
-        self._last_boot_handled = now
-        _LOGGER.info("The modem restarted; initialising it again")
+        loop = asyncio.get_running_loop()
+        if stage == "RDY":
+            self._last_boot_handled = loop.time()
+            self._modem_restarted()
+            if self._boot_timer is not None:
+                self._boot_timer.cancel()
+            self._boot_timer = loop.call_later(_BOOT_WAIT, self._start_reinitialise)
+        elif stage == "PB DONE":
+            if self._boot_timer is not None:
+                self._start_reinitialise()
+            elif loop.time() - self._last_boot_handled >= _BOOT_BANNER_WINDOW:
+                self._last_boot_handled = loop.time()
+                self._modem_restarted()
+                self._start_reinitialise()
+
+    def _modem_restarted(self) -> None:
+        _LOGGER.info("The modem restarted; setting it up again")
         self.calls.connection_lost()
+        self._spawn(self.audio.close())
+
+    def _start_reinitialise(self) -> None:
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+            self._boot_timer = None
         self._reinit = asyncio.get_running_loop().create_task(self._reinitialise())
         self._tasks.add(self._reinit)
         self._reinit.add_done_callback(self._task_done)
+
+    def _sim_became_ready(self) -> None:
+        """A SIM that was busy, locked or absent at set-up is ready now: set up SMS (and
+        sweep what is stored), which set-up had to skip."""
+        booting = self._boot_timer is not None or (
+            self._reinit is not None and not self._reinit.done()
+        )
+        if self.connected and not self._initialising and not booting:
+            self._spawn(self._sim_ready())
+
+    async def _sim_ready(self) -> None:
+        await self._read_sim()
+        await self.sms.initialise()
 
     async def _reinitialise(self) -> None:
         await self.audio.close()
         try:
             await self._initialise()
-        except Sim7600Error:
-            _LOGGER.warning("Could not initialise the modem after its restart")
+        except Sim7600Error as err:
+            _LOGGER.warning("Could not initialise the modem after its restart; reconnecting")
+            self._on_lost(err)  # half-initialised is not connected: start afresh
         self._changed()
 
     def _call_changed(self) -> None:

@@ -78,8 +78,8 @@ class SmsJournal(Protocol):
     def has_part(self, key: str) -> bool:
         """Whether the part with this key was already handled."""
 
-    async def commit(self, part_key: str, reassembly: dict[str, object]) -> None:
-        """Remember ``part_key`` and the reassembler state durably, before deletion."""
+    async def commit(self, part_key: str | None, reassembly: dict[str, object]) -> None:
+        """Remember ``part_key`` (if any) and the reassembler state durably."""
 
 
 class RecentKeys:
@@ -122,9 +122,10 @@ class MemoryJournal:
         """Whether the part with this key was already handled."""
         return key in self.parts
 
-    async def commit(self, part_key: str, reassembly: dict[str, object]) -> None:
+    async def commit(self, part_key: str | None, reassembly: dict[str, object]) -> None:
         """Remember in memory."""
-        self.parts.add(part_key)
+        if part_key is not None:
+            self.parts.add(part_key)
         self.reassembly = reassembly
 
 
@@ -202,14 +203,22 @@ class SmsService:
             return
         for index, pdu in _listed_pdus(lines):
             await self._handle_stored(index, pdu)
-        self.expire()
+        await self._expire()
         if self.storage_full:
             self.storage_full = False
             self._on_change()
 
-    def expire(self) -> None:
+    async def expire(self) -> None:
         """Deliver multipart groups that waited too long, flagged incomplete."""
-        for message in self.reassembler.expire(time.time(), self.max_part_age):
+        async with self._lock:
+            await self._expire()
+
+    async def _expire(self) -> None:
+        expired = self.reassembler.expire(time.time(), self.max_part_age)
+        if expired:
+            # Persist first, or the groups would come back (and out again) after a restart.
+            await self.journal.commit(None, self.reassembler.to_dict())
+        for message in expired:
             self._deliver(message)
 
     async def handle(self, urc: SmsStored | SmsPdu | SmsStorageFull) -> None:
@@ -257,9 +266,11 @@ class SmsService:
             return
         message = self.reassembler.add(decoded, now=time.time())
         await self.journal.commit(key, self.reassembler.to_dict())
-        await self._delete(index)
+        # Journalled: deliver now, then delete. Should the delete fail, the next sweep
+        # finds the part in the journal and only deletes it.
         if message is not None:
             self._deliver(message)
+        await self._delete(index)
 
     def _handle_pdu(self, pdu: str) -> None:
         """A message or report pushed directly (``+CMT``/``+CDS``): nothing to delete."""
@@ -276,8 +287,8 @@ class SmsService:
     async def _delete(self, index: int) -> None:
         try:
             await self._execute(f"AT+CMGD={index}", timeout=10.0)
-        except CmsError as err:
-            _LOGGER.debug("Could not delete stored SMS (CMS %s)", err.code)
+        except Sim7600Error as err:
+            _LOGGER.debug("Could not delete a stored SMS: %s", type(err).__name__)
 
     def _deliver(self, message: CompleteMessage) -> None:
         self.received += 1

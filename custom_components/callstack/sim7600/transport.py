@@ -228,7 +228,14 @@ class _ThreadedWriter:
         self._closing = True
 
     async def wait_closed(self) -> None:
-        await self._loop.run_in_executor(None, self._stop)
+        stopping = self._loop.run_in_executor(None, self._stop)
+        try:
+            await asyncio.shield(stopping)
+        except asyncio.CancelledError:
+            # Modem.close cancels a task closing the port (the bridge stopping after a call):
+            # finish, or the client threads outlive the driver (a fraction of a second).
+            await stopping
+            raise
 
     def _stop(self) -> None:
         self._thread.join()
