@@ -14,7 +14,7 @@ from custom_components.callstack.sim7600.errors import (
     InvalidArgumentError,
     PortClosedError,
 )
-from custom_components.callstack.sim7600.executor import AtExecutor
+from custom_components.callstack.sim7600.executor import NO_REPLY, AtExecutor
 from custom_components.callstack.sim7600.transport import open_port
 from custom_components.callstack.sim7600.urc import Ring, Urc
 from sim7600_emulator import Sim7600Emulator
@@ -159,5 +159,34 @@ async def test_three_timeouts_in_a_row_mark_the_port_dead(emulator: Sim7600Emula
         assert len(lost) == 1
         assert isinstance(lost[0], AtTimeoutError)
         assert not executor.alive
+    finally:
+        await executor.close()
+
+
+async def test_a_cancelled_command_does_not_wedge_the_next(emulator: Sim7600Emulator) -> None:
+    executor = await executor_for(emulator.at_link, [])
+    try:
+        await executor.execute("ATE0")
+        emulator.hang_command("AT+COPS?")
+        command = asyncio.ensure_future(executor.execute("AT+COPS?", timeout=5))
+        await emulator.wait_for_command("AT+COPS?")
+        command.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await command
+        assert await executor.execute("AT+CSQ") == ["+CSQ: 20,99"]
+        assert executor.stats.resyncs == 1
+        assert executor.stats.timeouts == 0
+    finally:
+        await executor.close()
+
+
+async def test_no_reply_commands_leave_every_line_to_the_urc_handler(
+    emulator: Sim7600Emulator,
+) -> None:
+    urcs: list[Urc] = []
+    executor = await executor_for(emulator.at_link, urcs)
+    try:
+        await executor.execute("ATE0")
+        assert await executor.execute("AT+CSQ", prefix=NO_REPLY) == []
     finally:
         await executor.close()

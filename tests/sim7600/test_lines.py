@@ -71,3 +71,9 @@ def test_random_bytes_never_raise_and_memory_stays_bounded(chunks: list[bytes]) 
         for item in splitter.feed(chunk):
             assert item == PROMPT or isinstance(item, Line)
     assert len(splitter._buffer) <= MAX_LINE + 64
+
+
+def test_a_multi_line_ussd_menu_is_one_line() -> None:
+    assert feed_all(b'\r\n+CUSD: 1,"Balance 5.00\r\n1. Top up\r\n2. Exit",15\r\n') == [
+        Line('+CUSD: 1,"Balance 5.00\n1. Top up\n2. Exit",15')
+    ]

@@ -36,6 +36,7 @@ from .urc import Urc, parse_urc
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
+NO_REPLY = ""  # prefix for commands that reply with OK only
 DEAD_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the port counts as dead
 _RESYNC_QUIET = 0.1
 _CALL_FINALS = {"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
@@ -159,7 +160,9 @@ class AtExecutor:
         ``payload`` is sent after the ``> `` prompt and terminated with Ctrl-Z (SMS). When
         the reply has a known prefix (derived from the command, e.g. ``+CSQ:`` for
         ``AT+CSQ``) only lines with that prefix are taken; commands with bare replies
-        (``ATI``, ``AT+CGSN``, ...) take every line that is not a URC.
+        (``ATI``, ``AT+CGSN``, ...) take every line that is not a URC. :data:`NO_REPLY`
+        as ``prefix`` takes none: for commands whose answer comes as a URC that may
+        arrive before their ``OK`` (``AT+CUSD=1``).
         """
         if _UNSAFE.search(command) or (
             payload is not None and _UNSAFE.search(payload.decode("latin-1"))
@@ -170,7 +173,9 @@ class AtExecutor:
                 raise self._lost
             if self._needs_resync:
                 await self._resync(min(timeout, DEFAULT_TIMEOUT))
-            return await self._run(command, timeout, payload, prefix or _derive_prefix(command))
+            if prefix is None:
+                prefix = _derive_prefix(command)
+            return await self._run(command, timeout, payload, prefix)
 
     async def _run(
         self, command: str, timeout: float, payload: bytes | None, prefix: str | None
@@ -199,16 +204,25 @@ class AtExecutor:
                         self.port.write(payload + b"\x1a")
                 result = await pending.done
         except TimeoutError:
-            if pending.prompt is not None and not pending.done.done():
-                # Never leave the modem waiting for an SMS body.
-                with contextlib.suppress(PortClosedError):
-                    self.port.write(b"\x1b")
+            self._abandon(pending)
             self._timed_out()
             raise AtTimeoutError("The modem did not answer in time") from None
+        except asyncio.CancelledError:
+            # The caller gave up (an automation stopped): the modem may still answer, or
+            # wait at the SMS prompt; treat it like a timeout without counting one.
+            self._abandon(pending)
+            self._needs_resync = True
+            raise
         finally:
             self._pending = None
         self.stats.consecutive_timeouts = 0
         return result
+
+    def _abandon(self, pending: _Pending) -> None:
+        """Never leave the modem waiting for an SMS body nobody will send."""
+        if pending.prompt is not None and not pending.done.done():
+            with contextlib.suppress(PortClosedError):
+                self.port.write(b"\x1b")
 
     def _timed_out(self) -> None:
         self.stats.timeouts += 1
@@ -275,7 +289,7 @@ class AtExecutor:
                 return  # echo (echo stays on until ATE0)
             if self._finish(pending, text):
                 return
-            if pending.prefix is not None and text.startswith(pending.prefix):
+            if pending.prefix and text.startswith(pending.prefix):
                 self._take(pending, item, text)
                 return
         urc = parse_urc(item)

@@ -7,7 +7,8 @@ dropped. Two exceptions need care:
 * a line announcing an SMS (``+CMT:``, ``+CMGR:``, ``+CMGL:``, PDU-mode ``+CDS:``) is
   followed by a body line that is taken verbatim up to the next CR LF, even when it is
   empty or reads ``OK``, so message text can never end a reply or pose as a URC;
-* the SMS prompt ``> `` has no line ending at all and is reported as soon as it shows.
+* the SMS prompt ``> `` has no line ending at all and is reported as soon as it shows;
+* a ``+CUSD`` text (a USSD menu) spans lines inside its quotes; they are joined with LF.
 
 A line longer than :data:`MAX_LINE` is dropped (and counted), so garbage cannot grow memory.
 """
@@ -43,6 +44,7 @@ class LineSplitter:
         self._buffer = bytearray()
         self._header: str | None = None
         self._discarding = False  # inside an over-long line: drop up to its end
+        self._quoted: str | None = None  # a +CUSD line whose quoted text is still open
         self.dropped = 0  # over-long lines thrown away
 
     def feed(self, data: bytes) -> list[Line | str]:
@@ -82,6 +84,12 @@ class LineSplitter:
             # A body starts after the CR LF that ends its header.
             skip = 2 if self._buffer[end : end + 2] == b"\r\n" else 1
             del self._buffer[: end + skip]
+            if self._quoted is not None:
+                text = f"{self._quoted}\n{text}"
+                self._quoted = None
+            if text.startswith("+CUSD:") and text.count('"') % 2 and len(text) < MAX_LINE:
+                self._quoted = text  # the quoted text goes on on the next line
+                continue
             if carries_body(text):
                 self._header = text
                 continue
@@ -98,6 +106,7 @@ class LineSplitter:
         self._buffer.clear()
         self._header = None
         self._discarding = False
+        self._quoted = None
 
 
 def _find_terminator(buffer: bytearray) -> int:

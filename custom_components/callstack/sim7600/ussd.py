@@ -17,7 +17,7 @@ import re
 from . import validate
 from .errors import Sim7600Error
 from .events import ModemEvent, UssdReceived
-from .executor import Execute
+from .executor import NO_REPLY, Execute
 from .urc import UssdResponse
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class UssdService:
         async with self._lock:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._execute(f'AT+CUSD=1,"{code}",15', timeout=10.0)
+                # The answer is a +CUSD URC, which may come before the OK.
+                await self._execute(f'AT+CUSD=1,"{code}",15', timeout=10.0, prefix=NO_REPLY)
                 async with asyncio.timeout(timeout):
                     response = await self._waiter
             except TimeoutError:
