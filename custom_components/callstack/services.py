@@ -261,7 +261,10 @@ async def _record(
     if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
         raise _error("audio_bridge_not_running")
     folder = recordings_dir(hass, entry)
-    resolved = await hass.async_add_executor_job(_prepare_folder, hass, folder)
+    try:
+        resolved = await hass.async_add_executor_job(_prepare_folder, hass, folder)
+    except OSError:
+        raise _error("recording_failed") from None
     target = resolved / filename
     overwrite: bool = call.data["overwrite"]
     if not overwrite and await hass.async_add_executor_job(os.path.lexists, target):
@@ -274,6 +277,8 @@ async def _record(
         raise _error("recording_in_progress") from None
     except FileExistsError:
         raise _invalid("file_exists") from None
+    except OSError:
+        raise _error("recording_failed") from None
     except Sim7600Error as err:
         raise _device_error(err) from err
     return {
@@ -316,6 +321,8 @@ async def _play(
         audio = await modem.audio.load(path)
     except WavFormatError:
         raise _invalid("invalid_wav", rate=str(modem.audio.sample_rate)) from None
+    except OSError:
+        raise _invalid("file_not_found") from None
     if call.data["wait"]:
         try:
             result = await modem.play(audio)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from pathlib import Path
 import statistics
 import wave
@@ -139,6 +140,34 @@ async def test_a_stalled_stream_fails_the_recording_instead_of_hanging(
     assert files_in(tmp_path) == []
     assert in_call.snapshot.bridge_error == "stalled"
     assert in_call.snapshot.call_state is CallState.ACTIVE
+
+
+async def test_a_cancelled_recording_leaves_no_file(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    recording = asyncio.ensure_future(in_call.record(tmp_path / "gone.wav", 600.0))
+    await asyncio.sleep(0.1)
+    recording.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await recording
+    assert files_in(tmp_path) == []
+    result = await in_call.record(tmp_path / "next.wav", 0.1)  # the bridge is free again
+    assert result.samples == 800
+
+
+async def test_recording_works_without_hard_links(
+    in_call: Modem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")  # as on FAT or CIFS
+
+    monkeypatch.setattr(os, "link", no_links)
+    result = await in_call.record(tmp_path / "fat.wav", 0.1)
+    assert files_in(tmp_path) == ["fat.wav"]
+    assert result.samples == 800
+    with pytest.raises(FileExistsError):
+        await in_call.record(tmp_path / "fat.wav", 0.1)
+    assert files_in(tmp_path) == ["fat.wav"]
 
 
 async def test_existing_file_is_not_replaced_unless_asked(in_call: Modem, tmp_path: Path) -> None:

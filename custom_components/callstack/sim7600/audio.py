@@ -156,6 +156,7 @@ class AudioBridge:
         async with self._lifecycle:
             if not self._starting():
                 return  # the call ended before the previous one was cleaned up
+            await self._close_port()  # a reader left over from a failed (stalled) stream
             if not await self._register():
                 return
             if not self._starting():  # the call ended while we were asking
@@ -318,16 +319,28 @@ class AudioBridge:
         self._recording = recording
         writer: WavWriter | None = None
         try:
-            writer = await WavWriter.create(target.parent, self.sample_rate)
+            # File work runs to its end even if the caller is cancelled meanwhile: a
+            # temporary file created behind its back could not be removed otherwise.
+            create = asyncio.ensure_future(WavWriter.create(target.parent, self.sample_rate))
+            try:
+                writer = await asyncio.shield(create)
+            except asyncio.CancelledError:
+                writer = await create
+                raise
             ended_by = await self._pump(recording, writer)
             await writer.write(bytes(recording.buffer))
             recording.buffer.clear()
             if writer.frames == 0:
                 raise RecordingEmptyError("No audio arrived")
-            await writer.commit(target, overwrite=overwrite)
+            commit = asyncio.ensure_future(writer.commit(target, overwrite=overwrite))
+            try:
+                await asyncio.shield(commit)
+            except asyncio.CancelledError:
+                await commit  # the recording is in place; the caller just stopped waiting
+                raise
         except BaseException:
             if writer is not None:
-                await asyncio.shield(writer.discard())
+                await asyncio.shield(writer.discard())  # a no-op once committed
             raise
         finally:
             self._recording = None

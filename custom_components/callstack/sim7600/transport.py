@@ -122,7 +122,18 @@ class _UnpluggableTransport(serial_asyncio_fast.SerialTransport):
     Assistant logs as an unhandled error. A USB modem that is unplugged, or re-enumerates
     after a reset, is an expected event here: the transport is just aborted, and the
     reader sees the port closed and the supervisor reconnects.
+
+    It also fixes a bug of pyserial-asyncio-fast 0.16: once a partial write (a full
+    audio port) has been flushed from the buffer, the writer callback stays registered,
+    and every later "writable" event trips ``assert data`` in ``_write_ready`` on the
+    empty buffer, over and over.
     """
+
+    def _write_ready(self) -> None:
+        if self._write_buffer:
+            super()._write_ready()
+        if not self._write_buffer:
+            self._remove_writer()
 
     def _fatal_error(
         self, exc: BaseException, message: str = "Fatal error on serial transport"

@@ -66,8 +66,7 @@ class WavWriter:
             if overwrite:
                 os.replace(self.temp_path, target)
             else:
-                os.link(self.temp_path, target)  # fails if target exists: never clobber
-                os.unlink(self.temp_path)
+                _move_without_replacing(self.temp_path, target)
         except OSError:
             self._unlink_sync()
             raise
@@ -89,6 +88,20 @@ class WavWriter:
     def _unlink_sync(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp_path)
+
+
+def _move_without_replacing(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target``, failing with FileExistsError if ``target`` exists."""
+    try:
+        os.link(source, target)  # atomic, and fails if the target exists
+    except FileExistsError:
+        raise
+    except OSError:
+        # No hard links on this file system (FAT, CIFS): claim the name, then move.
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        os.replace(source, target)
+        return
+    os.unlink(source)
 
 
 @dataclass(frozen=True, slots=True)
