@@ -1,4 +1,4 @@
-"""Event entities: calls (incoming, answered, ended, missed) and DTMF digits received."""
+"""Event entities: calls (incoming, answered, ended, missed), DTMF digits and SMS received."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def async_setup_entry(
     entry: CallstackConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the call and DTMF event entities."""
+    """Add the call, DTMF and SMS event entities."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
         [
@@ -46,10 +46,12 @@ async def async_setup_entry(
 
 
 class CallstackDriverEvent(CallstackEntity, EventEntity):
-    """An event entity fed straight from the driver's event stream."""
+    """An event entity fed straight from the driver's event stream.
 
-    def __init__(self, coordinator: CallstackCoordinator, description: EventEntityDescription):
-        super().__init__(coordinator, description)
+    Numbers and message texts are for automations, not for the recorder's history.
+    """
+
+    _unrecorded_attributes = frozenset({"number", "text"})
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the driver; unsubscribe when removed."""

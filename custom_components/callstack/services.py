@@ -174,7 +174,7 @@ async def _dial(
         raise _invalid("invalid_number") from None
     timeout = call.data["timeout"]
     if not 5 <= timeout <= 300:
-        raise _invalid("invalid_timeout")
+        raise _invalid("invalid_timeout", max="300")
     modem = _connected_modem(entry)
     if modem.calls.state is not CallState.IDLE:
         raise _error("call_in_progress")
@@ -251,7 +251,7 @@ async def _record(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
     duration: float = call.data["duration"]
-    if not (0 < duration <= 3600) or duration != duration:  # noqa: PLR0124 - NaN check
+    if not 0 < duration <= 3600:  # also refuses NaN
         raise _invalid("invalid_duration")
     filename = call.data.get("filename") or dt_util.now().strftime("call-%Y%m%d-%H%M%S.wav")
     if not _FILENAME.fullmatch(filename) or ".." in filename:
@@ -367,7 +367,7 @@ async def _send_ussd(
         raise _invalid("invalid_ussd_code") from None
     timeout = call.data["timeout"]
     if not 5 <= timeout <= 180:
-        raise _invalid("invalid_timeout")
+        raise _invalid("invalid_timeout", max="180")
     modem = _connected_modem(entry)
     try:
         result = await modem.send_ussd(code, timeout)

@@ -39,6 +39,11 @@ def test_safe_lines_stay_readable(line: str) -> None:
     assert redact_line(line) == line
 
 
+@pytest.mark.parametrize("line", ["+RXDTMF: 5", "AT+VTS=1,1", "AT+CPIN=1234"])
+def test_key_presses_and_pins_never_show(line: str) -> None:
+    assert redact_line(line).endswith(" chars>")
+
+
 def test_payload_is_replaced_by_its_length() -> None:
     assert redact_line(f'+CLIP: "{NUMBER}",145,,,,0') == "+CLIP:<26 chars>"
     assert redact_line(b"\xff\xfe garbage") == "<10 chars>"

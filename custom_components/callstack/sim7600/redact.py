@@ -31,6 +31,8 @@ _SAFE_LINES = frozenset(
 )
 # "AT+CSQ", "ATD", "+CLIP:", "MISSED_CALL:", "VOICE CALL:" ...
 _PREFIX = re.compile(r"^(AT[+^$&]?[A-Z]*\??|\+[A-Z]+:|[A-Z_]+(?: [A-Z_]+)?:)", re.IGNORECASE)
+# Key presses can be a caller's PIN: their payload never shows, however short.
+_ALWAYS_HIDDEN = ("+RXDTMF:", "AT+VTS", "AT+CPIN")
 # A payload may stay when it is a short list of small numbers (no identity fits in it).
 _SAFE_PAYLOAD = re.compile(r"[\s,=?]*\d{0,3}(?:[\s,]+\d{1,3}){0,7}[\s,]*", re.ASCII)
 _DIGITS = re.compile(r"\d")
@@ -57,7 +59,7 @@ def redact_line(line: str | bytes) -> str:
     payload = text[len(prefix) :]
     if not payload:
         return prefix
-    if _SAFE_PAYLOAD.fullmatch(payload):
+    if _SAFE_PAYLOAD.fullmatch(payload) and not prefix.upper().startswith(_ALWAYS_HIDDEN):
         return text
     return f"{prefix}<{len(payload)} chars>"
 
