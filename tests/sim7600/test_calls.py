@@ -222,3 +222,32 @@ async def test_reconnect_reconciles_an_ongoing_call(
     await until(lambda: modem.connected, timeout=5)
     # The emulator still has the call up: AT+CLCC brings the state back.
     assert modem.snapshot.call_state is CallState.ACTIVE
+
+
+async def test_a_late_missed_call_line_does_not_report_the_call_twice(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder
+) -> None:
+    await emulator.incoming_call(CALLER, ring_interval=0.2)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.hang_up()
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    await emulator.send_garbage(f"\r\nMISSED_CALL: 11:53AM {CALLER}\r\n".encode())
+    await asyncio.sleep(0.1)
+    assert call_events(events) == [("incoming", None), ("ended", "rejected")]
+
+
+@pytest.mark.parametrize("ok_first", [True, False])
+async def test_a_dial_timeout_ends_with_reason_timeout(identity: Identity, ok_first: bool) -> None:
+    events = Recorder()
+    async with Sim7600Emulator(identity, Variants(hangup_ok_first=ok_first)) as emulator:
+        await emulator.start_pty()
+        modem = Modem(config_for(emulator))
+        modem.subscribe(events)
+        await modem.connect()
+        try:
+            emulator.set_dial_outcome("none")
+            assert await modem.dial(CALLER, timeout=0.3) is DialResult.TIMEOUT
+            await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+            assert call_events(events) == [("ended", "timeout")]
+        finally:
+            await modem.close()

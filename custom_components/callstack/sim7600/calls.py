@@ -47,7 +47,7 @@ _CLCC_STATES = {
     4: CallState.INCOMING,
     5: CallState.INCOMING,
 }
-_TERMINATION_REASONS = {"busy": "busy", "no_answer": "no_answer"}
+LATE_MISSED_CALL = 5.0  # a MISSED_CALL this soon after an inbound call ended is about it
 
 
 class DialResult(StrEnum):
@@ -76,6 +76,8 @@ class CallTracker:
         self.call: CallInfo | None = None
         self._announced = False
         self._local_hang_up = False
+        self._end_reason: str | None = None  # set when we know why a call ends before it does
+        self._last_inbound_end = -LATE_MISSED_CALL
         self._dial_result: asyncio.Future[DialResult] | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -97,6 +99,7 @@ class CallTracker:
             self._finish("failed")
             return DialResult.FAILED
         except Sim7600Error:
+            await self._hang_up_quietly()  # the modem may be dialling all the same
             self._finish("failed")
             raise
         try:
@@ -104,6 +107,7 @@ class CallTracker:
                 return await asyncio.shield(result)
         except TimeoutError:
             _LOGGER.debug("Outgoing call not answered in time; hanging up")
+            self._end_reason = "timeout"  # whatever URC ends it, this is why
             await self._hang_up_quietly()
             self._finish("timeout")
             return DialResult.TIMEOUT
@@ -281,7 +285,7 @@ class CallTracker:
 
     def _terminated(self, reason: str) -> None:
         if self.state in (CallState.DIALING, CallState.ALERTING):
-            self._finish(_TERMINATION_REASONS.get(reason, "failed"))
+            self._finish(reason if reason in ("busy", "no_answer") else "failed")
         elif self.state in (CallState.ACTIVE, CallState.HELD):
             self._finish("local_hang_up" if self._local_hang_up else "remote_hang_up")
         elif self.state is CallState.INCOMING and self._local_hang_up:
@@ -290,9 +294,13 @@ class CallTracker:
     def _finish_missed(self, number: str | None) -> None:
         if self.state not in (CallState.IDLE, CallState.INCOMING):
             return
+        now = asyncio.get_running_loop().time()
+        if self.state is CallState.IDLE and now - self._last_inbound_end < LATE_MISSED_CALL:
+            return  # MISSED_CALL about the call that just ended: it was reported
         call_number = number or (self.call.number if self.call else None)
         was_tracked = self.state is CallState.INCOMING
         self._reset()
+        self._last_inbound_end = now
         if was_tracked or number:
             self._emit(CallEvent("missed", "inbound", call_number))
 
@@ -304,8 +312,11 @@ class CallTracker:
             duration_s: float | None = round(asyncio.get_running_loop().time() - call.started, 1)
         else:
             duration_s = float(duration) if duration is not None else None
+        reason = self._end_reason or reason
         if self.state is CallState.INCOMING and reason == "local_hang_up":
             reason = "rejected"
+        if call.direction == "inbound":
+            self._last_inbound_end = asyncio.get_running_loop().time()
         if self._dial_result is not None and not self._dial_result.done():
             outcome = {
                 "busy": DialResult.BUSY,
@@ -321,6 +332,7 @@ class CallTracker:
             self._cancel_timer(name)
         self._announced = False
         self._local_hang_up = False
+        self._end_reason = None
         self._set_state(CallState.IDLE, None)
 
     def _set_state(self, state: CallState, call: CallInfo | None) -> None:
