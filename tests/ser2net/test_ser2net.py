@@ -68,6 +68,31 @@ async def answer(emulator: Sim7600Emulator, modem: Modem, caller: str) -> None:
     await until(lambda: modem.audio.running)
 
 
+async def record(modem: Modem, path: Path, seconds: float) -> bytes:
+    """Record ``seconds`` of the call and return the WAV file's PCM."""
+    result = await modem.record(path, seconds)
+    assert result.ended_by == "duration"
+    samples = round(seconds * 8000)
+    assert result.samples == samples
+    with wave.open(str(result.path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        pcm = wav.readframes(wav.getnframes())
+    assert len(pcm) == 2 * samples
+    return pcm
+
+
+def assert_sample_exact(emulator: Sim7600Emulator, pcm: bytes) -> None:
+    """``pcm`` is what the modem sent, no byte lost or changed, and a contiguous run of the far
+    end's signal (every sample whole). The signal restarts at sample 0 with each AT+CPCMREG=1
+    and frames the module could not deliver are missing from audio_sent, so the recording is
+    looked up in the signal itself: its 20 ms windows are unique."""
+    assert pcm in bytes(emulator.audio_sent)
+    streamed = (emulator.audio_frames_sent + emulator.audio_frames_dropped) * 160
+    offset = test_signal(0, streamed).find(pcm)
+    assert offset >= 0
+    assert offset % 2 == 0
+
+
 def call_events(events: Recorder, kind: str) -> list[CallEvent]:
     return [event for event in events.of(CallEvent) if event.kind == kind]
 
@@ -92,17 +117,7 @@ async def test_call_is_answered_recorded_and_ended_by_the_caller(
     await answer(emulator, modem, identity.callers[0])
     assert [event.number for event in call_events(events, "incoming")] == [identity.callers[0]]
 
-    result = await modem.record(tmp_path / "call.wav", 0.5)
-    assert result.ended_by == "duration"
-    assert result.samples == 4000
-    with wave.open(str(result.path), "rb") as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
-        pcm = wav.readframes(wav.getnframes())
-    assert len(pcm) == 8000
-    offset = bytes(emulator.audio_sent).find(pcm)
-    assert offset >= 0
-    assert offset % 2 == 0
-    assert pcm == test_signal(offset // 2, 4000)  # sample-exact through ser2net
+    assert_sample_exact(emulator, await record(modem, tmp_path / "call.wav", 0.5))
 
     await emulator.remote_hang_up()
     await until(lambda: modem.snapshot.call_state is CallState.IDLE)
@@ -131,6 +146,7 @@ async def test_ser2net_restarting_mid_call(
     modem: Modem,
     events: Recorder,
     identity: Identity,
+    tmp_path: Path,
 ) -> None:
     await answer(emulator, modem, identity.callers[0])
     loop = asyncio.get_running_loop()
@@ -150,3 +166,15 @@ async def test_ser2net_restarting_mid_call(
     assert modem.reconnects == 1
     assert await modem.execute("AT") == []
     assert await modem.execute("AT+CSQ") == ["+CSQ: 20,99"]
+
+    # The network kept the call: the driver finds it again, and its audio over the new ser2net.
+    # Not sample-aligned, though: the PCM bytes in flight when ser2net died (read from the pty,
+    # not yet delivered) are lost, an odd count as often as not, and the bridge never
+    # re-aligns, so every later sample can be byte-shifted. Contiguous, yes.
+    assert emulator.call is not None
+    await until(lambda: modem.snapshot.call_state is CallState.ACTIVE)
+    await until(lambda: modem.audio.running)
+    assert await record(modem, tmp_path / "after.wav", 0.2) in bytes(emulator.audio_sent)
+    await modem.hang_up()
+    await until(lambda: emulator.call is None)
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE)
