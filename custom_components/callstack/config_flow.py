@@ -9,7 +9,14 @@ Steps:
   left empty (no call audio). If it cannot be opened the user must confirm going on
   without audio.
 - ``pin``: only when the SIM asks for its PIN; the PIN is sent once per submit.
+- ``reauth`` + ``reauth_confirm``: setup found the stored PIN rejected (and forgot it) or
+  the SIM asking for a PIN; the same one-attempt-per-submit unlock, then the entry reloads.
 - ``usb`` + ``usb_confirm``: USB discovery of the AT interface.
+
+A port that a configured modem uses (by name, or the same device under another name) is
+never opened by the flow: the running entry holds it, and opening a serial port flushes
+its input. The update listener of a loaded entry reloads it when its data changes, so the
+flow reloads only entries that are not loaded (and have no listener).
 
 The unique id is a hash of the IMEI; the IMEI itself, the PIN and phone numbers are never
 stored in the unique id, shown or logged.
@@ -28,8 +35,10 @@ from typing import Any
 
 from homeassistant.components import usb
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -159,6 +168,31 @@ class SerialPortChoice:
     likely_at: bool
 
 
+def entries_using_port(at_port: str, ports: Mapping[str, Any]) -> list[str]:
+    """The ids of the entries (``ports``: entry id to AT port) whose AT port is ``at_port``:
+    the same name, or for device paths the same device (a /dev/serial/by-id link and its
+    /dev/ttyUSBn are one port). URLs compare by name only.
+
+    Blocking I/O (``os.path.realpath``): run it in the executor.
+    """
+    target = None if "://" in at_port else os.path.realpath(at_port)
+    return [
+        entry_id
+        for entry_id, port in ports.items()
+        if port == at_port
+        or (
+            target is not None
+            and isinstance(port, str)
+            and "://" not in port
+            and os.path.realpath(port) == target
+        )
+    ]
+
+
+class _WrongModemError(Exception):
+    """The modem on the port is not the one the flow is about (another IMEI)."""
+
+
 def list_serial_ports() -> list[SerialPortChoice]:
     """The serial ports on this host: likely SIMCom AT ports, other SIMCom, the rest.
 
@@ -276,15 +310,39 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return at_port
         return None
 
+    async def _async_entries_using_port(self, at_port: str) -> list[str]:
+        """The ids of the configured entries whose AT port is ``at_port`` (by any name)."""
+        ports = {
+            entry.entry_id: entry.data.get(CONF_AT_PORT)
+            for entry in self._async_current_entries(include_ignore=False)
+        }
+        return await self.hass.async_add_executor_job(entries_using_port, at_port, ports)
+
     async def _async_use_at_port(
         self, at_port: str, errors: dict[str, str]
     ) -> ConfigFlowResult | None:
         """Probe the modem on ``at_port``; None with ``errors`` filled when it fails."""
         reconfiguring = self.source == SOURCE_RECONFIGURE
+        using = await self._async_entries_using_port(at_port)
         if not reconfiguring:
             # The port of a configured modem is held open by it: do not talk over it.
-            self._async_abort_entries_match({CONF_AT_PORT: at_port})
-        if (error := await self._async_probe(at_port)) is not None:
+            if using:
+                return self.async_abort(reason="already_configured")
+            error = await self._async_probe(at_port)
+        else:
+            entry = self._get_reconfigure_entry()
+            if any(entry_id != entry.entry_id for entry_id in using):
+                errors["base"] = "port_in_use"
+                return None
+            if entry.entry_id in using and entry.state is ConfigEntryState.LOADED:
+                # Its own port, held open by the running entry: ask its modem instead.
+                modem: Modem = entry.runtime_data.modem
+                # (A reconfigure flow does not look at the SIM state.)
+                self._probe = ProbeResult(modem.identity, modem.sim or SimStatus.ERROR)
+                error = None
+            else:
+                error = await self._async_probe(at_port)
+        if error is not None:
             errors["base"] = error
             return None
         assert self._probe is not None
@@ -331,7 +389,11 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_AUDIO_PORT] = "invalid_port"
             elif audio_port is not None and audio_port == self._at_port:
                 errors[CONF_AUDIO_PORT] = "same_port"
-            elif audio_port is not None and not await self._async_can_open(audio_port):
+            elif (
+                audio_port is not None
+                and not self._audio_port_held(audio_port)
+                and not await self._async_can_open(audio_port)
+            ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
                     self._audio_port = None
                     return await self._async_finish()
@@ -365,6 +427,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return sibling
         return None
 
+    def _audio_port_held(self, audio_port: str) -> bool:
+        """Whether the loaded entry being reconfigured uses ``audio_port`` (its audio bridge
+        may have it open: opening it here would flush the call audio)."""
+        if self.source != SOURCE_RECONFIGURE:
+            return False
+        entry = self._get_reconfigure_entry()
+        return (
+            entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_AUDIO_PORT) == audio_port
+        )
+
     async def _async_can_open(self, audio_port: str) -> bool:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
@@ -379,18 +451,42 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._probe is not None
         ports = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data_updates=ports
-            )
-        self._abort_if_unique_id_configured(updates=ports)
+            entry = self._get_reconfigure_entry()
+            loaded = entry.state is ConfigEntryState.LOADED
+            # A loaded entry's update listener reloads it (once) when the data changes;
+            # one that is not loaded has no listener, so it is reloaded here.
+            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **ports})
+            if not loaded:
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_abort(reason="reconfigure_successful")
+        self._abort_if_unique_id_configured(updates=ports, reload_on_update=False)
         if self._probe.sim is SimStatus.PIN_REQUIRED:
             return await self.async_step_pin()
         return self._async_create()
 
-    # ---- SIM PIN ---------------------------------------------------------------------
+    # ---- SIM PIN and re-authentication ---------------------------------------------
 
     async def async_step_pin(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Unlock the SIM with its PIN: sent once per submit, never retried by itself."""
+        return await self._async_step_sim_pin("pin", user_input)
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Setup found the stored PIN rejected (it was forgotten) or the SIM wanting one."""
+        self._at_port = entry_data[CONF_AT_PORT]
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the SIM PIN; the entry is not loaded, so the flow may use its port."""
+        if self._get_reauth_entry().state is ConfigEntryState.LOADED:
+            # Set up meanwhile (the SIM was unlocked elsewhere): its modem holds the port.
+            return self.async_abort(reason="sim_already_unlocked")
+        return await self._async_step_sim_pin("reauth_confirm", user_input)
+
+    async def _async_step_sim_pin(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         placeholders = {"attempts": "?"}
         if user_input is not None:
@@ -401,9 +497,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 try:
                     async with asyncio.timeout(PROBE_TIMEOUT):
-                        await self._async_unlock_sim(sim_pin)
+                        sent = await self._async_unlock_sim(sim_pin)
                 except SimPukRequiredError:
+                    if self.source == SOURCE_REAUTH:
+                        # Setup then raises the PUK repair issue, which says what to do.
+                        self.hass.config_entries.async_schedule_reload(
+                            self._get_reauth_entry().entry_id
+                        )
                     return self.async_abort(reason="sim_puk_required")
+                except _WrongModemError:
+                    return self.async_abort(reason="wrong_modem")
                 except SimPinError as err:
                     errors[CONF_SIM_PIN] = "invalid_pin"
                     if err.attempts_left is not None:
@@ -412,6 +515,8 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                     _LOGGER.debug("Unlocking the SIM failed: %s", type(err).__name__)
                     errors["base"] = "cannot_connect"
                 else:
+                    if self.source == SOURCE_REAUTH:
+                        return self._async_finish_reauth(sim_pin if sent else None)
                     return self._async_create(sim_pin)
 
         schema = vol.Schema(
@@ -422,24 +527,46 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             }
         )
         return self.async_show_form(
-            step_id="pin",
+            step_id=step_id,
             data_schema=schema,
             errors=errors,
             description_placeholders=placeholders,
         )
 
-    async def _async_unlock_sim(self, sim_pin: str) -> None:
-        """Connect, send the PIN once if the SIM still wants it, and always disconnect."""
+    async def _async_unlock_sim(self, sim_pin: str) -> bool:
+        """Connect, send the PIN once if the SIM still wants it, and always disconnect.
+
+        Returns whether the PIN was sent (and accepted). Nothing listens to this borrowed
+        modem, so the SMS stored on the SIM are left alone (no sweep). The modem must be
+        the flow's own (same IMEI): a PIN is never spent on another SIM.
+        """
         assert self._at_port is not None
         modem = Modem(ModemConfig(at_url=self._at_port))
         try:
-            await modem.connect()
+            await modem.connect(sweep_sms=False)
+            imei = modem.identity.imei
+            if self.unique_id is not None and (not imei or modem_unique_id(imei) != self.unique_id):
+                raise _WrongModemError
             if modem.sim is SimStatus.PUK_REQUIRED:
                 raise SimPukRequiredError("The SIM is blocked and needs its PUK")
-            if modem.sim is SimStatus.PIN_REQUIRED:
-                await modem.unlock_sim(sim_pin)
+            if modem.sim is not SimStatus.PIN_REQUIRED:
+                return False
+            await modem.unlock_sim(sim_pin)
+            return True
         finally:
             await modem.close()
+
+    @callback
+    def _async_finish_reauth(self, sim_pin: str | None) -> ConfigFlowResult:
+        """Store the PIN that unlocked the SIM (none if it needed none) and set up again."""
+        entry = self._get_reauth_entry()
+        if sim_pin is not None:
+            self.hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_SIM_PIN: sim_pin}
+            )
+        # The entry failed to set up, so it has no update listener: reload it here, once.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(reason="reauth_successful")
 
     # ---- USB discovery ---------------------------------------------------------------
 
@@ -452,7 +579,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         interface = usb_interface(at_port)
         if interface is None or interface != AT_INTERFACE.get(pid):
             return self.async_abort(reason="not_at_interface")
-        self._async_abort_entries_match({CONF_AT_PORT: at_port})
+        # A configured modem's port, maybe under another name: it holds it, do not touch it.
+        if await self._async_entries_using_port(at_port):
+            return self.async_abort(reason="already_configured")
         self._pid = pid
         if (error := await self._async_probe(at_port)) is not None:
             return self.async_abort(reason=error)
@@ -463,7 +592,8 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         self._audio_port = await self._async_suggest_audio_port()
         await self.async_set_unique_id(modem_unique_id(self._probe.identity.imei))
         self._abort_if_unique_id_configured(
-            updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+            updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
+            reload_on_update=False,
         )
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 import tty
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -121,10 +121,15 @@ def flow_usb_component(hass: HomeAssistant) -> None:
 
 
 @pytest.fixture
-def flow_mock_setup_entry() -> Generator[None]:
-    """Creating an entry in a flow test does not set the integration up."""
-    with patch("custom_components.callstack.async_setup_entry", return_value=True):
-        yield
+def flow_mock_setup_entry() -> Generator[AsyncMock]:
+    """Creating an entry in a flow test does not set the integration up.
+
+    Every (re)load of an entry awaits the mock, so tests count reloads with it.
+    """
+    with patch(
+        "custom_components.callstack.async_setup_entry", new=AsyncMock(return_value=True)
+    ) as mock:
+        yield mock
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ import json
 import logging
 from pathlib import Path
 import re
+from types import SimpleNamespace
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
+from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
@@ -42,6 +43,8 @@ from custom_components.callstack.const import (
     CONF_SMS_RECIPIENTS,
     DOMAIN,
 )
+from custom_components.callstack.sim7600 import modem as modem_module
+from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
 
 from .conftest import FlowPtyResponder, Replies
 
@@ -155,6 +158,57 @@ async def configure(hass: HomeAssistant, result: Any, data: dict[str, Any]) -> A
     result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
     assert_translated(result)
     return result
+
+
+@pytest.fixture
+def reloads(hass: HomeAssistant) -> Iterator[AsyncMock]:
+    """Count the reloads of config entries (the flow's own and HA's helpers')."""
+    spy = AsyncMock(side_effect=hass.config_entries.async_reload)
+    with patch.object(hass.config_entries, "async_reload", spy):
+        yield spy
+
+
+def pin_attempts(emu: Any) -> list[str]:
+    """The PIN unlock commands the emulator received."""
+    return [command for command in emu.commands if command.startswith("AT+CPIN=")]
+
+
+@contextmanager
+def no_port_opened() -> Iterator[AsyncMock]:
+    """Spy on every way the flow opens a port (its own audio check and the driver's)."""
+    spy = AsyncMock(side_effect=config_flow.open_port)
+    with patch.object(config_flow, "open_port", spy), patch.object(modem_module, "open_port", spy):
+        yield spy
+    assert spy.await_count == 0, spy.await_args_list
+
+
+def loaded_entry(hass: HomeAssistant, emu: Any, **data: Any) -> tuple[MockConfigEntry, AsyncMock]:
+    """An entry that is LOADED with the emulator's modem, and its update listener.
+
+    The runtime data is a stand-in holding what a connected modem knows (identity, SIM),
+    so the test sees every command the flow itself sends to the emulator.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SIMCOM_SIM7600G-H",
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link, **data},
+    )
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    entry.runtime_data = SimpleNamespace(
+        modem=SimpleNamespace(
+            identity=ModemIdentity(
+                manufacturer="SIMCOM INCORPORATED",
+                model="SIMCOM_SIM7600G-H",
+                imei=emu.identity.imei,
+            ),
+            sim=SimStatus.READY,
+        )
+    )
+    listener = AsyncMock()
+    entry.add_update_listener(listener)
+    return entry, listener
 
 
 def assert_private_data_hidden(result: Any, emulator: Any) -> None:
@@ -424,28 +478,35 @@ async def test_no_imei_aborts(
     assert result["reason"] == "no_imei"
 
 
+@pytest.mark.parametrize("typed", ["at_path", "at_link"])
 async def test_user_port_of_configured_modem_aborts_without_probing(
-    hass: HomeAssistant, flow_emulator: Any
+    hass: HomeAssistant, flow_emulator: Any, typed: str
 ) -> None:
-    """The AT port of a configured modem is in use: abort before talking to it."""
+    """The AT port of a configured modem is in use: abort before talking to it, also when
+    it is typed under another name of the same device (its by-id link)."""
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="y", data={CONF_AT_PORT: "socket://127.0.0.1:4001"}
+    ).add_to_hass(hass)
     MockConfigEntry(
         domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: flow_emulator.at_path}
     ).add_to_hass(hass)
     result = await start_manual(hass)
-    result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AT_PORT: getattr(flow_emulator, typed)})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    assert flow_emulator.commands == []
 
 
-async def test_user_replugged_modem_updates_entry(hass: HomeAssistant, flow_emulator: Any) -> None:
-    """The same modem (same IMEI) on new ports: the entry gets the new paths."""
+async def test_user_replugged_modem_updates_entry(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """The same modem (same IMEI) on new ports: the entry gets the new paths, and its
+    update listener reloads it once (the flow schedules no reload of its own)."""
     emu = flow_emulator
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=modem_unique_id(emu.identity.imei),
-        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: "/dev/ttyUSB4"},
+    entry, listener = loaded_entry(
+        hass, emu, **{CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: "/dev/ttyUSB4"}
     )
-    entry.add_to_hass(hass)
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
     assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
@@ -453,6 +514,10 @@ async def test_user_replugged_modem_updates_entry(hass: HomeAssistant, flow_emul
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    await hass.async_block_till_done()
+    listener.assert_awaited_once()
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
 
 
 # ---- audio port -------------------------------------------------------------------------
@@ -621,6 +686,27 @@ async def test_pin_sim_became_ready_or_blocked_meanwhile(
     result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_SIM_PIN] == emu.identity.pin
+    assert pin_attempts(emu) == []
+
+
+@pytest.mark.parametrize("unlocked_elsewhere", [False, True])
+async def test_pin_step_leaves_stored_sms_alone(
+    hass: HomeAssistant, flow_emulator: Any, unlocked_elsewhere: bool
+) -> None:
+    """The modem the PIN step borrows has nobody listening: it must not read (AT+CMGL)
+    and delete the SMS stored on the SIM; the entry's own setup sweeps them later."""
+    emu = flow_emulator
+    result = await _to_pin_step(hass, emu)
+    if unlocked_elsewhere:
+        emu.set_sim("ready")  # the SIM is ready at connect: the SMS layer initialises
+    await emu.deliver_sms(emu.identity.callers[0], "stored while nobody listens")
+    stored = list(emu.sms_storage)
+    assert stored
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert not [command for command in emu.commands if command.startswith("AT+CMGL")]
+    assert not [command for command in emu.commands if command.startswith("AT+CMGD")]
+    assert list(emu.sms_storage) == stored
 
 
 async def test_pin_modem_gone(
@@ -748,16 +834,14 @@ async def test_usb_discovery_duplicate_aborts(hass: HomeAssistant, flow_emulator
 
 
 async def test_usb_discovery_updates_configured_modem(
-    hass: HomeAssistant, flow_emulator: Any
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
 ) -> None:
-    """A configured modem that came back on other paths gets them, without a new entry."""
+    """A configured modem that came back on other paths gets them, without a new entry;
+    its update listener reloads it once (the flow schedules no reload of its own)."""
     emu = flow_emulator
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=modem_unique_id(emu.identity.imei),
-        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None, CONF_SIM_PIN: "1234"},
+    entry, listener = loaded_entry(
+        hass, emu, **{CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None, CONF_SIM_PIN: "1234"}
     )
-    entry.add_to_hass(hass)
     by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
     result = await _discover(hass, usb_info(emu.at_path), by_id)
     assert result["type"] is FlowResultType.ABORT
@@ -768,6 +852,10 @@ async def test_usb_discovery_updates_configured_modem(
         CONF_SIM_PIN: "1234",
     }
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    await hass.async_block_till_done()
+    listener.assert_awaited_once()
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
 
 
 async def test_usb_discovery_same_port_configured_aborts_without_probing(
@@ -777,9 +865,35 @@ async def test_usb_discovery_same_port_configured_aborts_without_probing(
     MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: emu.at_link}).add_to_hass(
         hass
     )
-    result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: emu.at_link})
+    with no_port_opened():
+        result = await _discover(hass, usb_info(emu.at_path), {emu.at_path: emu.at_link})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    assert emu.commands == []
+
+
+async def test_usb_discovery_same_device_under_other_name_aborts_without_probing(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """An entry stores the plain device name; discovery sees its by-id link: same device,
+    so the port the running entry holds is not touched (and the entry is left as it is)."""
+    emu = flow_emulator
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="tcp", data={CONF_AT_PORT: "socket://127.0.0.1:4001"}
+    ).add_to_hass(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_path, CONF_AUDIO_PORT: emu.audio_path},
+    )
+    entry.add_to_hass(hass)
+    by_id = {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}
+    with no_port_opened():
+        result = await _discover(hass, usb_info(emu.at_path), by_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert emu.commands == []
+    assert entry.data == {CONF_AT_PORT: emu.at_path, CONF_AUDIO_PORT: emu.audio_path}
 
 
 async def test_usb_discovery_probe_fails(
@@ -836,8 +950,9 @@ async def test_usb_discovery_puk_aborts(hass: HomeAssistant, flow_emulator: Any)
 
 
 async def test_reconfigure_same_modem_updates_ports(
-    hass: HomeAssistant, flow_emulator: Any
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
 ) -> None:
+    """An entry that is not loaded has no update listener: the flow reloads it, once."""
     emu = flow_emulator
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -866,6 +981,77 @@ async def test_reconfigure_same_modem_updates_ports(
         CONF_SIM_PIN: "1234",
     }
     await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_awaited_once()
+    reloads.assert_awaited_once()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_loaded_entry_same_ports_are_not_opened(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """The running entry holds its ports: reconfiguring it with its own AT port (here
+    under its plain device name) asks the loaded modem for the IMEI instead of probing,
+    and its own audio port is not opened either. The update listener reloads it once."""
+    emu = flow_emulator
+    entry, listener = loaded_entry(hass, emu, **{CONF_SIM_PIN: "1234"})
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "manual"
+        assert suggested(result, CONF_AT_PORT) == emu.at_link
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+        assert result["step_id"] == "audio"
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert emu.commands == []
+    assert entry.data == {
+        CONF_AT_PORT: emu.at_path,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_SIM_PIN: "1234",
+    }
+    await hass.async_block_till_done()
+    listener.assert_awaited_once()
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
+
+
+async def test_reconfigure_loaded_entry_other_modem_on_its_port(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The loaded modem's own identity decides: another IMEI there is the wrong modem."""
+    emu = flow_emulator
+    entry, _ = loaded_entry(hass, emu)
+    hass.config_entries.async_update_entry(entry, unique_id=modem_unique_id("860000000000000"))
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_modem"
+    assert emu.commands == []
+
+
+async def test_reconfigure_port_of_another_entry_is_refused(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The port another configured modem uses (here by its by-id link) is not probed."""
+    emu = flow_emulator
+    MockConfigEntry(domain=DOMAIN, unique_id="other", data={CONF_AT_PORT: emu.at_link}).add_to_hass(
+        hass
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id("860000000000000"),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {"base": "port_in_use"}
+    assert emu.commands == []
+    assert entry.data == {CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None}
 
 
 async def test_reconfigure_keeps_audio_of_unchanged_at_port(
@@ -917,6 +1103,193 @@ async def test_reconfigure_probe_error(
         result = await configure(hass, result, {CONF_AT_PORT: flow_quectel_port.path})
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "unsupported_modem"}
+
+
+# ---- re-authentication (SIM PIN) --------------------------------------------------------
+
+
+def _reauth_entry(hass: HomeAssistant, emu: Any, unique_id: str | None = None) -> MockConfigEntry:
+    """An entry whose setup failed on the SIM PIN (setup already dropped the stored PIN)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SIMCOM_SIM7600G-H",
+        unique_id=unique_id or modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link},
+    )
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.SETUP_ERROR)
+    return entry
+
+
+async def _start_reauth(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert_translated(result)
+    assert result["description_placeholders"]["name"] == entry.title
+    return result
+
+
+async def test_reauth_wrong_then_right_pin(
+    hass: HomeAssistant,
+    flow_emulator: Any,
+    flow_mock_setup_entry: AsyncMock,
+    reloads: AsyncMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One PIN per submit; the right one is stored and the entry reloads once."""
+    caplog.set_level(logging.DEBUG)
+    emu = flow_emulator
+    emu.set_sim("pin")
+    entry = _reauth_entry(hass, emu)
+    result = await _start_reauth(hass, entry)
+    assert emu.commands == []  # showing the form touches nothing
+
+    result = await configure(hass, result, {CONF_SIM_PIN: "12"})
+    assert result["errors"] == {CONF_SIM_PIN: "invalid_pin_format"}
+    assert pin_attempts(emu) == []
+
+    wrong = _wrong_pin(emu)
+    result = await configure(hass, result, {CONF_SIM_PIN: wrong})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {CONF_SIM_PIN: "invalid_pin"}
+    assert result["description_placeholders"]["attempts"] == "2"
+    assert CONF_SIM_PIN not in entry.data
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
+
+    result = await configure(hass, result, {CONF_SIM_PIN: f" {emu.identity.pin} "})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_SIM_PIN: emu.identity.pin,
+    }
+    assert pin_attempts(emu) == [f'AT+CPIN="{wrong}"', f'AT+CPIN="{emu.identity.pin}"']
+    assert not [command for command in emu.commands if command.startswith("AT+CMGL")]
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_awaited_once()
+    reloads.assert_awaited_once()
+    assert entry.state is ConfigEntryState.LOADED
+    assert not hass.config_entries.flow.async_progress()
+    for secret in (emu.identity.pin, wrong, emu.identity.imei):
+        assert secret not in caplog.text
+
+
+async def test_reauth_sim_no_longer_locked(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """The SIM needs no PIN any more: nothing is sent or stored, the entry reloads."""
+    emu = flow_emulator
+    entry = _reauth_entry(hass, emu)
+    result = await _start_reauth(hass, entry)
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert pin_attempts(emu) == []
+    assert CONF_SIM_PIN not in entry.data
+    assert not [command for command in emu.commands if command.startswith("AT+CMGL")]
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_awaited_once()
+    reloads.assert_awaited_once()
+
+
+async def test_reauth_attempts_exhausted_aborts_puk(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """When the SIM blocks, the flow stops; the reload lets setup raise the PUK repair."""
+    emu = flow_emulator
+    emu.set_sim("pin")
+    entry = _reauth_entry(hass, emu)
+    result = await _start_reauth(hass, entry)
+    for left in ("2", "1"):
+        result = await configure(hass, result, {CONF_SIM_PIN: _wrong_pin(emu)})
+        assert result["description_placeholders"]["attempts"] == left
+    result = await configure(hass, result, {CONF_SIM_PIN: _wrong_pin(emu)})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+    assert len(pin_attempts(emu)) == 3
+    assert CONF_SIM_PIN not in entry.data
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_awaited_once()
+    reloads.assert_awaited_once()
+
+
+async def test_reauth_sim_blocked_meanwhile(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """A SIM that already wants its PUK gets no PIN (the reload raises the PUK repair)."""
+    emu = flow_emulator
+    emu.set_sim("puk")
+    entry = _reauth_entry(hass, emu)
+    result = await _start_reauth(hass, entry)
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_puk_required"
+    assert pin_attempts(emu) == []
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_awaited_once()
+    reloads.assert_awaited_once()
+
+
+async def test_reauth_other_modem_on_the_port_gets_no_pin(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """The port now holds another modem (another IMEI): its SIM is not sent the PIN."""
+    emu = flow_emulator
+    emu.set_sim("pin")
+    entry = _reauth_entry(hass, emu, unique_id=modem_unique_id("860000000000000"))
+    result = await _start_reauth(hass, entry)
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_modem"
+    assert pin_attempts(emu) == []
+    assert CONF_SIM_PIN not in entry.data
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
+
+
+async def test_reauth_modem_gone(
+    hass: HomeAssistant,
+    flow_emulator: Any,
+    flow_mock_setup_entry: AsyncMock,
+    reloads: AsyncMock,
+    tmp_path: Path,
+) -> None:
+    emu = flow_emulator
+    entry = _reauth_entry(hass, emu)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_AT_PORT: str(tmp_path / "ttyUSB-gone")}
+    )
+    result = await _start_reauth(hass, entry)
+    result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
+
+
+async def test_reauth_entry_loaded_meanwhile(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock, reloads: AsyncMock
+) -> None:
+    """The entry came up meanwhile (SIM unlocked elsewhere): its port is not touched."""
+    emu = flow_emulator
+    emu.set_sim("pin")
+    entry = _reauth_entry(hass, emu)
+    result = await _start_reauth(hass, entry)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_SIM_PIN: emu.identity.pin})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "sim_already_unlocked"
+    assert emu.commands == []
+    assert CONF_SIM_PIN not in entry.data
+    await hass.async_block_till_done()
+    flow_mock_setup_entry.assert_not_awaited()
+    reloads.assert_not_awaited()
 
 
 # ---- options ----------------------------------------------------------------------------

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 import pytest
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
+from custom_components.callstack.config_flow import modem_unique_id  # noqa: E402
 from custom_components.callstack.const import (  # noqa: E402
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -63,6 +65,19 @@ def callstack_tasks() -> list[asyncio.Task[object]]:
 def wrong_pin(emu: Sim7600Emulator) -> str:
     """A well-formed PIN that is not the SIM's."""
     return "12345678" if emu.identity.pin != "12345678" else "87654321"
+
+
+def pin_attempts(emu: Sim7600Emulator) -> list[str]:
+    return [command for command in emu.commands if command.startswith("AT+CPIN=")]
+
+
+def reauth_flows(hass: HomeAssistant, entry_id: str) -> list[dict]:
+    """The re-authentication flows in progress for the entry."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == "reauth" and flow["context"].get("entry_id") == entry_id
+    ]
 
 
 async def test_setup_creates_device_without_imei(
@@ -134,7 +149,8 @@ async def test_port_that_cannot_open_retries_setup(
 async def test_wrong_stored_pin_is_sent_once_and_not_retried(
     hass: HomeAssistant, emulator: Sim7600Emulator
 ) -> None:
-    """A rejected PIN stops the setup for good (SETUP_ERROR) after exactly one attempt."""
+    """A rejected PIN stops the setup (SETUP_ERROR) after exactly one attempt: it is
+    forgotten, re-authentication asks for the right one, and a reload never resends it."""
     emulator.set_sim("pin")
     pin = wrong_pin(emulator)
     entry = make_entry(emulator, data={CONF_SIM_PIN: pin})
@@ -144,7 +160,10 @@ async def test_wrong_stored_pin_is_sent_once_and_not_retried(
     assert entry.error_reason_translation_key == "sim_pin_rejected"
     assert entry.reason == expected_message("sim_pin_rejected")
     assert pin not in (entry.reason or "")
-    attempts = [command for command in emulator.commands if command.startswith("AT+CPIN=")]
+    assert CONF_SIM_PIN not in entry.data
+    assert pin not in entry.data.values()
+    assert len(reauth_flows(hass, entry.entry_id)) == 1
+    attempts = pin_attempts(emulator)
     assert attempts == [f'AT+CPIN="{pin}"']
     assert emulator.sim.pin_attempts == 2
     assert not callstack_tasks()
@@ -152,8 +171,73 @@ async def test_wrong_stored_pin_is_sent_once_and_not_retried(
     # Nothing tries again on its own.
     await asyncio.sleep(0.5)
     await hass.async_block_till_done()
-    assert [c for c in emulator.commands if c.startswith("AT+CPIN=")] == attempts
+    assert pin_attempts(emulator) == attempts
     assert entry.state is ConfigEntryState.SETUP_ERROR
+
+    # Nor does a reload by hand: there is no PIN left to send.
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "sim_pin_required"
+    assert pin_attempts(emulator) == attempts
+    assert emulator.sim.pin_attempts == 2
+    assert len(reauth_flows(hass, entry.entry_id)) == 1
+    assert not callstack_tasks()
+
+
+async def test_missing_pin_asks_for_it_without_sending_any(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """A SIM that wants a PIN when none is stored: re-authentication, nothing sent."""
+    emulator.set_sim("pin")
+    entry = make_entry(emulator)
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "sim_pin_required"
+    assert entry.reason == expected_message("sim_pin_required")
+    assert len(reauth_flows(hass, entry.entry_id)) == 1
+    assert pin_attempts(emulator) == []
+    assert not callstack_tasks()
+
+
+async def test_reauth_with_the_right_pin_sets_the_modem_up(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """The whole path: stored PIN rejected, the user enters the right one in the
+    re-authentication flow, it is stored and the entry loads (one reload)."""
+    emulator.set_sim("pin")
+    pin = wrong_pin(emulator)
+    entry = make_entry(
+        emulator,
+        data={CONF_SIM_PIN: pin},
+        unique_id=modem_unique_id(emulator.identity.imei),
+    )
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    (flow,) = reauth_flows(hass, entry.entry_id)
+    assert flow["step_id"] == "reauth_confirm"
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_SIM_PIN: emulator.identity.pin}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    try:
+        await hass.async_block_till_done()
+        await wait_until(
+            hass, lambda: entry.state is ConfigEntryState.LOADED, what="the entry to load"
+        )
+        assert entry.data[CONF_SIM_PIN] == emulator.identity.pin
+        # The wrong PIN once at setup, the right one once in the flow; the SIM is unlocked
+        # when the entry sets up again, so nothing more is sent.
+        assert pin_attempts(emulator) == [
+            f'AT+CPIN="{pin}"',
+            f'AT+CPIN="{emulator.identity.pin}"',
+        ]
+        assert not reauth_flows(hass, entry.entry_id)
+        assert state_of(hass, "sensor", "sim_status").state == "ready"
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_right_stored_pin_unlocks_the_sim(
@@ -165,9 +249,7 @@ async def test_right_stored_pin_unlocks_the_sim(
     await setup_entry(hass, entry)
     try:
         assert entry.state is ConfigEntryState.LOADED
-        assert [c for c in emulator.commands if c.startswith("AT+CPIN=")] == [
-            f'AT+CPIN="{emulator.identity.pin}"'
-        ]
+        assert pin_attempts(emulator) == [f'AT+CPIN="{emulator.identity.pin}"']
         assert emulator.sim.state == "ready"
         assert state_of(hass, "sensor", "sim_status").state == "ready"
     finally:
