@@ -93,12 +93,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         ) from err
 
     if modem.sim is SimStatus.PIN_REQUIRED:
+        # No PIN stored: ask the user (re-authentication) rather than run without a SIM.
         await modem.close()
         raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="sim_pin_required")
-    if modem.sim is SimStatus.PUK_REQUIRED:
-        await modem.close()
-        async_set_puk_issue(hass, entry)
-        raise ConfigEntryError(translation_domain=DOMAIN, translation_key="sim_puk_required")
 
     identity = modem.identity
     device = dr.async_get(hass).async_get_or_create(
@@ -109,9 +106,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         sw_version=identity.firmware,
         name=entry.title,
     )
-    coordinator = CallstackCoordinator(hass, entry, modem)
-    coordinator.device_id = device.id
-    entry.runtime_data = CallstackRuntime(modem, coordinator, device.id)
+    coordinator = CallstackCoordinator(hass, entry, modem, device.id)
+    entry.runtime_data = CallstackRuntime(modem, coordinator)
     entry.async_on_unload(modem.close)
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()

@@ -47,7 +47,11 @@ class CallstackRuntime:
 
     modem: Modem
     coordinator: CallstackCoordinator
-    device_id: str
+
+    @property
+    def device_id(self) -> str:
+        """The modem's device in the device registry."""
+        return self.coordinator.device_id
 
 
 class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
@@ -55,10 +59,13 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
 
     config_entry: CallstackConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: CallstackConfigEntry, modem: Modem) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: CallstackConfigEntry, modem: Modem, device_id: str
+    ) -> None:
         super().__init__(hass, _LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
         self.modem = modem
-        self.device_id: str | None = None
+        self.device_id = device_id
+        self._refresh_scheduled = False
         self.data = modem.snapshot
         self._was_connected = self.data.connected
 
@@ -103,6 +110,16 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
                 self._fire(EVENT_USSD, {"status": event.status, "message": event.message})
             case ConnectionChanged(connected=connected):
                 self._log_connection(connected)
+        if not self._refresh_scheduled:
+            # One entity refresh per loop iteration, after the events: a RING and its
+            # +CLIP arrive in one read, and the automation should not wait for 13 entity
+            # writes in between.
+            self._refresh_scheduled = True
+            self.hass.loop.call_soon(self._refresh)
+
+    @callback
+    def _refresh(self) -> None:
+        self._refresh_scheduled = False
         snapshot = self.modem.snapshot
         if snapshot != self.data:
             self.async_set_updated_data(snapshot)

@@ -231,11 +231,15 @@ async def _send_dtmf(
     return None
 
 
+def media_dir(hass: HomeAssistant) -> Path:
+    """HA's local media folder (``/media`` on HA OS, else ``config/media``)."""
+    return Path(hass.config.media_dirs.get("local") or hass.config.path("media"))
+
+
 def recordings_dir(hass: HomeAssistant, entry: CallstackConfigEntry) -> Path:
     """``<media dir>/<folder option>``: where recordings go and play reads relative names."""
-    media = hass.config.media_dirs.get("local") or hass.config.path("media")
     folder: str = entry.options.get(CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER)
-    return Path(media) / folder
+    return media_dir(hass) / folder
 
 
 def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
@@ -293,8 +297,7 @@ def _resolve_playable(hass: HomeAssistant, entry: CallstackConfigEntry, file: st
     """Find the WAV to play: a media-source id, a name in the recordings folder, or an
     absolute path inside HA's allowed directories (symlinks resolved first)."""
     if file.startswith(MEDIA_SOURCE_PREFIX):
-        media = hass.config.media_dirs.get("local") or hass.config.path("media")
-        path = Path(media) / file.removeprefix(MEDIA_SOURCE_PREFIX)
+        path = media_dir(hass) / file.removeprefix(MEDIA_SOURCE_PREFIX)
     elif os.path.isabs(file):
         path = Path(file)
     else:

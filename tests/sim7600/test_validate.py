@@ -28,7 +28,6 @@ def test_valid_values_pass() -> None:
     assert validate.phone_number("+4915550001") == "+4915550001"
     assert validate.phone_number("*21#123") == "*21#123"
     assert validate.pin("00001234") == "00001234"
-    assert validate.puk("12345678") == "12345678"
     assert validate.ussd_code("*100#") == "*100#"
     assert validate.dtmf_digits("12abcd*#") == "12ABCD*#"
     assert validate.dtmf_duration_ms(100) == 100
@@ -42,7 +41,6 @@ def test_valid_values_pass() -> None:
         (validate.phone_number, "1" * 21),
         (validate.phone_number, 12345),
         (validate.pin, "123"),
-        (validate.puk, "1234567"),
         (validate.dtmf_digits, "1" * 33),
         (validate.dtmf_duration_ms, 50),
         (validate.dtmf_duration_ms, True),

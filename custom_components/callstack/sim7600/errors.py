@@ -32,14 +32,9 @@ class AtTimeoutError(Sim7600Error):
 
 
 class AtCommandError(Sim7600Error):
-    """The modem answered a command with an error result code.
-
-    ``code`` is the numeric CME/CMS code when the modem reported one, ``kind`` says which
-    family the result came from: ``error`` (plain ERROR), ``cme``, ``cms`` or ``call``
-    (NO CARRIER/BUSY/NO ANSWER as the final result of ATA or ATD).
-    """
-
-    kind = "error"
+    """The modem answered a command with an error result code (plain ``ERROR`` here;
+    the subclasses below for the other families); ``code`` is the numeric CME/CMS code
+    when the modem reported one."""
 
     def __init__(self, message: str = "The modem answered ERROR", code: int | None = None) -> None:
         super().__init__(message)
@@ -49,19 +44,13 @@ class AtCommandError(Sim7600Error):
 class CmeError(AtCommandError):
     """``+CME ERROR``: an equipment (ME) or SIM error."""
 
-    kind = "cme"
-
 
 class CmsError(AtCommandError):
     """``+CMS ERROR``: a message service error."""
 
-    kind = "cms"
-
 
 class CallResultError(AtCommandError):
     """ATA or ATD ended with NO CARRIER, BUSY, NO ANSWER or NO DIALTONE."""
-
-    kind = "call"
 
 
 class NotAModemError(Sim7600Error):

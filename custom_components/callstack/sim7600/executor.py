@@ -89,6 +89,7 @@ class ExecutorStats:
     consecutive_timeouts: int = 0
     callback_errors: int = 0
     resyncs: int = 0
+    oversized_lines: int = 0  # garbage longer than a line may be, thrown away
 
 
 @dataclass(slots=True)
@@ -251,6 +252,7 @@ class AtExecutor:
                 data = await self.port.read()
                 for item in self._splitter.feed(data):
                     self._handle(item)
+                self.stats.oversized_lines = self._splitter.dropped
         except PortClosedError as err:
             self._mark_lost(err)
         except Exception:

@@ -9,8 +9,8 @@ twice. Stored messages are swept once at start-up and after every reconnect, whi
 drains a full SIM.
 
 Sending picks GSM 7-bit or UCS2, splits into concatenated parts and answers the ``> ``
-prompt for each; the executor aborts with ESC if anything goes wrong, so the modem is
-never left waiting for a body.
+prompt for each; the executor aborts with ESC when the modem does not answer in time or
+the caller gives up, so the modem is never left waiting for a body.
 """
 
 from __future__ import annotations

@@ -100,19 +100,23 @@ class _Writer(Protocol):
 
 async def open_port(url: str) -> SerialPort:
     """Open ``url`` and return a connected :class:`SerialPort`."""
+    opener = (
+        _open_rfc2217
+        if url.startswith("rfc2217://")
+        else _open_socket
+        if url.startswith("socket://")
+        else _open_device
+    )
     try:
-        if url.startswith("rfc2217://"):
-            reader, writer = await _open_rfc2217(url)
-            return SerialPort(url, reader, writer)
-        if url.startswith("socket://"):
-            stream_reader, stream_writer = await serial_asyncio_fast.open_serial_connection(
-                url=url, baudrate=BAUDRATE
-            )
-            return SerialPort(url, stream_reader, stream_writer)
-        stream_reader, stream_writer = await _open_device(url)
+        reader, writer = await opener(url)
     except (OSError, serial.SerialException, ValueError) as err:
         raise PortOpenError("The port could not be opened") from err
-    return SerialPort(url, stream_reader, stream_writer)
+    return SerialPort(url, reader, writer)
+
+
+async def _open_socket(url: str) -> tuple[asyncio.StreamReader, _Writer]:
+    """ser2net raw TCP: pyserial-asyncio-fast hands it to asyncio's own socket transport."""
+    return await serial_asyncio_fast.open_serial_connection(url=url, baudrate=BAUDRATE)
 
 
 class _UnpluggableTransport(serial_asyncio_fast.SerialTransport):
@@ -144,7 +148,7 @@ class _UnpluggableTransport(serial_asyncio_fast.SerialTransport):
         super()._fatal_error(exc, message)
 
 
-async def _open_device(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open_device(url: str) -> tuple[asyncio.StreamReader, _Writer]:
     """Open a device path in the executor (as pyserial-asyncio-fast does) on our transport."""
     loop = asyncio.get_running_loop()
     device = await loop.run_in_executor(
@@ -213,11 +217,10 @@ class _ThreadedWriter:
         while not self._closing:
             try:
                 data = self._port.read(self._port.in_waiting or 1)
-            except (OSError, serial.SerialException) as err:
+            except (OSError, serial.SerialException):
                 if not self._closing:
-                    self._loop.call_soon_threadsafe(
-                        self._reader.set_exception, PortClosedError(str(err))
-                    )
+                    lost = PortClosedError("The RFC 2217 connection failed")
+                    self._loop.call_soon_threadsafe(self._reader.set_exception, lost)
                 return
             if data:
                 self._loop.call_soon_threadsafe(self._reader.feed_data, data)

@@ -59,7 +59,6 @@ class UssdService:
         self._emit = emit
         self._waiter: asyncio.Future[UssdResponse] | None = None
         self._lock = asyncio.Lock()
-        self.session_open = False
 
     async def send(self, code: str, timeout: float = 30.0) -> UssdResult:
         """Send a USSD code, or the reply to a session that asked for one."""
@@ -77,12 +76,10 @@ class UssdService:
             finally:
                 self._waiter = None
         status = STATUSES.get(response.status, "unsupported")
-        self.session_open = status == "needs_reply"
         return UssdResult(status, decode_ussd_text(response.text, response.dcs))
 
     async def cancel(self) -> None:
         """End an open session (``AT+CUSD=2``)."""
-        self.session_open = False
         with contextlib.suppress(Sim7600Error):
             await self._execute("AT+CUSD=2", timeout=5.0)
 
@@ -92,6 +89,5 @@ class UssdService:
             self._waiter.set_result(urc)
             return
         status = STATUSES.get(urc.status, "unsupported")
-        self.session_open = status == "needs_reply"
         _LOGGER.debug("Network-initiated USSD message, status %s", status)
         self._emit(UssdReceived(status, decode_ussd_text(urc.text, urc.dcs)))

@@ -14,7 +14,6 @@ from .errors import InvalidArgumentError
 
 _NUMBER = re.compile(r"\+?[0-9*#]{3,20}")
 _PIN = re.compile(r"[0-9]{4,8}")
-_PUK = re.compile(r"[0-9]{8}")
 _USSD = re.compile(r"[0-9*#]{1,40}")
 _DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _FORBIDDEN_IN_TEXT = ("\x1a", "\x1b", "\x00")
@@ -31,13 +30,6 @@ def pin(value: str) -> str:
     """A SIM PIN: 4-8 digits."""
     if not isinstance(value, str) or not _PIN.fullmatch(value):
         raise InvalidArgumentError("A SIM PIN is 4 to 8 digits")
-    return value
-
-
-def puk(value: str) -> str:
-    """A SIM PUK: 8 digits."""
-    if not isinstance(value, str) or not _PUK.fullmatch(value):
-        raise InvalidArgumentError("A SIM PUK is 8 digits")
     return value
 
 
