@@ -157,20 +157,18 @@ class AudioBridge:
             if not self._starting():
                 return  # the call ended before the previous one was cleaned up
             await self._close_port()  # a reader left over from a failed (stalled) stream
-            if not await self._register():
-                return
-            if not self._starting():  # the call ended while we were asking
-                await self._unregister()
-                return
+            # Open before switching PCM on: opening flushes the port's input, and a flush
+            # in the middle of the stream could cut a sample in half.
             try:
                 port = await open_port(self.url)
             except PortError:
                 self._set(BridgeState.FAILED, "port_unavailable")
-                await self._unregister()
                 return
-            if not self._starting():  # the call ended while the port opened
+            registered = self._starting() and await self._register()
+            if not registered or not self._starting():
                 await port.close()
-                await self._unregister()
+                if registered:  # the call ended while PCM was being switched on
+                    await self._unregister()
                 return
             self._port = port
             self._reader = asyncio.get_running_loop().create_task(
@@ -180,7 +178,8 @@ class AudioBridge:
             self._set(BridgeState.RUNNING, None)
 
     async def _register(self) -> bool:
-        """``AT+CPCMREG=1``, retried while the modem refuses (it can lag after connect)."""
+        """``AT+CPCMREG=1``, retried while the modem refuses (it can lag after connect);
+        True once PCM is on."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REGISTER_TIMEOUT
         while self._starting():
