@@ -184,7 +184,7 @@ def quick_radio_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_watchdog_cycles_the_radio_when_the_network_is_lost(
     emulator: Sim7600Emulator,
 ) -> None:
-    modem = Modem(config_for(emulator, signal_interval=0.05, registration_watchdog=0.2))
+    modem = Modem(config_for(emulator, signal_interval=0.05, registration_watchdog=1.0))
     await modem.connect()
     try:
         await emulator.set_registration(2)  # searching: the modem lost the network

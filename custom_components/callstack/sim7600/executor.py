@@ -192,7 +192,8 @@ class AtExecutor:
         )
         self._pending = pending
         self.stats.commands += 1
-        _LOGGER.debug("-> %s", RedactedLine(command))
+        if _LOGGER.isEnabledFor(logging.DEBUG):  # the hot path: no objects when quiet
+            _LOGGER.debug("-> %s", RedactedLine(command))
         try:
             async with asyncio.timeout(timeout):
                 self.port.write(command.encode("ascii") + b"\r")
@@ -284,7 +285,8 @@ class AtExecutor:
             return
         assert isinstance(item, Line)
         self.stats.lines += 1
-        _LOGGER.debug("<- %s", RedactedLine(item.text))
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug("<- %s", RedactedLine(item.text))
         text = item.text.strip()
         if pending is not None and not pending.done.done():
             if text == pending.command:
