@@ -10,6 +10,7 @@ is from 20 ms.
 from __future__ import annotations
 
 from array import array
+import asyncio
 import itertools
 import math
 from pathlib import Path
@@ -71,9 +72,15 @@ async def run(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Result
             blocking=True,
             return_response=True,
         )
-        received = await host.request("received", path=str(wav_path))
+        expected = round(seconds * RATE) * 2 // FRAME_BYTES
+        # The action returns once the last frame is written; give the emulator's process a
+        # moment to read it before asking what arrived.
+        for _ in range(40):
+            received = await host.request("received", path=str(wav_path))
+            if len(frame_arrivals(received["times"])) >= expected:
+                break
+            await asyncio.sleep(0.05)
     arrivals = frame_arrivals(received["times"])
-    expected = round(seconds * RATE) * 2 // FRAME_BYTES
     drift = [(t - arrivals[0] - k * FRAME_NS) / 1e6 for k, t in enumerate(arrivals)]
     jitter = [abs(b - a - FRAME_NS) / 1e6 for a, b in itertools.pairwise(arrivals)]
     max_drift = max(drift, key=abs) if drift else math.nan
