@@ -18,8 +18,10 @@ from .const import (
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
+    CONF_SMS_PART_TIMEOUT,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
+    DEFAULT_SMS_PART_TIMEOUT,
     DOMAIN,
 )
 from .coordinator import (
@@ -63,6 +65,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
             signal_interval=float(entry.options.get(CONF_SIGNAL_INTERVAL, DEFAULT_SIGNAL_INTERVAL)),
             registration_watchdog=60.0
             * float(entry.options.get(CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG)),
+            sms_part_timeout=3600.0
+            * float(entry.options.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)),
         ),
         sms_journal=journal,
     )

@@ -68,10 +68,12 @@ from .const import (
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
+    CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
     DEFAULT_RECORDINGS_FOLDER,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
+    DEFAULT_SMS_PART_TIMEOUT,
     DOMAIN,
     USB_PIDS,
     USB_VID,
@@ -100,6 +102,7 @@ DEFAULT_TITLE = "SIM7600"
 SIGNAL_INTERVAL_MIN = 10
 SIGNAL_INTERVAL_MAX = 3600
 WATCHDOG_MAX_MINUTES = 1440
+SMS_PART_TIMEOUT_MAX_HOURS = 168
 
 # How long one AT command of the probe may take, and the whole probe or PIN unlock.
 PROBE_COMMAND_TIMEOUT = 2.0
@@ -641,6 +644,7 @@ class CallstackOptionsFlow(OptionsFlow):
         values: dict[str, Any] = {
             CONF_SIGNAL_INTERVAL: DEFAULT_SIGNAL_INTERVAL,
             CONF_REGISTRATION_WATCHDOG: DEFAULT_REGISTRATION_WATCHDOG,
+            CONF_SMS_PART_TIMEOUT: DEFAULT_SMS_PART_TIMEOUT,
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
             **self.config_entry.options,
@@ -669,6 +673,9 @@ class CallstackOptionsFlow(OptionsFlow):
                                 CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG
                             )
                         ),
+                        CONF_SMS_PART_TIMEOUT: int(
+                            user_input.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)
+                        ),
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
                     }
@@ -692,6 +699,15 @@ class CallstackOptionsFlow(OptionsFlow):
                         step=1,
                         mode=NumberSelectorMode.BOX,
                         unit_of_measurement="min",
+                    )
+                ),
+                vol.Optional(CONF_SMS_PART_TIMEOUT): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=SMS_PART_TIMEOUT_MAX_HOURS,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="h",
                     )
                 ),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),

@@ -16,8 +16,10 @@ CONF_SIGNAL_INTERVAL: Final = "signal_interval"
 CONF_RECORDINGS_FOLDER: Final = "recordings_folder"
 CONF_SMS_RECIPIENTS: Final = "sms_recipients"
 CONF_REGISTRATION_WATCHDOG: Final = "registration_watchdog"
+CONF_SMS_PART_TIMEOUT: Final = "sms_part_timeout"
 DEFAULT_SIGNAL_INTERVAL: Final = 60
 DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns it on
+DEFAULT_SMS_PART_TIMEOUT: Final = 24  # hours a multipart SMS may wait for its missing parts
 DEFAULT_RECORDINGS_FOLDER: Final = "callstack"
 
 # Bus events (the same facts the event entities show).

@@ -40,6 +40,7 @@ from custom_components.callstack.const import (
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
+    CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
     DOMAIN,
 )
@@ -1325,6 +1326,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         {
             CONF_SIGNAL_INTERVAL: 120.0,
             CONF_REGISTRATION_WATCHDOG: 15.0,
+            CONF_SMS_PART_TIMEOUT: 48.0,
             CONF_RECORDINGS_FOLDER: " calls_2-a ",
             CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+441234567890"],
         },
@@ -1333,6 +1335,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     expected = {
         CONF_SIGNAL_INTERVAL: 120,
         CONF_REGISTRATION_WATCHDOG: 15,
+        CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
     }
