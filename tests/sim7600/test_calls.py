@@ -251,3 +251,21 @@ async def test_a_dial_timeout_ends_with_reason_timeout(identity: Identity, ok_fi
             assert call_events(events) == [("ended", "timeout")]
         finally:
             await modem.close()
+
+
+async def test_an_empty_call_list_taken_before_our_atd_does_not_end_the_dial(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder
+) -> None:
+    """A re-initialisation may read AT+CLCC while our ATD still waits for the line."""
+    emulator.hang_command("AT+COPS?")
+    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=0.5))
+    await emulator.wait_for_command("AT+COPS?")
+    emulator.set_dial_outcome("answer", delay=0.05)
+    dial = asyncio.ensure_future(modem.dial(CALLER, timeout=5))
+    await asyncio.sleep(0.05)
+    assert modem.snapshot.call_state is CallState.DIALING
+    modem.calls.reconcile([])  # the list of a modem that has not seen our ATD yet
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the hung command times out
+        await busy
+    assert await dial is DialResult.ANSWERED
+    await modem.hang_up()

@@ -77,6 +77,7 @@ class CallTracker:
         self._announced = False
         self._local_hang_up = False
         self._end_reason: str | None = None  # set when we know why a call ends before it does
+        self._dial_pending = False  # ATD is queued or in flight
         self._last_inbound_end = -LATE_MISSED_CALL
         self._dial_result: asyncio.Future[DialResult] | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -93,6 +94,7 @@ class CallTracker:
         self._dial_result = result = loop.create_future()
         self._set_state(CallState.DIALING, CallInfo("outbound", number))
         self._announced = True  # outgoing calls are announced by "answered"
+        self._dial_pending = True
         try:
             await self._execute(f"ATD{number};", timeout=10.0)
         except CallResultError:
@@ -102,6 +104,8 @@ class CallTracker:
             await self._hang_up_quietly()  # the modem may be dialling all the same
             self._finish("failed")
             raise
+        finally:
+            self._dial_pending = False
         try:
             async with asyncio.timeout(timeout):
                 return await asyncio.shield(result)
@@ -169,6 +173,8 @@ class CallTracker:
 
     def reconcile(self, entries: list[CallListEntry]) -> None:
         """Align the state with an ``AT+CLCC`` list (after a reconnect or a doubt)."""
+        if self._dial_pending:
+            return  # the list may predate our ATD, which is still waiting for the line
         voice = [entry for entry in entries if entry.mode == 0 and entry.stat != 6]
         if not voice:
             if self.state is CallState.INCOMING:
