@@ -635,6 +635,15 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=self._title(), data=data)
 
 
+def _number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
+    """A whole-number input box of the options form."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
+        )
+    )
+
+
 class CallstackOptionsFlow(OptionsFlow):
     """Signal refresh interval, recordings folder and SMS recipients."""
 
@@ -683,32 +692,14 @@ class CallstackOptionsFlow(OptionsFlow):
 
         schema = vol.Schema(
             {
-                vol.Required(CONF_SIGNAL_INTERVAL): NumberSelector(
-                    NumberSelectorConfig(
-                        min=SIGNAL_INTERVAL_MIN,
-                        max=SIGNAL_INTERVAL_MAX,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="s",
-                    )
+                vol.Required(CONF_SIGNAL_INTERVAL): _number_box(
+                    SIGNAL_INTERVAL_MIN, SIGNAL_INTERVAL_MAX, "s"
                 ),
-                vol.Optional(CONF_REGISTRATION_WATCHDOG): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=WATCHDOG_MAX_MINUTES,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
-                    )
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box(
+                    0, WATCHDOG_MAX_MINUTES, "min"
                 ),
-                vol.Optional(CONF_SMS_PART_TIMEOUT): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=SMS_PART_TIMEOUT_MAX_HOURS,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="h",
-                    )
+                vol.Optional(CONF_SMS_PART_TIMEOUT): _number_box(
+                    1, SMS_PART_TIMEOUT_MAX_HOURS, "h"
                 ),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(

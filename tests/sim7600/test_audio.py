@@ -323,3 +323,35 @@ async def test_sixteen_khz_bridge(identity: Identity, tmp_path: Path) -> None:
             await modem.hang_up()
         finally:
             await modem.close()
+
+
+async def test_recordings_start_on_a_sample_boundary_whatever_the_reads(
+    identity: Identity, tmp_path: Path
+) -> None:
+    """At full speed reads end anywhere, mid-sample included; every recording must still
+    be sample-aligned with the stream."""
+    async with Sim7600Emulator(identity, audio_speed=0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            for index in range(5):
+                result = await modem.record(tmp_path / f"fast-{index}.wav", 0.5)
+                pcm, _ = wav_pcm(result.path)
+                offset = bytes(emu.audio_sent).find(pcm)
+                assert offset >= 0
+                assert offset % 2 == 0
+            await modem.hang_up()
+        finally:
+            await modem.close()
+
+
+async def test_a_recording_started_mid_sample_drops_the_half_sample() -> None:
+    """The bridge counts the stream's bytes; a recording that starts after an odd count
+    skips one byte, so its samples are the stream's samples, not byte-shifted ones."""
+    stream = test_signal(0, 100)
+    recording = audio_module._Recording(samples_wanted=10, stop_on_dtmf=False, skip=1)
+    recording.feed(stream[41:44])  # the stream has already delivered 41 bytes
+    recording.feed(stream[44:80])
+    assert bytes(recording.buffer) == stream[42:62]

@@ -71,17 +71,22 @@ class PlaybackResult:
 class _Recording:
     """Collects PCM for one recording and says when and why it ended."""
 
-    def __init__(self, samples_wanted: int, stop_on_dtmf: bool) -> None:
+    def __init__(self, samples_wanted: int, stop_on_dtmf: bool, skip: int) -> None:
         self.samples_wanted = samples_wanted
         self.stop_on_dtmf = stop_on_dtmf
         self.buffer = bytearray()
         self.samples = 0
         self._odd = b""
+        # Bytes to drop first so the recording starts on a sample boundary of the
+        # stream: a read can end in the middle of a sample.
+        self._skip = skip
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def feed(self, data: bytes) -> None:
         if self.ended.done():
             return
+        if self._skip:
+            data, self._skip = data[self._skip :], max(0, self._skip - len(data))
         data = self._odd + data
         whole = len(data) - len(data) % SAMPLE_WIDTH
         self._odd = data[whole:]
@@ -124,6 +129,7 @@ class AudioBridge:
         self._recording: _Recording | None = None
         self._playing = False
         self._lifecycle = asyncio.Lock()
+        self._stream_bytes = 0  # bytes read since PCM was switched on
         self.stats = BridgeStats()
 
     @property
@@ -171,6 +177,7 @@ class AudioBridge:
                     await self._unregister()
                 return
             self._port = port
+            self._stream_bytes = 0  # PCM starts now, on a sample boundary
             self._reader = asyncio.get_running_loop().create_task(
                 self._read_loop(port), name="callstack PCM reader"
             )
@@ -267,6 +274,7 @@ class AudioBridge:
             while True:
                 data = await port.read()
                 self.stats.bytes_in += len(data)
+                self._stream_bytes += len(data)
                 if self._recording is not None:
                     self._recording.feed(data)
         except PortClosedError:
@@ -314,7 +322,11 @@ class AudioBridge:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
         if self._recording is not None:
             raise AudioBusyError("A recording is already running")
-        recording = _Recording(max(1, round(duration * self.sample_rate)), stop_on_dtmf)
+        recording = _Recording(
+            max(1, round(duration * self.sample_rate)),
+            stop_on_dtmf,
+            skip=self._stream_bytes % SAMPLE_WIDTH,
+        )
         self._recording = recording
         writer: WavWriter | None = None
         try:
