@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
+import functools
 from dataclasses import asdict, dataclass, replace
 import logging
 from pathlib import Path
@@ -293,10 +294,10 @@ class Modem:
         try:
             await _handshake(self._run_init)
             for command in _INIT_OPTIONAL:
-                await self._optional(command)
+                await self._quiet(command)
             if self.audio.url is not None:
                 frm = 1 if self.config.sample_rate == 16000 else 0
-                await self._optional(f"AT+CPCMFRM={frm}")
+                await self._quiet(f"AT+CPCMFRM={frm}")
             self.identity = await _read_identity(self.execute)
             await self._read_sim()
             await self.refresh_network()
@@ -308,12 +309,6 @@ class Modem:
 
     async def _run_init(self, command: str) -> list[str]:
         return await self.execute(command, timeout=2.0)
-
-    async def _optional(self, command: str) -> None:
-        try:
-            await self.execute(command)
-        except AtCommandError:
-            _LOGGER.debug("Modem refused an optional setting")
 
     async def _read_sim(self) -> None:
         self.sim = await _read_sim_status(self.execute)
@@ -361,11 +356,7 @@ class Modem:
             self._changed()
 
     async def _quiet(self, command: str) -> list[str]:
-        """Run a read command whose failure only means "unknown"."""
-        try:
-            return await self.execute(command)
-        except AtCommandError:
-            return []
+        return await _refusal_is_empty(self.execute, command)
 
     def _start_poller(self) -> None:
         if self._poller is None or self._poller.done():
@@ -704,14 +695,19 @@ async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:
         await run(command)
 
 
-async def _read_identity(execute: Callable[..., Awaitable[list[str]]]) -> ModemIdentity:
-    async def read(command: str) -> list[str]:
-        try:
-            lines: list[str] = await execute(command)
-        except AtCommandError:
-            return []
-        return lines
+async def _refusal_is_empty(
+    execute: Callable[..., Awaitable[list[str]]], command: str
+) -> list[str]:
+    """Run a command whose refusal (an optional setting, an unknown figure) is no error:
+    the modem answering ERROR just means nothing to read."""
+    try:
+        return await execute(command)
+    except AtCommandError:
+        return []
 
+
+async def _read_identity(execute: Callable[..., Awaitable[list[str]]]) -> ModemIdentity:
+    read = functools.partial(_refusal_is_empty, execute)
     return ModemIdentity(
         manufacturer=strip_prefix(await read("AT+CGMI"), "+CGMI:"),
         model=strip_prefix(await read("AT+CGMM"), "+CGMM:"),

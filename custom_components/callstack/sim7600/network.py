@@ -138,10 +138,10 @@ def parse_spic(lines: list[str]) -> int | None:
     return to_int(split_fields(payload)[0]) if payload is not None else None
 
 
-def strip_prefix(lines: list[str], prefix: str) -> str | None:
+def strip_prefix(lines: list[str], prefix: str | None) -> str | None:
     """The first line with ``prefix`` removed (``+CGMR: LE20B03`` → ``LE20B03``), or the
     first line as it is when no line carries the prefix (some firmware omits it)."""
-    payload = _payload(lines, prefix)
+    payload = _payload(lines, prefix) if prefix else None
     if payload is not None:
         return payload.strip('"') or None
     for line in lines:
@@ -152,7 +152,7 @@ def strip_prefix(lines: list[str], prefix: str) -> str | None:
 
 def bare_digits(lines: list[str], prefix: str | None = None) -> str | None:
     """The identity digits in a reply: ``AT+CGSN``, ``AT+CIMI``, ``+ICCID: ...``."""
-    value = strip_prefix(lines, prefix) if prefix else strip_prefix(lines, "\0")
+    value = strip_prefix(lines, prefix)
     if value is None:
         return None
     value = value.strip().strip('"')
