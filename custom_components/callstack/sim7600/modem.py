@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
-import functools
 from dataclasses import asdict, dataclass, replace
+import functools
 import logging
 from pathlib import Path
 import random
