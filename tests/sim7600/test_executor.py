@@ -16,7 +16,7 @@ from custom_components.callstack.sim7600.errors import (
 )
 from custom_components.callstack.sim7600.executor import NO_REPLY, AtExecutor
 from custom_components.callstack.sim7600.transport import open_port
-from custom_components.callstack.sim7600.urc import Ring, Urc
+from custom_components.callstack.sim7600.urc import Ring, Urc, UssdResponse
 from sim7600_emulator import Sim7600Emulator
 
 
@@ -180,13 +180,19 @@ async def test_a_cancelled_command_does_not_wedge_the_next(emulator: Sim7600Emul
         await executor.close()
 
 
-async def test_no_reply_commands_leave_every_line_to_the_urc_handler(
+async def test_a_no_reply_command_leaves_its_answer_to_the_urc_handler(
     emulator: Sim7600Emulator,
 ) -> None:
+    """The network's +CUSD can come before the OK of AT+CUSD=1: it is a URC, not a reply."""
     urcs: list[Urc] = []
     executor = await executor_for(emulator.at_link, urcs)
     try:
         await executor.execute("ATE0")
-        assert await executor.execute("AT+CSQ", prefix=NO_REPLY) == []
+        emulator.hang_command("AT+CUSD")  # the test plays the modem's answer itself
+        command = asyncio.ensure_future(executor.execute('AT+CUSD=1,"*100#",15', prefix=NO_REPLY))
+        await emulator.wait_for_command("AT+CUSD")
+        await emulator.send_garbage(b'\r\n+CUSD: 0,"Balance 5.00",15\r\n\r\nOK\r\n')
+        assert await command == []
+        assert urcs == [UssdResponse(0, "Balance 5.00", 15)]
     finally:
         await executor.close()
