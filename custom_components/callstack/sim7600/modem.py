@@ -21,7 +21,7 @@ from typing import Any
 
 from . import validate
 from .audio import AudioBridge, PlaybackResult, RecordingResult
-from .calls import CallTracker, DialResult
+from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
     AtCommandError,
     AtTimeoutError,
@@ -55,6 +55,7 @@ from .urc import (
     CallerId,
     CallListEntry,
     CallTerminated,
+    CallWaiting,
     DtmfReceived,
     MissedCall,
     Registration,
@@ -78,6 +79,7 @@ _LOGGER = logging.getLogger(__name__)
 _CALL_URCS = (
     Ring,
     CallerId,
+    CallWaiting,
     CallListEntry,
     VoiceCallBegin,
     VoiceCallEnd,
@@ -91,6 +93,9 @@ _INIT_OPTIONAL = (
     "AT+CLIP=1",  # caller ID after RING
     "AT+CVHU=0",  # let ATH end voice calls too
     "AT+CLCC=1",  # +CLCC URCs on every call state change
+    # +CCWA URC for a waiting call (off after power-up). Only the presentation: whether
+    # the network offers call waiting at all stays the subscriber's setting.
+    "AT+CCWA=1",
     "AT+CREG=1",
     "AT+CGREG=1",
     "AT+CEREG=1",
@@ -196,6 +201,8 @@ class Modem:
             ber=self.ber,
             call_state=self.calls.state,
             call=self.calls.call,
+            waiting_call=self.calls.waiting_call,
+            held_call=self.calls.held_call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
             sms_storage_full=self.sms.storage_full,
@@ -463,6 +470,7 @@ class Modem:
         timeout: float | None = None,
         payload: bytes | None = None,
         prefix: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
         executor = self._executor
@@ -473,6 +481,7 @@ class Modem:
             timeout=timeout if timeout is not None else self.config.command_timeout,
             payload=payload,
             prefix=prefix,
+            before_send=before_send,
         )
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
@@ -480,12 +489,13 @@ class Modem:
         return await self.calls.dial(number, timeout)
 
     async def answer(self) -> None:
-        """Answer the ringing call."""
+        """Answer the ringing call, or take the waiting (else held) call, holding the
+        active one."""
         await self.calls.answer()
 
-    async def hang_up(self) -> None:
-        """End, reject or cancel the current call."""
-        await self.calls.hang_up()
+    async def hang_up(self, target: HangUpTarget = HangUpTarget.ACTIVE) -> None:
+        """End, reject or cancel a call (see :meth:`CallTracker.hang_up`)."""
+        await self.calls.hang_up(target)
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send DTMF tones into the active call."""
