@@ -4,6 +4,7 @@ and a dial that a ringing call beats (sim7600.md section 11, issue 12 items 1 an
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -384,3 +385,41 @@ async def test_a_second_dial_while_one_is_queued_is_refused(
     assert await dial == "answered"
     assert [cmd for cmd in emulator.commands if cmd.startswith("ATD")] == [f"ATD{SECOND};"]
     await modem.hang_up()
+
+
+# ---- what runs on the active call -----------------------------------------------------
+
+
+async def test_a_waiting_caller_does_not_stop_collecting_digits_or_recording(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder, tmp_path: Path
+) -> None:
+    await active_call(emulator, modem)
+    collected = asyncio.ensure_future(modem.collect_dtmf(4, timeout=5, terminator="#"))
+    recording = asyncio.ensure_future(modem.record(tmp_path / "first.wav", 1.0))
+    await waiting_call(emulator, modem, events)
+    await emulator.missed_call(2)
+    await until(lambda: ("missed", SECOND, None) in call_events(events))
+    await emulator.send_dtmf("42#")
+    assert await collected == "42"
+    result = await recording
+    assert (result.ended_by, result.samples) == ("duration", 8000)
+    await modem.hang_up()
+
+
+async def test_a_recording_ends_when_its_call_goes_on_hold(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder, tmp_path: Path
+) -> None:
+    """Taking the waiting call puts the first on hold: its recording ends as at a call's
+    end, while the bridge runs on for the call taken."""
+    await active_call(emulator, modem)
+    recording = asyncio.ensure_future(modem.record(tmp_path / "first.wav", 600.0))
+    await waiting_call(emulator, modem, events)
+    await modem.answer()
+    result = await asyncio.wait_for(recording, timeout=5)
+    assert result.ended_by == "call_ended"
+    assert result.samples > 0
+    assert modem.audio.running
+    second = await modem.record(tmp_path / "second.wav", 0.5)
+    assert second.ended_by == "duration"
+    await modem.hang_up(HangUpTarget.ALL)
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE)

@@ -293,6 +293,12 @@ class AudioBridge:
 
     # ---- recording --------------------------------------------------------------------
 
+    def call_ended(self) -> None:
+        """The call being recorded ended, or went on hold, while another call keeps the
+        bridge running: the recording ends as it would at the end of the call."""
+        if self._recording is not None:
+            self._recording.end("call_ended")
+
     def dtmf(self, digit: str) -> None:
         """A DTMF digit arrived; it may end a recording."""
         del digit

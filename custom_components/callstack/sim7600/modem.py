@@ -36,7 +36,14 @@ from .errors import (
 )
 from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
 from .executor import AtExecutor
-from .model import CallState, ModemIdentity, ModemSnapshot, RegistrationStatus, SimStatus
+from .model import (
+    CallInfo,
+    CallState,
+    ModemIdentity,
+    ModemSnapshot,
+    RegistrationStatus,
+    SimStatus,
+)
 from .network import (
     bare_digits,
     best_registration,
@@ -169,6 +176,7 @@ class Modem:
         self._failed_cycles = 0
         self._unregistered_since: float | None = None
         self.calls = CallTracker(self.execute, self._emit, self._call_changed)
+        self._talking_to: tuple[str, float | None] | None = None  # the active call
         self.audio = AudioBridge(
             config.audio_url,
             self.execute,
@@ -550,11 +558,17 @@ class Modem:
         digit, or when the call ends.
         """
         queue: asyncio.Queue[str | None] = asyncio.Queue()
+        collecting_from = _call_key(self.calls.call)
 
         def on_event(event: ModemEvent) -> None:
             if isinstance(event, DtmfEvent):
                 queue.put_nowait(event.digit)
-            elif isinstance(event, CallEvent) and event.kind in ("ended", "missed"):
+            elif (
+                isinstance(event, CallEvent)
+                and event.kind in ("ended", "missed")
+                # Only the end of this call ends the collection, not a waiting caller's.
+                and _call_key(self.calls.call) != collecting_from
+            ):
                 queue.put_nowait(None)
 
         unsubscribe = self.subscribe(on_event)
@@ -658,9 +672,17 @@ class Modem:
 
     def _call_changed(self) -> None:
         state = self.calls.state
+        talking_to = _call_key(self.calls.call) if state is CallState.ACTIVE else None
+        if talking_to != self._talking_to:
+            if self._talking_to is not None:
+                # The active call ended, went on hold or was swapped for another: what
+                # was being recorded of it ends, even if the bridge runs on.
+                self.audio.call_ended()
+            self._talking_to = talking_to
         if state is CallState.ACTIVE and not self.audio.running:
             self._spawn(self.audio.start())
         elif state is CallState.IDLE:
+            # PCM goes off only when no call is left: a held call keeps the bridge.
             self._spawn(self.audio.stop())
         self._changed()
 
@@ -690,6 +712,11 @@ class Modem:
                 _LOGGER.error("Unexpected error in a modem task", exc_info=err)
             else:
                 _LOGGER.debug("Modem task stopped: %s", type(err).__name__)
+
+
+def _call_key(call: CallInfo | None) -> tuple[str, float | None] | None:
+    """What tells one connected call from another (its number may be learnt late)."""
+    return None if call is None else (call.direction, call.started)
 
 
 async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:
