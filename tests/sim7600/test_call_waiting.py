@@ -423,3 +423,58 @@ async def test_a_recording_ends_when_its_call_goes_on_hold(
     assert second.ended_by == "duration"
     await modem.hang_up(HangUpTarget.ALL)
     await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [Variants(chld_begin=False), Variants(chld_begin=True)],
+    ids=["no-begin", "begin"],
+)
+async def test_calls_followed_without_call_list_urcs(
+    identity: Identity, variants: Variants
+) -> None:
+    """With AT+CLCC=0 the driver learns indexes from its own AT+CLCC reads: take the
+    waiting call, then the far end of the held call hangs up, then the caller taken."""
+    events = Recorder()
+    emulator, modem = await connected(identity, variants, events)
+    try:
+        await modem.execute("AT+CLCC=0")
+        await active_call(emulator, modem)
+        await waiting_call(emulator, modem, events)
+        await modem.answer()
+        snapshot = modem.snapshot
+        assert snapshot.call is not None
+        assert snapshot.call.number == SECOND
+        assert snapshot.held_call is not None
+        await emulator.remote_hang_up(1)  # the held caller gives up on us
+        await until(lambda: ("ended", FIRST, "remote_hang_up") in call_events(events))
+        assert modem.snapshot.call_state is CallState.ACTIVE
+        assert modem.snapshot.held_call is None
+        assert modem.audio.running
+        await emulator.remote_hang_up(2)
+        await until(lambda: ("ended", SECOND, "remote_hang_up") in call_events(events))
+        await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    finally:
+        await modem.close()
+        await emulator.stop()
+
+
+async def test_the_active_caller_hangs_up_without_call_list_urcs(identity: Identity) -> None:
+    events = Recorder()
+    emulator, modem = await connected(identity, Variants(), events)
+    try:
+        await modem.execute("AT+CLCC=0")
+        await active_call(emulator, modem)
+        await waiting_call(emulator, modem, events)
+        await emulator.remote_hang_up(1)
+        await until(lambda: ("ended", FIRST, "remote_hang_up") in call_events(events))
+        await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+        assert modem.snapshot.call is not None
+        assert modem.snapshot.call.number == SECOND
+        await modem.answer()
+        await until(lambda: ("answered", SECOND, None) in call_events(events))
+        await modem.hang_up()
+        await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    finally:
+        await modem.close()
+        await emulator.stop()
