@@ -478,3 +478,21 @@ async def test_the_active_caller_hangs_up_without_call_list_urcs(identity: Ident
     finally:
         await modem.close()
         await emulator.stop()
+
+
+async def test_hang_up_cancels_a_dial_that_waits_for_the_line(
+    emulator: Sim7600Emulator, modem: Modem, events: Recorder
+) -> None:
+    """Hanging up while ATD still waits behind another command: it never goes out."""
+    emulator.hang_command("AT+COPS?")
+    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=0.5))
+    await emulator.wait_for_command("AT+COPS?")
+    dial = asyncio.ensure_future(modem.dial(SECOND, timeout=5))
+    await asyncio.sleep(0.05)
+    await modem.hang_up()
+    with pytest.raises(AtTimeoutError):
+        await busy
+    assert await dial == "failed"
+    assert not any(cmd.startswith(("ATD", "AT+CHUP")) for cmd in emulator.commands)
+    assert call_events(events) == [("ended", SECOND, "local_hang_up")]
+    assert modem.snapshot.call_state is CallState.IDLE

@@ -88,6 +88,10 @@ class HangUpTarget(StrEnum):
     ALL = "all"
 
 
+class _DialCancelled(Exception):
+    """The dial was hung up before its ATD was sent."""
+
+
 @dataclass(eq=False)
 class _Call:
     """One call on the line. ``index`` is its ``+CLCC`` index once a line named it."""
@@ -123,6 +127,7 @@ class CallTracker:
         self._calls: list[_Call] = []
         self._shown: tuple[object, ...] = (CallState.IDLE, None, None, None)
         self._dial_queued = False  # ATD waits for the line
+        self._dial_cancelled = False  # ... and must not go out when it gets it
         self._dial_call: _Call | None = None
         self._dial_result: asyncio.Future[DialResult] | None = None
         self._last_inbound_end = -LATE_MISSED_CALL
@@ -173,15 +178,20 @@ class CallTracker:
         call = _Call("outbound", number, CallState.DIALING, announced=True)
 
         def going_out() -> None:
+            if self._dial_cancelled:
+                raise _DialCancelled
             if self._calls:
                 raise CallStateError("A call came in before the dial went out")
             self._dial_call = call
             self._dial_result = loop.create_future()
             self._add(call)
 
-        self._dial_queued = True
+        self._dial_queued, self._dial_cancelled = True, False
         try:
             return await self._place(call, number, timeout, going_out)
+        except _DialCancelled:
+            self._emit(CallEvent("ended", "outbound", number, None, "local_hang_up"))
+            return DialResult.FAILED
         finally:
             self._dial_queued = False
             self._dial_result = None
@@ -202,7 +212,6 @@ class CallTracker:
                 await self._release_quietly(call)
                 self._finish(call, "failed")
             raise
-        self._dial_queued = False
         result = self._dial_result
         assert result is not None
         try:
@@ -250,6 +259,9 @@ class CallTracker:
         it while dialing); ``waiting`` rejects the waiting call, ``held`` ends the held
         one, ``all`` ends every call. Other calls stay as they are."""
         calls = [call for call in self._calls if not call.ending]
+        if not calls and self._dial_queued and target in (HangUpTarget.ACTIVE, HangUpTarget.ALL):
+            self._dial_cancelled = True  # the ATD still waiting for the line never goes out
+            return
         if not calls:
             raise CallStateError("There is no call to end")
         if target is HangUpTarget.ALL or (target is HangUpTarget.ACTIVE and len(calls) == 1):
