@@ -515,8 +515,8 @@ class CallTracker:
             self._changed()
         if target is CallState.ACTIVE:
             self._connected(call)
-        elif target in _UNANSWERED:
-            if call.state in _UNANSWERED and call.state is not target:
+        elif target in _UNANSWERED and call.state in _UNANSWERED:
+            if call.state is not target:
                 call.state = target  # a waiting call rings once the other call has gone
                 self._changed()
             self._watch_unanswered(call)
