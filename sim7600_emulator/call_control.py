@@ -402,6 +402,8 @@ class CallControl:
     def _take(self, call: Call) -> None:
         """Connect a waiting call (optional VOICE CALL: BEGIN) or retrieve a held one."""
         self._stop_progress(call)
+        if self._ctx.variants.chld_stops_pcm:
+            self._audio.stop()
         if call.stat is CallStat.WAITING:
             if self._ctx.variants.chld_begin:
                 self._ctx.out.lines("VOICE CALL: BEGIN")

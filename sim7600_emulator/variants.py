@@ -49,6 +49,9 @@ class Variants:
     chld_begin: bool = True
     """AT+CHLD that connects a waiting call sends `VOICE CALL: BEGIN` [U]."""
 
+    chld_stops_pcm: bool = False
+    """AT+CHLD that makes another call active stops PCM until AT+CPCMREG=1 again [U]."""
+
     cpcmreg_refusals: int = 0
     """AT+CPCMREG=1 fails this many times after each connect before it is accepted [obs: lag]."""
 

@@ -267,3 +267,27 @@ async def test_control_commands_drive_a_waiting_call(emu: Sim7600Emulator, host:
     assert stats(emu) == [(1, CallStat.ACTIVE)]
     await execute(emu, {"command": "call-waiting", "args": {"state": "off"}})
     assert emu.call_waiting is False
+
+
+@pytest.mark.parametrize("stops", [False, True])
+async def test_pcm_across_a_swap(
+    make_emulator: EmulatorFactory, open_host: HostFactory, stops: bool
+) -> None:
+    emu = await make_emulator(variants=Variants(chld_stops_pcm=stops))
+    at = await quiet_host(emu, open_host)
+    await one_call(emu, at)
+    assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
+    await emu.incoming_call(SECOND)
+    await at.command("AT+CHLD=2")
+    await at.settle()  # VOICE CALL: BEGIN and the list follow the OK
+    assert (
+        await at.command("AT+CPCMREG?") == f"\r\n+CPCMREG: {int(not stops)}\r\n\r\nOK\r\n".encode()
+    )
+    await emu.remote_hang_up(2)
+    await at.settle()
+    assert (
+        await at.command("AT+CPCMREG?") == f"\r\n+CPCMREG: {int(not stops)}\r\n\r\nOK\r\n".encode()
+    )
+    await at.command("AT+CHUP")
+    await at.settle()
+    assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"

@@ -496,3 +496,26 @@ async def test_hang_up_cancels_a_dial_that_waits_for_the_line(
     assert not any(cmd.startswith(("ATD", "AT+CHUP")) for cmd in emulator.commands)
     assert call_events(events) == [("ended", SECOND, "local_hang_up")]
     assert modem.snapshot.call_state is CallState.IDLE
+
+
+@pytest.mark.parametrize("stops", [False, True], ids=["pcm-survives", "pcm-stops"])
+async def test_call_audio_after_a_swap(identity: Identity, stops: bool, tmp_path: Path) -> None:
+    """After AT+CHLD makes another call active the driver reads AT+CPCMREG? and switches
+    PCM on again if the swap turned it off; the call taken can be recorded."""
+    events = Recorder()
+    emulator, modem = await connected(identity, Variants(chld_stops_pcm=stops), events)
+    try:
+        await active_call(emulator, modem)
+        await waiting_call(emulator, modem, events)
+        before = len(emulator.commands)
+        await modem.answer()
+        await until(lambda: "AT+CPCMREG?" in emulator.commands[before:])
+        await until(lambda: emulator.status()["audio"]["streaming"])
+        assert ("AT+CPCMREG=1" in emulator.commands[before:]) is stops
+        result = await modem.record(tmp_path / "second.wav", 0.5)
+        assert (result.ended_by, result.samples) == ("duration", 4000)
+        await modem.hang_up(HangUpTarget.ALL)
+        await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    finally:
+        await modem.close()
+        await emulator.stop()

@@ -678,6 +678,8 @@ class Modem:
                 # The active call ended, went on hold or was swapped for another: what
                 # was being recorded of it ends, even if the bridge runs on.
                 self.audio.call_ended()
+            if talking_to is not None and self.audio.running:
+                self._spawn(self.audio.confirm_registered())  # a swap, or a call resumed
             self._talking_to = talking_to
         if state is CallState.ACTIVE and not self.audio.running:
             self._spawn(self.audio.start())
