@@ -3,6 +3,7 @@ state's attributes, and the ``answer`` / ``hang_up`` actions that take or reject
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -14,6 +15,7 @@ import voluptuous as vol
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import EVENT_CALL  # noqa: E402
+from custom_components.callstack.sim7600.errors import AtTimeoutError  # noqa: E402
 from sim7600_emulator import CallStat, Sim7600Emulator  # noqa: E402
 
 from .fixtures import (  # noqa: E402
@@ -165,3 +167,33 @@ async def test_hang_up_target_is_validated(
         await call_action(hass, "hang_up", {"target": "everyone"})
     err = await action_error(hass, "hang_up", {"target": "all"})
     assert_translated_error(err, HomeAssistantError, "no_call", emulator)
+
+
+async def test_a_caller_who_rings_before_the_dial_goes_out_wins(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Issue 12 item 2 through the action: the dial waits behind a slow command, a caller
+    rings meanwhile; ``dial`` fails with ``call_in_progress``, the caller is reported and
+    nothing hangs up on them."""
+    events = async_capture_events(hass, EVENT_CALL)
+    modem = loaded_entry.runtime_data.modem
+    caller, callee = emulator.identity.callers[0], emulator.identity.callers[1]
+    emulator.hang_command("AT+COPS?")
+    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=1.0))
+    await emulator.wait_for_command("AT+COPS?")
+    dial = asyncio.ensure_future(call_action(hass, "dial", {"number": callee}))
+    await asyncio.sleep(0.05)
+    await emulator.incoming_call(caller)
+    await wait_until(hass, lambda: call_state(hass).state == "incoming", what="incoming")
+    with pytest.raises(AtTimeoutError):
+        await busy
+    with pytest.raises(HomeAssistantError) as excinfo:
+        await dial
+    assert_translated_error(excinfo.value, HomeAssistantError, "call_in_progress", emulator)
+    assert [(event.data["type"], event.data["number"]) for event in events] == [
+        ("incoming", caller)
+    ]
+    assert not [cmd for cmd in emulator.commands if cmd.startswith(("ATD", "AT+CHUP"))]
+    assert stats(emulator) == [(1, CallStat.INCOMING)]
+    await emulator.missed_call()
+    await wait_until(hass, lambda: events[-1].data["type"] == "missed", what="missed")
