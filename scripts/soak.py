@@ -1,5 +1,8 @@
 """Soak run: many calls with recordings and many SMS through the emulator, in a row.
 
+Every other call gets a second caller who waits during the recording and then gives up
+or is rejected; the first call, its recording and its audio must not notice.
+
 Checks that nothing fails and nothing leaks: asyncio tasks, file descriptors, threads,
 temporary files and memory (RSS) are compared before and after. Usage:
 ``scripts/soak [--calls 1000] [--sms 10000]``.
@@ -20,12 +23,15 @@ import time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_components.callstack.sim7600.events import ModemEvent, SmsReceived
+from custom_components.callstack.sim7600.calls import HangUpTarget
+from custom_components.callstack.sim7600.events import CallEvent, ModemEvent, SmsReceived
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem, ModemConfig
 from sim7600_emulator import Identity, Sim7600Emulator
 
 CALLER = "+4915550000001"
+SECOND_CALLER = "+4915550000002"
+WAITING_EVERY = 2  # every other call has a waiting second caller
 SPEED = 50.0  # audio runs 50x real time: a 2 s recording takes 40 ms
 RSS_GROWTH_LIMIT_MB = 20.0
 
@@ -59,10 +65,15 @@ async def soak(calls: int, messages: int) -> int:
         ModemConfig(at_url=emulator.at_link, audio_url=emulator.audio_link, audio_speed=SPEED)
     )
     received = [0]  # a count, not the messages: keeping them would look like a leak
+    waiting = {"reported": 0, "ended": 0, "first_call_cut": 0}
 
     def on_event(event: ModemEvent) -> None:
         if isinstance(event, SmsReceived):
             received[0] += 1
+        elif isinstance(event, CallEvent) and event.number == SECOND_CALLER:
+            waiting["reported" if event.kind == "waiting" else "ended"] += 1
+        elif isinstance(event, CallEvent) and event.kind == "ended":
+            waiting["first_call_cut"] += event.reason != "local_hang_up"
 
     modem.subscribe(on_event)
     await modem.connect()
@@ -98,6 +109,10 @@ async def soak(calls: int, messages: int) -> int:
     report = {
         "calls": calls,
         "calls_per_second": round(calls / call_seconds, 1),
+        "waiting_callers": len(range(1, calls + 1, WAITING_EVERY)),
+        "waiting_reported": waiting["reported"],
+        "waiting_ended": waiting["ended"],
+        "first_call_cut": waiting["first_call_cut"],
         "sms": messages,
         "sms_per_second": round(messages / sms_seconds, 1),
         "sms_delivered": received[0],
@@ -114,6 +129,9 @@ async def soak(calls: int, messages: int) -> int:
     for key, value in report.items():
         print(f"{key:>18}: {value}")
     failures = [
+        report["waiting_reported"] != report["waiting_callers"],
+        report["waiting_ended"] != report["waiting_callers"],
+        report["first_call_cut"] != 0,
         report["sms_delivered"] != messages,
         report["sms_left_on_sim"] != 0,
         report["tasks_growth"] > 0,
@@ -131,10 +149,26 @@ async def one_call(emulator: Sim7600Emulator, modem: Modem, folder: Path, index:
     await wait_for(lambda: modem.calls.state is CallState.INCOMING)
     await modem.answer()
     await wait_for(lambda: modem.audio.running)
-    result = await modem.record(folder / f"call-{index}.wav", 2.0)
+    recording = asyncio.ensure_future(modem.record(folder / f"call-{index}.wav", 2.0))
+    if index % WAITING_EVERY == 1:
+        await second_caller(emulator, modem, give_up=index % (2 * WAITING_EVERY) == 1)
+    result = await recording
     assert result.samples == 16000, result
     await modem.hang_up()
     await wait_for(lambda: modem.calls.state is CallState.IDLE and not modem.audio.running)
+
+
+async def second_caller(emulator: Sim7600Emulator, modem: Modem, *, give_up: bool) -> None:
+    """A second caller waits during the call, then gives up or is rejected."""
+    await emulator.incoming_call(SECOND_CALLER, ring_interval=1.0)
+    await wait_for(lambda: modem.calls.waiting_call is not None)
+    if give_up:
+        await emulator.missed_call(2)
+    else:
+        await modem.hang_up(HangUpTarget.WAITING)
+    await wait_for(lambda: modem.calls.waiting_call is None)
+    assert modem.calls.state is CallState.ACTIVE
+    assert modem.audio.running
 
 
 def main() -> int:

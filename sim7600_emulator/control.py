@@ -48,6 +48,10 @@ async def _ring(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     await emu.incoming_call(args["number"], args.get("type"), args.get("interval") or 2.0)
 
 
+async def _call_waiting(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.call_waiting = args["state"] == "on"
+
+
 async def _dial_outcome(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     emu.set_dial_outcome(args["kind"], args.get("delay") or 0.1)
 
@@ -80,13 +84,14 @@ async def _status(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
 
 
 PORTS = ("at", "audio", "both")
+_CALL_ID = Argument("call", int, "+CLCC index of the call (default: the obvious one)", flag=True)
 
 COMMANDS: dict[str, ControlCommand] = {
     command.name: command
     for command in (
         ControlCommand(
             "ring",
-            "an incoming call",
+            "an incoming call (during a call: a waiting call)",
             (
                 Argument("number", str, "caller number"),
                 Argument(
@@ -96,9 +101,25 @@ COMMANDS: dict[str, ControlCommand] = {
             ),
             _ring,
         ),
-        ControlCommand("missed", "the caller gives up", (), lambda emu, _: emu.missed_call()),
+        ControlCommand(
+            "missed",
+            "the ringing or waiting caller gives up",
+            (_CALL_ID,),
+            lambda emu, args: emu.missed_call(args.get("call")),
+        ),
         ControlCommand("answer", "the far end answers", (), lambda emu, _: emu.remote_answer()),
-        ControlCommand("hangup", "the far end hangs up", (), lambda emu, _: emu.remote_hang_up()),
+        ControlCommand(
+            "hangup",
+            "the far end hangs up",
+            (_CALL_ID,),
+            lambda emu, args: emu.remote_hang_up(args.get("call")),
+        ),
+        ControlCommand(
+            "call-waiting",
+            "the subscriber's call waiting service (off: a second caller hears busy)",
+            (Argument("state", str, "on or off", choices=("on", "off")),),
+            _call_waiting,
+        ),
         ControlCommand(
             "dial-outcome",
             "what the far end does with the next ATD",

@@ -161,13 +161,17 @@ class Sim7600Emulator:
     async def incoming_call(
         self, number: str, number_type: int | None = None, ring_interval: float = 2.0
     ) -> None:
-        """A call arrives: RING (+CLIP with AT+CLIP=1, +CRING: VOICE with AT+CRC=1), repeated."""
+        """A call arrives: RING (+CLIP with AT+CLIP=1, +CRING: VOICE with AT+CRC=1), repeated.
+
+        During another call it waits instead: +CCWA (with AT+CCWA=1) and +CLCC stat 5; with
+        `call_waiting` off the network turns the caller away and the module sees nothing.
+        """
         kind = type_of_number(number) if number_type is None else number_type
         await self._modem.calls.incoming_call(number, kind, ring_interval)
 
-    async def missed_call(self) -> None:
-        """The caller gives up before the host answers: MISSED_CALL."""
-        await self._modem.calls.missed_call()
+    async def missed_call(self, call_id: int | None = None) -> None:
+        """The ringing or waiting caller (or call `call_id`) gives up: MISSED_CALL."""
+        await self._modem.calls.missed_call(call_id)
 
     @property
     def dial_outcome(self) -> DialOutcome:
@@ -186,9 +190,10 @@ class Sim7600Emulator:
         """The far end picks up the call the host placed: VOICE CALL: BEGIN."""
         await self._modem.calls.remote_answer()
 
-    async def remote_hang_up(self) -> None:
-        """The far end hangs up: VOICE CALL: END: <duration>, NO CARRIER."""
-        await self._modem.calls.remote_hang_up()
+    async def remote_hang_up(self, call_id: int | None = None) -> None:
+        """The far end of the foreground call (or of call `call_id`) hangs up:
+        VOICE CALL: END: <duration>, NO CARRIER."""
+        await self._modem.calls.remote_hang_up(call_id)
 
     async def send_dtmf(self, digits: str) -> None:
         """The far end presses keys: +RXDTMF: <c> per digit."""
@@ -196,8 +201,24 @@ class Sim7600Emulator:
 
     @property
     def call(self) -> Call | None:
-        """The current call (stat, number, direction), or None."""
+        """The foreground call (the active one, else the lowest index), or None."""
         return self._modem.calls.call
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every call the module holds, by +CLCC index."""
+        control = self._modem.calls
+        return [control.calls[index] for index in sorted(control.calls)]
+
+    @property
+    def call_waiting(self) -> bool:
+        """The subscriber's call waiting service (AT+CCWA=,<mode> changes it); when off, a
+        second caller gets busy and the module sees nothing."""
+        return self._modem.ctx.network.call_waiting
+
+    @call_waiting.setter
+    def call_waiting(self, enabled: bool) -> None:
+        self._modem.ctx.network.call_waiting = enabled
 
     @property
     def dtmf_sent(self) -> str:
@@ -413,7 +434,6 @@ class Sim7600Emulator:
 
     def status(self) -> dict[str, Any]:
         """A JSON-friendly summary: call, settings, SIM, network, counters, front doors."""
-        call = self.call
         ports: dict[str, Any] = {}
         for port in (self._at, self._audio):
             ports[port.name] = {
@@ -423,14 +443,9 @@ class Sim7600Emulator:
             }
         ctx = self._modem.ctx
         return {
-            "call": None
-            if call is None
-            else {
-                "number": call.number,
-                "direction": call.direction.name,
-                "stat": call.stat.name,
-                "connected": call.connected_at is not None,
-            },
+            "call": _call_status(self.call),
+            "calls": [_call_status(call) for call in self.calls],
+            "call_waiting": self.call_waiting,
             "settings": asdict(self.settings),
             "sim": ctx.sim.state,
             "registration": ctx.registration("+CEREG"),
@@ -447,3 +462,15 @@ class Sim7600Emulator:
             "ussd_session_open": self.ussd_session_open,
             "ports": ports,
         }
+
+
+def _call_status(call: Call | None) -> dict[str, Any] | None:
+    if call is None:
+        return None
+    return {
+        "id": call.id,
+        "number": call.number,
+        "direction": call.direction.name,
+        "stat": call.stat.name,
+        "connected": call.connected_at is not None,
+    }

@@ -37,6 +37,21 @@ class Variants:
     failed_dial_end: bool = False
     """`VOICE CALL: END: 000000` before BUSY / NO ANSWER / NO CARRIER of a failed dial [U]."""
 
+    waiting_ring: bool = False
+    """RING (+CLIP) also comes for a waiting call, not only +CCWA [U]."""
+
+    waiting_gone_urcs: bool = False
+    """A waiting caller who gives up also gets `VOICE CALL: END: 000000` and `NO CARRIER` [U]."""
+
+    waiting_missed_call: bool = True
+    """A waiting caller who gives up leaves `MISSED_CALL: <time> <number>` [U]."""
+
+    chld_begin: bool = True
+    """AT+CHLD that connects a waiting call sends `VOICE CALL: BEGIN` [U]."""
+
+    chld_stops_pcm: bool = False
+    """AT+CHLD that makes another call active stops PCM until AT+CPCMREG=1 again [U]."""
+
     cpcmreg_refusals: int = 0
     """AT+CPCMREG=1 fails this many times after each connect before it is accepted [obs: lag]."""
 

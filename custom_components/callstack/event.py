@@ -1,4 +1,5 @@
-"""Event entities: calls (incoming, answered, ended, missed), DTMF digits and SMS received."""
+"""Event entities: calls (incoming, waiting, answered, ended, missed), DTMF digits and SMS
+received."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ PARALLEL_UPDATES = 0
 CALL_EVENT = EventEntityDescription(
     key="call",
     translation_key="call",
-    event_types=["incoming", "answered", "ended", "missed"],
+    event_types=["incoming", "waiting", "answered", "ended", "missed"],
 )
 SMS_EVENT = EventEntityDescription(
     key="sms",

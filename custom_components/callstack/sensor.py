@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -29,6 +30,7 @@ class CallstackSensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from the snapshot."""
 
     value_fn: Callable[[ModemSnapshot], str | int | datetime | None]
+    attributes_fn: Callable[[ModemSnapshot], dict[str, Any]] | None = None
 
 
 SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
@@ -38,6 +40,11 @@ SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
         value_fn=lambda snapshot: snapshot.call_state.value,
+        # The state is the call in the foreground; these say what else is on the line.
+        attributes_fn=lambda snapshot: {
+            "waiting": snapshot.waiting_call is not None,
+            "on_hold": snapshot.held_call is not None,
+        },
     ),
     CallstackSensorEntityDescription(
         key="last_sms_received",
@@ -111,3 +118,10 @@ class CallstackSensor(CallstackEntity, SensorEntity):
     def native_value(self) -> str | int | datetime | None:
         """The field's current value."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the description adds beside the value (the call state: waiting, on hold)."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data)

@@ -33,6 +33,7 @@ import voluptuous as vol
 from .const import CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER, DOMAIN
 from .coordinator import CallstackConfigEntry
 from .sim7600 import validate
+from .sim7600.calls import HangUpTarget
 from .sim7600.errors import (
     AtCommandError,
     AudioBridgeLostError,
@@ -65,7 +66,14 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
     "answer": vol.Schema(_ENTRY),
-    "hang_up": vol.Schema(_ENTRY),
+    "hang_up": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("target", default=HangUpTarget.ACTIVE.value): vol.In(
+                [target.value for target in HangUpTarget]
+            ),
+        }
+    ),
     "send_dtmf": vol.Schema(
         {
             **_ENTRY,
@@ -200,14 +208,23 @@ async def _answer(
     return None
 
 
+_NO_SUCH_CALL = {
+    HangUpTarget.ACTIVE: "no_call",
+    HangUpTarget.ALL: "no_call",
+    HangUpTarget.WAITING: "no_waiting_call",
+    HangUpTarget.HELD: "no_held_call",
+}
+
+
 async def _hang_up(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
+    target = HangUpTarget(call.data["target"])
     modem = _connected_modem(entry)
     try:
-        await modem.hang_up()
+        await modem.hang_up(target)
     except CallStateError:
-        raise _error("no_call") from None
+        raise _error(_NO_SUCH_CALL[target]) from None
     except Sim7600Error as err:
         raise _device_error(err) from err
     return None

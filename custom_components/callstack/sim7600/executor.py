@@ -74,6 +74,7 @@ class Execute(Protocol):
         timeout: float | None = ...,
         payload: bytes | None = ...,
         prefix: str | None = ...,
+        before_send: Callable[[], None] | None = ...,
     ) -> Awaitable[list[str]]: ...
 
 
@@ -155,6 +156,7 @@ class AtExecutor:
         timeout: float = DEFAULT_TIMEOUT,
         payload: bytes | None = None,
         prefix: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Send ``command`` and return its response lines (echo and final code removed).
 
@@ -164,6 +166,11 @@ class AtExecutor:
         (``ATI``, ``AT+CGSN``, ...) take every line that is not a URC. :data:`NO_REPLY`
         as ``prefix`` takes none: for commands whose answer comes as a URC that may
         arrive before their ``OK`` (``AT+CUSD=1``).
+
+        ``before_send`` runs when the command is about to be written, after any wait for
+        the line; if it raises, nothing is sent and the error propagates. A command that
+        waited behind others thus acts on the state of that moment (``ATD``: a call that
+        rang meanwhile).
         """
         if _UNSAFE.search(command) or (
             payload is not None and _UNSAFE.search(payload.decode("latin-1"))
@@ -176,6 +183,8 @@ class AtExecutor:
                 await self._resync(min(timeout, DEFAULT_TIMEOUT))
             if prefix is None:
                 prefix = _derive_prefix(command)
+            if before_send is not None:
+                before_send()
             return await self._run(command, timeout, payload, prefix)
 
     async def _run(

@@ -34,7 +34,7 @@ class RegistrationStatus(StrEnum):
 
 
 class CallState(StrEnum):
-    """The call on the line, as the state machine in ``calls.py`` tracks it."""
+    """The state of a call, as ``calls.py`` tracks each; ``idle`` when there is none."""
 
     IDLE = "idle"
     DIALING = "dialing"
@@ -42,6 +42,7 @@ class CallState(StrEnum):
     INCOMING = "incoming"
     ACTIVE = "active"
     HELD = "held"
+    WAITING = "waiting"  # a second caller while another call is up
 
 
 class BridgeState(StrEnum):
@@ -68,7 +69,7 @@ class ModemIdentity:
 
 @dataclass(frozen=True, slots=True)
 class CallInfo:
-    """The call on the line. ``number`` is private."""
+    """One call on the line. ``number`` is private."""
 
     direction: str  # "inbound" | "outbound"
     number: str | None
@@ -88,7 +89,9 @@ class ModemSnapshot:
     signal_dbm: int | None = None
     ber: int | None = None
     call_state: CallState = CallState.IDLE
-    call: CallInfo | None = None
+    call: CallInfo | None = None  # the call in the foreground, the one call_state is about
+    waiting_call: CallInfo | None = None
+    held_call: CallInfo | None = None
     bridge: BridgeState = BridgeState.STOPPED
     bridge_error: str | None = None
     sms_storage_full: bool = False

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import validate
 from .audio import AudioBridge, PlaybackResult, RecordingResult
-from .calls import CallTracker, DialResult
+from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
     AtCommandError,
     AtTimeoutError,
@@ -36,7 +36,14 @@ from .errors import (
 )
 from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
 from .executor import AtExecutor
-from .model import CallState, ModemIdentity, ModemSnapshot, RegistrationStatus, SimStatus
+from .model import (
+    CallInfo,
+    CallState,
+    ModemIdentity,
+    ModemSnapshot,
+    RegistrationStatus,
+    SimStatus,
+)
 from .network import (
     bare_digits,
     best_registration,
@@ -55,6 +62,7 @@ from .urc import (
     CallerId,
     CallListEntry,
     CallTerminated,
+    CallWaiting,
     DtmfReceived,
     MissedCall,
     Registration,
@@ -78,6 +86,7 @@ _LOGGER = logging.getLogger(__name__)
 _CALL_URCS = (
     Ring,
     CallerId,
+    CallWaiting,
     CallListEntry,
     VoiceCallBegin,
     VoiceCallEnd,
@@ -91,6 +100,9 @@ _INIT_OPTIONAL = (
     "AT+CLIP=1",  # caller ID after RING
     "AT+CVHU=0",  # let ATH end voice calls too
     "AT+CLCC=1",  # +CLCC URCs on every call state change
+    # +CCWA URC for a waiting call (off after power-up). Only the presentation: whether
+    # the network offers call waiting at all stays the subscriber's setting.
+    "AT+CCWA=1",
     "AT+CREG=1",
     "AT+CGREG=1",
     "AT+CEREG=1",
@@ -164,6 +176,7 @@ class Modem:
         self._failed_cycles = 0
         self._unregistered_since: float | None = None
         self.calls = CallTracker(self.execute, self._emit, self._call_changed)
+        self._talking_to: tuple[str, float | None] | None = None  # the active call
         self.audio = AudioBridge(
             config.audio_url,
             self.execute,
@@ -196,6 +209,8 @@ class Modem:
             ber=self.ber,
             call_state=self.calls.state,
             call=self.calls.call,
+            waiting_call=self.calls.waiting_call,
+            held_call=self.calls.held_call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
             sms_storage_full=self.sms.storage_full,
@@ -463,6 +478,7 @@ class Modem:
         timeout: float | None = None,
         payload: bytes | None = None,
         prefix: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
         executor = self._executor
@@ -473,6 +489,7 @@ class Modem:
             timeout=timeout if timeout is not None else self.config.command_timeout,
             payload=payload,
             prefix=prefix,
+            before_send=before_send,
         )
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
@@ -480,12 +497,13 @@ class Modem:
         return await self.calls.dial(number, timeout)
 
     async def answer(self) -> None:
-        """Answer the ringing call."""
+        """Answer the ringing call, or take the waiting (else held) call, holding the
+        active one."""
         await self.calls.answer()
 
-    async def hang_up(self) -> None:
-        """End, reject or cancel the current call."""
-        await self.calls.hang_up()
+    async def hang_up(self, target: HangUpTarget = HangUpTarget.ACTIVE) -> None:
+        """End, reject or cancel a call (see :meth:`CallTracker.hang_up`)."""
+        await self.calls.hang_up(target)
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send DTMF tones into the active call."""
@@ -540,11 +558,17 @@ class Modem:
         digit, or when the call ends.
         """
         queue: asyncio.Queue[str | None] = asyncio.Queue()
+        collecting_from = _call_key(self.calls.call)
 
         def on_event(event: ModemEvent) -> None:
             if isinstance(event, DtmfEvent):
                 queue.put_nowait(event.digit)
-            elif isinstance(event, CallEvent) and event.kind in ("ended", "missed"):
+            elif (
+                isinstance(event, CallEvent)
+                and event.kind in ("ended", "missed")
+                # Only the end of this call ends the collection, not a waiting caller's.
+                and _call_key(self.calls.call) != collecting_from
+            ):
                 queue.put_nowait(None)
 
         unsubscribe = self.subscribe(on_event)
@@ -648,9 +672,19 @@ class Modem:
 
     def _call_changed(self) -> None:
         state = self.calls.state
+        talking_to = _call_key(self.calls.call) if state is CallState.ACTIVE else None
+        if talking_to != self._talking_to:
+            if self._talking_to is not None:
+                # The active call ended, went on hold or was swapped for another: what
+                # was being recorded of it ends, even if the bridge runs on.
+                self.audio.call_ended()
+            if talking_to is not None and self.audio.running:
+                self._spawn(self.audio.confirm_registered())  # a swap, or a call resumed
+            self._talking_to = talking_to
         if state is CallState.ACTIVE and not self.audio.running:
             self._spawn(self.audio.start())
         elif state is CallState.IDLE:
+            # PCM goes off only when no call is left: a held call keeps the bridge.
             self._spawn(self.audio.stop())
         self._changed()
 
@@ -680,6 +714,11 @@ class Modem:
                 _LOGGER.error("Unexpected error in a modem task", exc_info=err)
             else:
                 _LOGGER.debug("Modem task stopped: %s", type(err).__name__)
+
+
+def _call_key(call: CallInfo | None) -> tuple[str, float | None] | None:
+    """What tells one connected call from another (its number may be learnt late)."""
+    return None if call is None else (call.direction, call.started)
 
 
 async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:

@@ -31,6 +31,15 @@ class CallerId:
 
 
 @dataclass(frozen=True, slots=True)
+class CallWaiting:
+    """``+CCWA: "<number>",<type>,<class>[,...]``: a second caller waits (after
+    ``AT+CCWA=1``); the query reply ``+CCWA: <status>,<class>`` has no quoted number."""
+
+    number: str | None
+    number_type: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceCallBegin:
     """``VOICE CALL: BEGIN``: the call is connected."""
 
@@ -135,6 +144,7 @@ class SmsStorageFull:
 type Urc = (
     Ring
     | CallerId
+    | CallWaiting
     | VoiceCallBegin
     | VoiceCallEnd
     | CallTerminated
@@ -211,6 +221,19 @@ def parse_clcc(payload: str) -> CallListEntry | None:
     return CallListEntry(index, direction == 1, stat, mode or 0, mpty == 1, number, number_type)
 
 
+def parse_ccwa(payload: str) -> CallWaiting | None:
+    """Parse a ``+CCWA`` URC; ``None`` for the query reply or a call that is not voice."""
+    if not payload.startswith('"'):
+        return None
+    fields = split_fields(payload)
+    if len(fields) < 2:
+        return None
+    call_class = to_int(fields[2]) if len(fields) > 2 else None
+    if call_class is not None and not call_class & 1:
+        return None  # data or fax
+    return CallWaiting(fields[0] or None, to_int(fields[1]))
+
+
 def parse_call_list(lines: list[str]) -> list[CallListEntry]:
     """Parse the reply of ``AT+CLCC`` (an empty list is a bare OK)."""
     return [
@@ -269,6 +292,8 @@ def parse_urc(line: Line) -> Urc | None:
             number = fields[0] or None
             validity = to_int(fields[5]) if len(fields) > 5 else None
             return CallerId(number, to_int(fields[1]) if len(fields) > 1 else None, validity)
+        case "+CCWA":
+            return parse_ccwa(payload)
         case "+CLCC":
             return parse_clcc(payload)
         case "+RXDTMF":
