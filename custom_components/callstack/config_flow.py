@@ -25,7 +25,7 @@ stored in the unique id, shown or logged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 import hashlib
 import logging
@@ -171,25 +171,26 @@ class SerialPortChoice:
     likely_at: bool
 
 
-def entries_using_port(at_port: str, ports: Mapping[str, Any]) -> list[str]:
-    """The ids of the entries (``ports``: entry id to AT port) whose AT port is ``at_port``:
+def entries_using_port(port: str, ports: Mapping[str, Iterable[Any]]) -> list[str]:
+    """The ids of the entries (``ports``: entry id to the ports it uses) that use ``port``:
     the same name, or for device paths the same device (a /dev/serial/by-id link and its
     /dev/ttyUSBn are one port). URLs compare by name only.
 
     Blocking I/O (``os.path.realpath``): run it in the executor.
     """
-    target = None if "://" in at_port else os.path.realpath(at_port)
-    return [
-        entry_id
-        for entry_id, port in ports.items()
-        if port == at_port
-        or (
+    target = None if "://" in port else os.path.realpath(port)
+
+    def same(other: Any) -> bool:
+        if other == port:
+            return True
+        return (
             target is not None
-            and isinstance(port, str)
-            and "://" not in port
-            and os.path.realpath(port) == target
+            and isinstance(other, str)
+            and "://" not in other
+            and os.path.realpath(other) == target
         )
-    ]
+
+    return [entry_id for entry_id, used in ports.items() if any(map(same, used))]
 
 
 class _WrongModemError(Exception):
@@ -313,13 +314,22 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return at_port
         return None
 
-    async def _async_entries_using_port(self, at_port: str) -> list[str]:
-        """The ids of the configured entries whose AT port is ``at_port`` (by any name)."""
+    async def _async_entries_using_port(
+        self, port: str, kinds: Iterable[str] = (CONF_AT_PORT,)
+    ) -> list[str]:
+        """The ids of the configured entries that use ``port`` (by any name) as one of
+        ``kinds`` (their AT port, audio port or both)."""
         ports = {
-            entry.entry_id: entry.data.get(CONF_AT_PORT)
+            entry.entry_id: [entry.data.get(kind) for kind in kinds]
             for entry in self._async_current_entries(include_ignore=False)
         }
-        return await self.hass.async_add_executor_job(entries_using_port, at_port, ports)
+        return await self.hass.async_add_executor_job(entries_using_port, port, ports)
+
+    async def _async_port_of_another_entry(self, port: str) -> bool:
+        """Whether an entry other than the one reconfigured uses ``port``, AT or audio."""
+        own = self._get_reconfigure_entry().entry_id if self.source == SOURCE_RECONFIGURE else None
+        using = await self._async_entries_using_port(port, (CONF_AT_PORT, CONF_AUDIO_PORT))
+        return any(entry_id != own for entry_id in using)
 
     async def _async_use_at_port(
         self, at_port: str, errors: dict[str, str]
@@ -327,16 +337,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Probe the modem on ``at_port``; None with ``errors`` filled when it fails."""
         reconfiguring = self.source == SOURCE_RECONFIGURE
         using = await self._async_entries_using_port(at_port)
-        if not reconfiguring:
+        if not reconfiguring and using:
             # The port of a configured modem is held open by it: do not talk over it.
-            if using:
-                return self.async_abort(reason="already_configured")
+            return self.async_abort(reason="already_configured")
+        if await self._async_port_of_another_entry(at_port):
+            errors["base"] = "port_in_use"  # e.g. the audio port of another modem
+            return None
+        if not reconfiguring:
             error = await self._async_probe(at_port)
         else:
             entry = self._get_reconfigure_entry()
-            if any(entry_id != entry.entry_id for entry_id in using):
-                errors["base"] = "port_in_use"
-                return None
             if entry.entry_id in using and entry.state is ConfigEntryState.LOADED:
                 # Its own port, held open by the running entry: ask its modem instead.
                 modem: Modem = entry.runtime_data.modem
@@ -390,11 +400,13 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             audio_port = suggested or None
             if audio_port is not None and not valid_port(audio_port):
                 errors[CONF_AUDIO_PORT] = "invalid_port"
-            elif audio_port is not None and audio_port == self._at_port:
+            elif audio_port is not None and await self._async_same_port(audio_port, self._at_port):
                 errors[CONF_AUDIO_PORT] = "same_port"
+            elif audio_port is not None and await self._async_port_of_another_entry(audio_port):
+                errors[CONF_AUDIO_PORT] = "port_in_use"
             elif (
                 audio_port is not None
-                and not self._audio_port_held(audio_port)
+                and not await self._async_audio_port_held(audio_port)
                 and not await self._async_can_open(audio_port)
             ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
@@ -426,18 +438,28 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 current: str | None = entry.data.get(CONF_AUDIO_PORT)
                 return current
         sibling = audio_sibling(self._at_port, self._pid)
-        if sibling is not None and await self.hass.async_add_executor_job(os.path.exists, sibling):
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
             return sibling
         return None
 
-    def _audio_port_held(self, audio_port: str) -> bool:
-        """Whether the loaded entry being reconfigured uses ``audio_port`` (its audio bridge
-        may have it open: opening it here would flush the call audio)."""
+    async def _async_same_port(self, port: str, other: str | None) -> bool:
+        """Whether ``port`` and ``other`` are one port (by name, or one device)."""
+        if other is None:
+            return False
+        return bool(await self.hass.async_add_executor_job(entries_using_port, port, {"": [other]}))
+
+    async def _async_audio_port_held(self, audio_port: str) -> bool:
+        """Whether the loaded entry being reconfigured uses ``audio_port``, by any name (its
+        audio bridge may have it open: opening it here would flush the call audio)."""
         if self.source != SOURCE_RECONFIGURE:
             return False
         entry = self._get_reconfigure_entry()
-        return (
-            entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_AUDIO_PORT) == audio_port
+        return entry.state is ConfigEntryState.LOADED and await self._async_same_port(
+            audio_port, entry.data.get(CONF_AUDIO_PORT)
         )
 
     async def _async_can_open(self, audio_port: str) -> bool:
@@ -582,8 +604,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         interface = usb_interface(at_port)
         if interface is None or interface != AT_INTERFACE.get(pid):
             return self.async_abort(reason="not_at_interface")
-        # A configured modem's port, maybe under another name: it holds it, do not touch it.
-        if await self._async_entries_using_port(at_port):
+        # A configured modem's port (AT or audio), maybe under another name: it holds it,
+        # do not touch it.
+        if await self._async_port_of_another_entry(at_port):
             return self.async_abort(reason="already_configured")
         self._pid = pid
         if (error := await self._async_probe(at_port)) is not None:
