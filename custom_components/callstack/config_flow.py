@@ -64,12 +64,14 @@ import voluptuous as vol
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
+    DEFAULT_BUS_EVENT_PRIVATE_DATA,
     DEFAULT_RECORDINGS_FOLDER,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
@@ -679,6 +681,7 @@ class CallstackOptionsFlow(OptionsFlow):
             CONF_SMS_PART_TIMEOUT: DEFAULT_SMS_PART_TIMEOUT,
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
+            CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
             **self.config_entry.options,
         }
         if user_input is not None:
@@ -710,6 +713,11 @@ class CallstackOptionsFlow(OptionsFlow):
                         ),
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                        CONF_BUS_EVENT_PRIVATE_DATA: bool(
+                            user_input.get(
+                                CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
+                            )
+                        ),
                     }
                 )
 
@@ -728,6 +736,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
+                vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
             }
         )
         return self.async_show_form(

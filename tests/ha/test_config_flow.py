@@ -36,6 +36,7 @@ from custom_components.callstack.config_flow import (
 from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -1320,6 +1321,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
+    assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
     result = await _configure_options(
         hass,
         result,
@@ -1338,6 +1340,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
+        CONF_BUS_EVENT_PRIVATE_DATA: True,
     }
     assert result["data"] == expected
     assert entry.options == expected
