@@ -36,6 +36,7 @@ from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
+from .unique_id import async_unique_id_key, keyed_unique_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -50,6 +51,19 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once for all modems."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
+    """1.1 -> 1.2: the unique id, a plain hash of the IMEI that ~10^6 guesses reverse,
+    becomes that hash under the installation's key (no modem needed: see unique_id.py)."""
+    if entry.version > 1:
+        return False  # from a newer Callstack: refuse rather than guess
+    if entry.minor_version < 2:
+        unique_id = entry.unique_id
+        if unique_id is not None:
+            unique_id = keyed_unique_id(await async_unique_id_key(hass), unique_id)
+        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
     return True
 
 

@@ -18,8 +18,8 @@ never opened by the flow: the running entry holds it, and opening a serial port 
 its input. The update listener of a loaded entry reloads it when its data changes, so the
 flow reloads only entries that are not loaded (and have no listener).
 
-The unique id is a hash of the IMEI; the IMEI itself, the PIN and phone numbers are never
-stored in the unique id, shown or logged.
+The unique id is a keyed hash of the IMEI that cannot be reversed (``unique_id.py``); the
+IMEI itself, the PIN and phone numbers are never stored in the unique id, shown or logged.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import hashlib
 import logging
 import os
 import re
@@ -93,6 +92,7 @@ from .sim7600.errors import (
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
 from .sim7600.transport import open_port
+from .unique_id import async_modem_unique_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,11 +117,6 @@ AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
 _INTERFACE = re.compile(r"-if([0-9]{2})-")
 _NETWORK_URL = re.compile(r"(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
 _FOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def modem_unique_id(imei: str) -> str:
-    """The config entry's unique id: a short hash of the IMEI, never the IMEI itself."""
-    return hashlib.sha256(imei.encode()).hexdigest()[:16]
 
 
 def usb_interface(path: str) -> str | None:
@@ -226,7 +221,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one SIM7600 modem."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2  # 2: the unique id is a keyed hash (see async_migrate_entry)
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -363,7 +358,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._probe is not None
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
-        unique_id = modem_unique_id(self._probe.identity.imei)
+        unique_id = await async_modem_unique_id(self.hass, self._probe.identity.imei)
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         if reconfiguring:
             self._abort_if_unique_id_mismatch(reason="wrong_modem")
@@ -572,7 +567,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             await modem.connect(sweep_sms=False)
             imei = modem.identity.imei
-            if self.unique_id is not None and (not imei or modem_unique_id(imei) != self.unique_id):
+            if self.unique_id is not None and (
+                not imei or await async_modem_unique_id(self.hass, imei) != self.unique_id
+            ):
                 raise _WrongModemError
             if modem.sim is SimStatus.PUK_REQUIRED:
                 raise SimPukRequiredError("The SIM is blocked and needs its PUK")
@@ -618,7 +615,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="no_imei")
         self._at_port = at_port
         self._audio_port = await self._async_suggest_audio_port()
-        await self.async_set_unique_id(modem_unique_id(self._probe.identity.imei))
+        await self.async_set_unique_id(
+            await async_modem_unique_id(self.hass, self._probe.identity.imei)
+        )
         self._abort_if_unique_id_configured(
             updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
             reload_on_update=False,

@@ -29,7 +29,6 @@ from custom_components.callstack.config_flow import (
     MANUAL_ENTRY,
     audio_sibling,
     list_serial_ports,
-    modem_unique_id,
     usb_interface,
     valid_port,
 )
@@ -48,7 +47,7 @@ from custom_components.callstack.const import (
 from custom_components.callstack.sim7600 import modem as modem_module
 from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
 
-from .conftest import FlowPtyResponder, Replies
+from .conftest import FlowPtyResponder, Replies, modem_unique_id
 
 pytestmark = pytest.mark.usefixtures(
     "flow_usb_component", "flow_mock_setup_entry", "flow_fast_probe"
@@ -226,7 +225,7 @@ def assert_private_data_hidden(result: Any, emulator: Any) -> None:
 
 def test_modem_unique_id_hashes_the_imei() -> None:
     unique_id = modem_unique_id("861234567890123")
-    assert re.fullmatch(r"[0-9a-f]{16}", unique_id)
+    assert re.fullmatch(r"[0-9a-f]{32}", unique_id)
     assert unique_id == modem_unique_id("861234567890123")
     assert unique_id != modem_unique_id("861234567890124")
     assert "861234567890123" not in unique_id

@@ -14,7 +14,6 @@ import pytest
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
-from custom_components.callstack.config_flow import modem_unique_id  # noqa: E402
 from custom_components.callstack.const import (  # noqa: E402
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -24,6 +23,7 @@ from custom_components.callstack.const import (  # noqa: E402
 )
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
+from .conftest import modem_unique_id  # noqa: E402
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
     EntryFactory,
