@@ -10,6 +10,8 @@ events from the recorder with the README's snippet.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.components.recorder import Recorder
@@ -58,6 +60,13 @@ PRIVATE_EVENTS = [EVENT_CALL, EVENT_DTMF, EVENT_SMS_RECEIVED, EVENT_USSD]
 CALL_SERVICE = "call_service"
 # The README's snippet (Privacy), as the recorder's configuration.
 README_EXCLUDE = {"exclude": {"event_types": [*PRIVATE_EVENTS, CALL_SERVICE]}}
+
+
+def test_the_readme_snippet_is_the_one_tested() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\nrecorder:\n", 1)[1].split("```", 1)[0]
+    listed = re.findall(r"^\s+- ([a-z_]+)", block, re.MULTILINE)
+    assert listed == README_EXCLUDE["exclude"]["event_types"]
 
 
 async def private_traffic(hass: HomeAssistant, emulator: Sim7600Emulator) -> None:
