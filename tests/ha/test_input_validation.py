@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 import pytest
@@ -31,7 +32,14 @@ import voluptuous as vol
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
-from custom_components.callstack.const import CONF_SMS_RECIPIENTS, DOMAIN  # noqa: E402
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_AT_PORT,
+    CONF_RECORDINGS_FOLDER,
+    CONF_SIGNAL_INTERVAL,
+    CONF_SIM_PIN,
+    CONF_SMS_RECIPIENTS,
+    DOMAIN,
+)
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import TRANSLATIONS, EntryFactory, action_error, entity_id  # noqa: E402
@@ -233,3 +241,62 @@ async def test_numbers_beyond_any_float_are_validation_errors(
     """``vol.Coerce`` lets OverflowError through; the schemas must not."""
     err = await outcome(hass, DOMAIN, action, data)
     assert isinstance(err, (vol.Invalid, ServiceValidationError)), repr(err)
+
+
+def assert_translated_form(result: Any, section: str) -> None:
+    """A form's errors and an abort's reason have English text under ``section``."""
+    strings = TRANSLATIONS[section]
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"], result["reason"]
+    for error in (result.get("errors") or {}).values():
+        assert error in strings["error"], error
+
+
+async def test_mutated_options_give_form_errors_only(hass: HomeAssistant) -> None:
+    """SMS recipients (the phone number validator) and the folder, through the options."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    inputs = drawn(
+        st.fixed_dictionaries(
+            {
+                CONF_SMS_RECIPIENTS: st.lists(mutated("+4915550001"), max_size=3),
+                CONF_RECORDINGS_FOLDER: mutated("callstack"),
+            }
+        )
+    )
+    async with no_loop_stalls():
+        for data in inputs:
+            flow = await hass.config_entries.options.async_init(entry.entry_id)
+            try:
+                result = await hass.config_entries.options.async_configure(
+                    flow["flow_id"], {CONF_SIGNAL_INTERVAL: 60, **data}
+                )
+            except vol.Invalid:  # the form's own schema (HA shows it at the field)
+                continue
+            assert result["type"] in (FlowResultType.FORM, FlowResultType.CREATE_ENTRY)
+            assert_translated_form(result, "options")
+
+
+async def test_mutated_sim_pins_give_form_errors_only(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """The PIN validator, through the re-authentication form; a PIN of the right shape
+    goes to the (emulated) SIM, which counts the wrong ones down to its PUK."""
+    emulator.set_sim("pin")
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: emulator.at_link}, minor_version=2
+    )
+    entry.add_to_hass(hass)
+    inputs = drawn(mutated(emulator.identity.pin), count=40)
+    async with no_loop_stalls():
+        for pin in inputs:
+            flow = await entry.start_reauth_flow(hass)
+            try:
+                result = await hass.config_entries.flow.async_configure(
+                    flow["flow_id"], {CONF_SIM_PIN: pin}
+                )
+            except vol.Invalid:
+                continue
+            assert_translated_form(result, "config")
+            if result["type"] is FlowResultType.FORM:
+                hass.config_entries.flow.async_abort(flow["flow_id"])
