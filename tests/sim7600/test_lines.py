@@ -88,8 +88,8 @@ def test_a_multi_line_ussd_menu_is_one_line() -> None:
 
 
 def test_a_multi_line_ussd_menu_with_bare_line_feeds_is_one_line() -> None:
-    assert feed_all(b'\r\n+CUSD: 1,"Menu\n1 Balance\n2 Data",15\r\n\r\nOK\r\n') == [
-        Line('+CUSD: 1,"Menu\n1 Balance\n2 Data",15'),
+    assert feed_all(b'\r\n+CUSD: 1,"Menu\nAT&T Prepaid\n1 Balance",15\r\n\r\nOK\r\n') == [
+        Line('+CUSD: 1,"Menu\nAT&T Prepaid\n1 Balance",15'),
         Line("OK"),
     ]
 

@@ -37,12 +37,12 @@ _PDU_STATUS_REPORT = re.compile(r"^\+CDS:\s*\d+\s*$")
 _USSD_TEXT_OPENS = re.compile(r"^\+CUSD:\s*\d+\s*,\s*\"")
 _USSD_TEXT_CLOSES = re.compile(r'"\s*,\s*\d{1,3}\s*$')
 # Lines that always stand alone: final result codes, URCs (+XXX: / ^XXX: and the bare
-# ones of urc.py) and command echoes.
+# ones of urc.py) and the echoes of our commands.
 _STANDS_ALONE = re.compile(
     r"^(?:OK|ERROR|CONNECT|RING|NO CARRIER|BUSY|NO ANSWER|NO DIALTONE|RDY|SMS DONE|PB DONE)\s*$"
     r"|^[+^][A-Z][A-Z0-9 ]*(?::|\s*$)"
     r"|^(?:VOICE CALL:|MISSED_CALL:)"
-    r"|^AT(?:[+^$&]|\s*$)"
+    r"|^AT(?:[+^$]|\s*$)"  # not "AT&": operators call themselves AT&T
 )
 
 
@@ -80,7 +80,7 @@ class LineSplitter:
         if not self._ussd:
             return []
         text = "\n".join(self._ussd)
-        self._ussd = []
+        self._hold_ussd(None)
         return [Line(text)]
 
     def feed(self, data: bytes) -> list[Line | str]:
@@ -142,9 +142,9 @@ class LineSplitter:
             self.dropped += 1
         return out
 
-    def _hold_ussd(self, text: str) -> None:
-        self._ussd = [text]
-        self._ussd_size = len(text)
+    def _hold_ussd(self, text: str | None) -> None:
+        self._ussd = [] if text is None else [text]
+        self._ussd_size = 0 if text is None else len(text)
 
     def _may_continue_ussd(self, text: str) -> bool:
         """Whether ``text`` can be the next line of the held USSD text."""
@@ -159,7 +159,7 @@ class LineSplitter:
         self._buffer.clear()
         self._header = None
         self._discarding = False
-        self._ussd = []
+        self._hold_ussd(None)
 
 
 def _find_terminator(buffer: bytearray) -> int:
