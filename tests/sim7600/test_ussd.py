@@ -61,14 +61,16 @@ async def test_a_queued_ussd_does_not_take_a_network_push_as_its_answer(
     """The code waits behind an SMS; a push that comes meanwhile is a push, not the answer."""
     emulator.ussd_responses["*100#"] = UssdReply(0, "Balance 5")
     await modem.send_ussd("*100#", timeout=5)  # turns USSD presentation on
-    emulator.sms_send_delay = 1.0
+    emulator.sms_send_delay = 2.0
     sms = asyncio.ensure_future(modem.send_sms(CALLER, "Hello"))
     await emulator.wait_for_command("AT+CMGS")
+    sent_before = len(emulator.commands)
     ussd = asyncio.ensure_future(modem.send_ussd("*100#", timeout=5))
     await asyncio.sleep(0.1)  # the USSD is queued behind the SMS
-    assert not any(command.startswith("AT+CUSD") for command in emulator.commands[-1:])
     await emulator.ussd_push(2, "Promotion")
     await until(lambda: events.of(UssdReceived), timeout=5)
+    # The push came while the code still waited for its turn.
+    assert not any(cmd.startswith("AT+CUSD") for cmd in emulator.commands[sent_before:])
     assert events.of(UssdReceived) == [UssdReceived("network_ended", "Promotion")]
     assert await ussd == UssdResult("done", "Balance 5")
     await sms
