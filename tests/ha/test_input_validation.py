@@ -23,12 +23,19 @@ import math
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
+
+try:  # HA >= 2026.10 validates its own schemas with probatio, voluptuous' successor
+    from probatio import Invalid as _ProbatioInvalid
+
+    SCHEMA_ERRORS: tuple[type[Exception], ...] = (vol.Invalid, _ProbatioInvalid)
+except ImportError:
+    SCHEMA_ERRORS = (vol.Invalid,)
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
@@ -141,7 +148,7 @@ async def no_loop_stalls(limit: float = STALL) -> AsyncGenerator[None]:
 
 def assert_only_translated(err: BaseException | None, data: dict[str, Any]) -> None:
     """``err`` is None, a translated Callstack error, or HA's schema error."""
-    if err is None or isinstance(err, vol.Invalid):
+    if err is None or isinstance(err, SCHEMA_ERRORS):
         return
     shown = {key: repr(value)[:80] for key, value in data.items()}
     assert isinstance(err, HomeAssistantError), f"{type(err).__name__} for {shown}: {err!r}"
@@ -240,7 +247,7 @@ async def test_numbers_beyond_any_float_are_validation_errors(
 ) -> None:
     """``vol.Coerce`` lets OverflowError through; the schemas must not."""
     err = await outcome(hass, DOMAIN, action, data)
-    assert isinstance(err, (vol.Invalid, ServiceValidationError)), repr(err)
+    assert isinstance(err, (*SCHEMA_ERRORS, ServiceValidationError)), repr(err)
 
 
 def assert_translated_form(result: Any, section: str) -> None:
@@ -271,7 +278,7 @@ async def test_mutated_options_give_form_errors_only(hass: HomeAssistant) -> Non
                 result = await hass.config_entries.options.async_configure(
                     flow["flow_id"], {CONF_SIGNAL_INTERVAL: 60, **data}
                 )
-            except vol.Invalid:  # the form's own schema (HA shows it at the field)
+            except InvalidData:  # the form's own schema (HA shows it at the field)
                 continue
             assert result["type"] in (FlowResultType.FORM, FlowResultType.CREATE_ENTRY)
             assert_translated_form(result, "options")
@@ -295,7 +302,7 @@ async def test_mutated_sim_pins_give_form_errors_only(
                 result = await hass.config_entries.flow.async_configure(
                     flow["flow_id"], {CONF_SIM_PIN: pin}
                 )
-            except vol.Invalid:
+            except InvalidData:
                 continue
             assert_translated_form(result, "config")
             if result["type"] is FlowResultType.FORM:
