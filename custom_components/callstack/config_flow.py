@@ -323,10 +323,18 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.hass.async_add_executor_job(entries_using_port, port, ports)
 
     async def _async_port_of_another_entry(self, port: str) -> bool:
-        """Whether an entry other than the one reconfigured uses ``port``, AT or audio."""
-        own = self._get_reconfigure_entry().entry_id if self.source == SOURCE_RECONFIGURE else None
+        """Whether another modem's entry uses ``port``, AT or audio. The entry being
+        reconfigured is not another, nor, once the probe named the modem, an entry of the
+        same modem (its ports are about to be updated)."""
+        own = {
+            entry.entry_id
+            for entry in self._async_current_entries(include_ignore=False)
+            if self.unique_id is not None and entry.unique_id == self.unique_id
+        }
+        if self.source == SOURCE_RECONFIGURE:
+            own.add(self._get_reconfigure_entry().entry_id)
         using = await self._async_entries_using_port(port, (CONF_AT_PORT, CONF_AUDIO_PORT))
-        return any(entry_id != own for entry_id in using)
+        return any(entry_id not in own for entry_id in using)
 
     async def _async_use_at_port(
         self, at_port: str, errors: dict[str, str]
@@ -614,10 +622,10 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
         self._at_port = at_port
-        self._audio_port = await self._async_suggest_audio_port()
         await self.async_set_unique_id(
             await async_modem_unique_id(self.hass, self._probe.identity.imei)
         )
+        self._audio_port = await self._async_suggest_audio_port()
         self._abort_if_unique_id_configured(
             updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
             reload_on_update=False,

@@ -1541,3 +1541,24 @@ async def test_usb_discovery_of_a_port_another_modem_uses_for_audio_aborts_unpro
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert emu.commands == []
+
+
+async def test_user_replugged_modem_keeps_its_audio_port_though_its_entry_has_it(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock
+) -> None:
+    """The same modem on a new AT port name: its own entry's audio port is not another
+    modem's; the entry gets the new AT port and keeps its audio."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB7", CONF_AUDIO_PORT: emu.audio_link},
+    )
+    entry.add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
