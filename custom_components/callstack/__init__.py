@@ -12,6 +12,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .config_flow import entries_using_port
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -36,6 +37,7 @@ from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
+from .unique_id import async_unique_id_key, keyed_unique_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -53,8 +55,22 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
+    """1.1 -> 1.2: the unique id, a plain hash of the IMEI that ~10^6 guesses reverse,
+    becomes that hash under the installation's key (no modem needed: see unique_id.py)."""
+    if entry.version > 1:
+        return False  # from a newer Callstack: refuse rather than guess
+    if entry.minor_version < 2:
+        unique_id = entry.unique_id
+        if unique_id is not None:
+            unique_id = keyed_unique_id(await async_unique_id_key(hass), unique_id)
+        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Connect to the modem, then add its device and entities."""
+    await _async_refuse_shared_ports(hass, entry)
     journal = StoreJournal(hass, entry.entry_id)
     await journal.async_load()
     modem = Modem(
@@ -119,6 +135,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     return True
+
+
+async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """Stop before opening a port another entry uses (AT or audio, under any name): two
+    drivers on one port garble each other's commands and stall each other's audio. The
+    flows refuse this; an entry configured before they did, or edited by hand, is told."""
+    others = {
+        other.entry_id: [other.data.get(CONF_AT_PORT), other.data.get(CONF_AUDIO_PORT)]
+        for other in hass.config_entries.async_entries(
+            DOMAIN, include_ignore=False, include_disabled=False
+        )
+        if other.entry_id != entry.entry_id
+    }
+    for port in (entry.data.get(CONF_AT_PORT), entry.data.get(CONF_AUDIO_PORT)):
+        if not port or not others:
+            continue
+        using = await hass.async_add_executor_job(entries_using_port, port, others)
+        if using:
+            other = hass.config_entries.async_get_entry(using[0])
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="port_in_use",
+                translation_placeholders={"title": other.title if other else "?"},
+            )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:

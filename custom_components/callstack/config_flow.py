@@ -18,16 +18,15 @@ never opened by the flow: the running entry holds it, and opening a serial port 
 its input. The update listener of a loaded entry reloads it when its data changes, so the
 flow reloads only entries that are not loaded (and have no listener).
 
-The unique id is a hash of the IMEI; the IMEI itself, the PIN and phone numbers are never
-stored in the unique id, shown or logged.
+The unique id is a keyed hash of the IMEI that cannot be reversed (``unique_id.py``); the
+IMEI itself, the PIN and phone numbers are never stored in the unique id, shown or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import hashlib
 import logging
 import os
 import re
@@ -64,12 +63,14 @@ import voluptuous as vol
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
+    DEFAULT_BUS_EVENT_PRIVATE_DATA,
     DEFAULT_RECORDINGS_FOLDER,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
@@ -91,6 +92,7 @@ from .sim7600.errors import (
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
 from .sim7600.transport import open_port
+from .unique_id import async_modem_unique_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -115,11 +117,6 @@ AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
 _INTERFACE = re.compile(r"-if([0-9]{2})-")
 _NETWORK_URL = re.compile(r"(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
 _FOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def modem_unique_id(imei: str) -> str:
-    """The config entry's unique id: a short hash of the IMEI, never the IMEI itself."""
-    return hashlib.sha256(imei.encode()).hexdigest()[:16]
 
 
 def usb_interface(path: str) -> str | None:
@@ -171,25 +168,26 @@ class SerialPortChoice:
     likely_at: bool
 
 
-def entries_using_port(at_port: str, ports: Mapping[str, Any]) -> list[str]:
-    """The ids of the entries (``ports``: entry id to AT port) whose AT port is ``at_port``:
+def entries_using_port(port: str, ports: Mapping[str, Iterable[Any]]) -> list[str]:
+    """The ids of the entries (``ports``: entry id to the ports it uses) that use ``port``:
     the same name, or for device paths the same device (a /dev/serial/by-id link and its
     /dev/ttyUSBn are one port). URLs compare by name only.
 
     Blocking I/O (``os.path.realpath``): run it in the executor.
     """
-    target = None if "://" in at_port else os.path.realpath(at_port)
-    return [
-        entry_id
-        for entry_id, port in ports.items()
-        if port == at_port
-        or (
+    target = None if "://" in port else os.path.realpath(port)
+
+    def same(other: Any) -> bool:
+        if other == port:
+            return True
+        return (
             target is not None
-            and isinstance(port, str)
-            and "://" not in port
-            and os.path.realpath(port) == target
+            and isinstance(other, str)
+            and "://" not in other
+            and os.path.realpath(other) == target
         )
-    ]
+
+    return [entry_id for entry_id, used in ports.items() if any(map(same, used))]
 
 
 class _WrongModemError(Exception):
@@ -223,7 +221,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one SIM7600 modem."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2  # 2: the unique id is a keyed hash (see async_migrate_entry)
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -313,13 +311,30 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return at_port
         return None
 
-    async def _async_entries_using_port(self, at_port: str) -> list[str]:
-        """The ids of the configured entries whose AT port is ``at_port`` (by any name)."""
+    async def _async_entries_using_port(
+        self, port: str, kinds: Iterable[str] = (CONF_AT_PORT,)
+    ) -> list[str]:
+        """The ids of the configured entries that use ``port`` (by any name) as one of
+        ``kinds`` (their AT port, audio port or both)."""
         ports = {
-            entry.entry_id: entry.data.get(CONF_AT_PORT)
+            entry.entry_id: [entry.data.get(kind) for kind in kinds]
             for entry in self._async_current_entries(include_ignore=False)
         }
-        return await self.hass.async_add_executor_job(entries_using_port, at_port, ports)
+        return await self.hass.async_add_executor_job(entries_using_port, port, ports)
+
+    async def _async_port_of_another_entry(self, port: str) -> bool:
+        """Whether another modem's entry uses ``port``, AT or audio. The entry being
+        reconfigured is not another, nor, once the probe named the modem, an entry of the
+        same modem (its ports are about to be updated)."""
+        own = {
+            entry.entry_id
+            for entry in self._async_current_entries(include_ignore=False)
+            if self.unique_id is not None and entry.unique_id == self.unique_id
+        }
+        if self.source == SOURCE_RECONFIGURE:
+            own.add(self._get_reconfigure_entry().entry_id)
+        using = await self._async_entries_using_port(port, (CONF_AT_PORT, CONF_AUDIO_PORT))
+        return any(entry_id not in own for entry_id in using)
 
     async def _async_use_at_port(
         self, at_port: str, errors: dict[str, str]
@@ -327,16 +342,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Probe the modem on ``at_port``; None with ``errors`` filled when it fails."""
         reconfiguring = self.source == SOURCE_RECONFIGURE
         using = await self._async_entries_using_port(at_port)
-        if not reconfiguring:
+        if not reconfiguring and using:
             # The port of a configured modem is held open by it: do not talk over it.
-            if using:
-                return self.async_abort(reason="already_configured")
+            return self.async_abort(reason="already_configured")
+        if await self._async_port_of_another_entry(at_port):
+            errors["base"] = "port_in_use"  # e.g. the audio port of another modem
+            return None
+        if not reconfiguring:
             error = await self._async_probe(at_port)
         else:
             entry = self._get_reconfigure_entry()
-            if any(entry_id != entry.entry_id for entry_id in using):
-                errors["base"] = "port_in_use"
-                return None
             if entry.entry_id in using and entry.state is ConfigEntryState.LOADED:
                 # Its own port, held open by the running entry: ask its modem instead.
                 modem: Modem = entry.runtime_data.modem
@@ -351,7 +366,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._probe is not None
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
-        unique_id = modem_unique_id(self._probe.identity.imei)
+        unique_id = await async_modem_unique_id(self.hass, self._probe.identity.imei)
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         if reconfiguring:
             self._abort_if_unique_id_mismatch(reason="wrong_modem")
@@ -390,11 +405,13 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             audio_port = suggested or None
             if audio_port is not None and not valid_port(audio_port):
                 errors[CONF_AUDIO_PORT] = "invalid_port"
-            elif audio_port is not None and audio_port == self._at_port:
+            elif audio_port is not None and await self._async_same_port(audio_port, self._at_port):
                 errors[CONF_AUDIO_PORT] = "same_port"
+            elif audio_port is not None and await self._async_port_of_another_entry(audio_port):
+                errors[CONF_AUDIO_PORT] = "port_in_use"
             elif (
                 audio_port is not None
-                and not self._audio_port_held(audio_port)
+                and not await self._async_audio_port_held(audio_port)
                 and not await self._async_can_open(audio_port)
             ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
@@ -426,18 +443,28 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 current: str | None = entry.data.get(CONF_AUDIO_PORT)
                 return current
         sibling = audio_sibling(self._at_port, self._pid)
-        if sibling is not None and await self.hass.async_add_executor_job(os.path.exists, sibling):
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
             return sibling
         return None
 
-    def _audio_port_held(self, audio_port: str) -> bool:
-        """Whether the loaded entry being reconfigured uses ``audio_port`` (its audio bridge
-        may have it open: opening it here would flush the call audio)."""
+    async def _async_same_port(self, port: str, other: str | None) -> bool:
+        """Whether ``port`` and ``other`` are one port (by name, or one device)."""
+        if other is None:
+            return False
+        return bool(await self.hass.async_add_executor_job(entries_using_port, port, {"": [other]}))
+
+    async def _async_audio_port_held(self, audio_port: str) -> bool:
+        """Whether the loaded entry being reconfigured uses ``audio_port``, by any name (its
+        audio bridge may have it open: opening it here would flush the call audio)."""
         if self.source != SOURCE_RECONFIGURE:
             return False
         entry = self._get_reconfigure_entry()
-        return (
-            entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_AUDIO_PORT) == audio_port
+        return entry.state is ConfigEntryState.LOADED and await self._async_same_port(
+            audio_port, entry.data.get(CONF_AUDIO_PORT)
         )
 
     async def _async_can_open(self, audio_port: str) -> bool:
@@ -548,7 +575,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             await modem.connect(sweep_sms=False)
             imei = modem.identity.imei
-            if self.unique_id is not None and (not imei or modem_unique_id(imei) != self.unique_id):
+            if self.unique_id is not None and (
+                not imei or await async_modem_unique_id(self.hass, imei) != self.unique_id
+            ):
                 raise _WrongModemError
             if modem.sim is SimStatus.PUK_REQUIRED:
                 raise SimPukRequiredError("The SIM is blocked and needs its PUK")
@@ -582,8 +611,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         interface = usb_interface(at_port)
         if interface is None or interface != AT_INTERFACE.get(pid):
             return self.async_abort(reason="not_at_interface")
-        # A configured modem's port, maybe under another name: it holds it, do not touch it.
-        if await self._async_entries_using_port(at_port):
+        # A configured modem's port (AT or audio), maybe under another name: it holds it,
+        # do not touch it.
+        if await self._async_port_of_another_entry(at_port):
             return self.async_abort(reason="already_configured")
         self._pid = pid
         if (error := await self._async_probe(at_port)) is not None:
@@ -592,8 +622,10 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
         self._at_port = at_port
+        await self.async_set_unique_id(
+            await async_modem_unique_id(self.hass, self._probe.identity.imei)
+        )
         self._audio_port = await self._async_suggest_audio_port()
-        await self.async_set_unique_id(modem_unique_id(self._probe.identity.imei))
         self._abort_if_unique_id_configured(
             updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
             reload_on_update=False,
@@ -656,6 +688,7 @@ class CallstackOptionsFlow(OptionsFlow):
             CONF_SMS_PART_TIMEOUT: DEFAULT_SMS_PART_TIMEOUT,
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
+            CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
             **self.config_entry.options,
         }
         if user_input is not None:
@@ -687,6 +720,11 @@ class CallstackOptionsFlow(OptionsFlow):
                         ),
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                        CONF_BUS_EVENT_PRIVATE_DATA: bool(
+                            user_input.get(
+                                CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
+                            )
+                        ),
                     }
                 )
 
@@ -705,6 +743,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
+                vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
             }
         )
         return self.async_show_form(

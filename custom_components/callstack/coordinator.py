@@ -17,12 +17,15 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import (
+    CONF_BUS_EVENT_PRIVATE_DATA,
+    DEFAULT_BUS_EVENT_PRIVATE_DATA,
     DOMAIN,
     EVENT_CALL,
     EVENT_DTMF,
     EVENT_SMS_DELIVERY,
     EVENT_SMS_RECEIVED,
     EVENT_USSD,
+    PRIVATE_FIELDS,
 )
 from .sim7600.events import (
     CallEvent,
@@ -126,6 +129,12 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
             self._update_issues(snapshot)
 
     def _fire(self, event_type: str, data: dict[str, object]) -> None:
+        """Fire a bus event; without its private fields when the user chose so (the
+        recorder stores bus events as they are, the event entities' attributes not)."""
+        if not self.config_entry.options.get(
+            CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
+        ):
+            data = {key: value for key, value in data.items() if key not in PRIVATE_FIELDS}
         self.hass.bus.async_fire(
             event_type,
             {"config_entry_id": self.config_entry.entry_id, "device_id": self.device_id, **data},

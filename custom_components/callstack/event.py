@@ -47,12 +47,8 @@ async def async_setup_entry(
 
 
 class CallstackDriverEvent(CallstackEntity, EventEntity):
-    """An event entity fed straight from the driver's event stream.
-
-    Numbers and message texts are for automations, not for the recorder's history.
-    """
-
-    _unrecorded_attributes = frozenset({"number", "text"})
+    """An event entity fed straight from the driver's event stream (its private
+    attributes stay out of the recorder, see :class:`CallstackEntity`)."""
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the driver; unsubscribe when removed."""

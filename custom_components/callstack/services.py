@@ -56,13 +56,29 @@ ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 MEDIA_SOURCE_PREFIX = "media-source://media_source/local/"
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav")
 
+
+def _number[T: (int, float)](kind: type[T]) -> Callable[[Any], T]:
+    """``vol.Coerce(kind)`` that also refuses what no ``kind`` can hold (``int(inf)``,
+    ``float(10**400)``): those raise OverflowError, which voluptuous lets through."""
+    coerce = vol.Coerce(kind)
+
+    def validator(value: Any) -> T:
+        try:
+            result: T = coerce(value)
+        except OverflowError:
+            raise vol.Invalid(f"expected {kind.__name__}") from None
+        return result
+
+    return validator
+
+
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 SCHEMAS: dict[str, vol.Schema] = {
     "dial": vol.Schema(
         {
             **_ENTRY,
             vol.Required("number"): cv.string,
-            vol.Optional("timeout", default=60): vol.Coerce(float),
+            vol.Optional("timeout", default=60): _number(float),
         }
     ),
     "answer": vol.Schema(_ENTRY),
@@ -78,13 +94,13 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **_ENTRY,
             vol.Required("digits"): cv.string,
-            vol.Optional("duration_ms", default=100): vol.Coerce(int),
+            vol.Optional("duration_ms", default=100): _number(int),
         }
     ),
     "record": vol.Schema(
         {
             **_ENTRY,
-            vol.Optional("duration", default=30): vol.Coerce(float),
+            vol.Optional("duration", default=30): _number(float),
             vol.Optional("filename"): cv.string,
             vol.Optional("stop_on_dtmf", default=False): cv.boolean,
             vol.Optional("overwrite", default=False): cv.boolean,
@@ -105,7 +121,7 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **_ENTRY,
             vol.Required("code"): cv.string,
-            vol.Optional("timeout", default=30): vol.Coerce(float),
+            vol.Optional("timeout", default=30): _number(float),
         }
     ),
     "cancel_ussd": vol.Schema(_ENTRY),
@@ -333,7 +349,10 @@ async def _play(
     file: str = call.data["file"]
     if "\0" in file:
         raise _invalid("file_not_found")
-    path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
+    try:
+        path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
+    except (OSError, ValueError):  # a name too long, or one no file system can hold
+        raise _invalid("file_not_found") from None
     modem = _connected_modem(entry)
     if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
         raise _error("audio_bridge_not_running")

@@ -9,7 +9,7 @@ from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
 from .sim7600 import validate
 from .sim7600.errors import InvalidArgumentError, Sim7600Error
-from .sim7600.sms import SendResult, SmsSendError
+from .sim7600.sms import MAX_PARTS, SendResult, SmsSendError
 from .sim7600.sms_pdu import SmsTooLongError
 
 
@@ -24,7 +24,9 @@ async def async_send_sms(
     if not text:
         raise _invalid("message_empty")
     try:
-        validate.sms_text(text)
+        validate.sms_text(text, MAX_PARTS)
+    except SmsTooLongError:
+        raise _invalid("message_too_long") from None
     except InvalidArgumentError:
         raise _invalid("invalid_message") from None
     modem = entry.runtime_data.modem

@@ -29,13 +29,13 @@ from custom_components.callstack.config_flow import (
     MANUAL_ENTRY,
     audio_sibling,
     list_serial_ports,
-    modem_unique_id,
     usb_interface,
     valid_port,
 )
 from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -47,7 +47,7 @@ from custom_components.callstack.const import (
 from custom_components.callstack.sim7600 import modem as modem_module
 from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
 
-from .conftest import FlowPtyResponder, Replies
+from .conftest import FlowPtyResponder, Replies, modem_unique_id
 
 pytestmark = pytest.mark.usefixtures(
     "flow_usb_component", "flow_mock_setup_entry", "flow_fast_probe"
@@ -225,7 +225,7 @@ def assert_private_data_hidden(result: Any, emulator: Any) -> None:
 
 def test_modem_unique_id_hashes_the_imei() -> None:
     unique_id = modem_unique_id("861234567890123")
-    assert re.fullmatch(r"[0-9a-f]{16}", unique_id)
+    assert re.fullmatch(r"[0-9a-f]{32}", unique_id)
     assert unique_id == modem_unique_id("861234567890123")
     assert unique_id != modem_unique_id("861234567890124")
     assert "861234567890123" not in unique_id
@@ -1320,6 +1320,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
+    assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
     result = await _configure_options(
         hass,
         result,
@@ -1338,6 +1339,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
+        CONF_BUS_EVENT_PRIVATE_DATA: True,
     }
     assert result["data"] == expected
     assert entry.options == expected
@@ -1392,3 +1394,171 @@ async def test_options_interval_out_of_range(hass: HomeAssistant, interval: int)
             result["flow_id"],
             {CONF_SIGNAL_INTERVAL: interval, CONF_RECORDINGS_FOLDER: "callstack"},
         )
+
+
+# ---- ports another configured modem uses ---------------------------------------------
+
+
+def other_modem(hass: HomeAssistant, **ports: Any) -> MockConfigEntry:
+    """A configured entry of another modem that uses ``ports``."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="another-modem",
+        data={CONF_AT_PORT: "/dev/ttyUSB12", CONF_AUDIO_PORT: "/dev/ttyUSB14", **ports},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("claimed", "typed"),
+    [("audio_path", "audio_link"), ("audio_link", "audio_path"), ("audio_link", "audio_link")],
+)
+async def test_user_audio_port_of_another_modem_is_refused_unopened(
+    hass: HomeAssistant, flow_emulator: Any, claimed: str, typed: str
+) -> None:
+    """Another entry's audio port, under any of its names, is refused with a form error;
+    it is not even opened (that would flush the other modem's call audio)."""
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: getattr(emu, claimed)})
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_AUDIO_PORT) is None  # not suggested either
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AUDIO_PORT: getattr(emu, typed)})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_AUDIO_PORT: "port_in_use"}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: None}
+
+
+async def test_user_at_port_that_another_modem_uses_for_audio_is_refused_unprobed(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_path})
+    result = await start_manual(hass)
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "port_in_use"}
+    assert emu.commands == []
+
+
+async def test_audio_port_that_is_the_at_port_under_another_name_is_refused(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.at_link})
+    assert result["errors"] == {CONF_AUDIO_PORT: "same_port"}
+
+
+async def test_reconfigure_audio_port_of_another_modem_is_refused_unopened(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.audio_path})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}):
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        with no_port_opened():
+            result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_AUDIO_PORT: "port_in_use"}
+    assert entry.data == {CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None}
+
+
+async def test_reconfigure_at_port_that_another_modem_uses_for_audio_is_refused(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_link})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    assert result["errors"] == {"base": "port_in_use"}
+    assert emu.commands == []
+
+
+async def test_reconfigure_keeps_its_own_audio_port_under_another_name_unopened(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The loaded entry's own audio port, typed by its device name, is its own: held by
+    its bridge, so not opened, and not refused."""
+    emu = flow_emulator
+    entry, _ = loaded_entry(hass, emu)
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_path})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_AUDIO_PORT] == emu.audio_path
+
+
+async def test_usb_discovery_does_not_suggest_the_audio_port_of_another_modem(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.audio_path})
+    with host_ports([], {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=usb_info(emu.at_path)
+        )
+        assert result["step_id"] == "usb_confirm"
+        result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: None}
+
+
+async def test_usb_discovery_of_a_port_another_modem_uses_for_audio_aborts_unprobed(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_path})
+    with host_ports([], {emu.at_path: emu.at_link}), no_port_opened():
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=usb_info(emu.at_path)
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert emu.commands == []
+
+
+async def test_user_replugged_modem_keeps_its_audio_port_though_its_entry_has_it(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock
+) -> None:
+    """The same modem on a new AT port name: its own entry's audio port is not another
+    modem's; the entry gets the new AT port and keeps its audio."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB7", CONF_AUDIO_PORT: emu.audio_link},
+    )
+    entry.add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}

@@ -64,6 +64,13 @@ from custom_components.callstack.sim7600.urc import (
         ('+CDSI: "SR",2', SmsStored("SR", 2, status_report=True)),
         ('+CUSD: 0,"Balance 5.00",15', UssdResponse(0, "Balance 5.00", 15)),
         ("+CUSD: 4", UssdResponse(4, None, None)),
+        # The text runs from the first quote to the one before ",<dcs>": quotes and commas
+        # inside it are text (a reply need not balance its quotes).
+        ('+CUSD: 0,"Say "hi",15', UssdResponse(0, 'Say "hi', 15)),
+        ('+CUSD: 0,"5,00 EUR, valid",15', UssdResponse(0, "5,00 EUR, valid", 15)),
+        ('+CUSD: 1,"Menu\n1 "Top up"\n2 Exit",15', UssdResponse(1, 'Menu\n1 "Top up"\n2 Exit', 15)),
+        ('+CUSD: 0,"No dcs"', UssdResponse(0, "No dcs", None)),
+        ('+CUSD: 2,"Never closed', UssdResponse(2, "Never closed", None)),
         ("+CREG: 5", Registration("CREG", 5)),
         ('+CEREG: 1,"3F29","89815063",7', Registration("CEREG", 1, "3F29", "89815063", 7)),
         ("+CEREG: 2,1", Registration("CEREG", 1)),  # read reply: <n>,<stat>

@@ -38,6 +38,8 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0
 NO_REPLY = ""  # prefix for commands that reply with OK only
 DEAD_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the port counts as dead
+# A held +CUSD line whose text has not closed is reported as it is after this much quiet.
+HELD_LINE_QUIET = 0.5
 _RESYNC_QUIET = 0.1
 _CALL_FINALS = {"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
 _UNSAFE = re.compile(r"[\r\n\x1a\x1b\x00]")
@@ -125,6 +127,7 @@ class AtExecutor:
         self._reader: asyncio.Task[None] | None = None
         self._lost: Sim7600Error | None = None
         self._needs_resync = False
+        self._held_line_timer: asyncio.TimerHandle | None = None
         self.stats = ExecutorStats()
 
     @property
@@ -146,6 +149,7 @@ class AtExecutor:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        self._watch_held_line(None)
         self._fail_pending(self._lost)
         await self.port.close()
 
@@ -263,6 +267,7 @@ class AtExecutor:
                 for item in self._splitter.feed(data):
                     self._handle(item)
                 self.stats.oversized_lines = self._splitter.dropped
+                self._watch_held_line(asyncio.get_running_loop())
         except PortClosedError as err:
             self._mark_lost(err)
         except Exception:
@@ -270,6 +275,19 @@ class AtExecutor:
             # supervisor start afresh.
             _LOGGER.exception("The AT reader failed")
             self._mark_lost(PortClosedError("The AT reader failed"))
+
+    def _watch_held_line(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """(Re)start the quiet timer while the splitter holds a line; stop it otherwise."""
+        if self._held_line_timer is not None:
+            self._held_line_timer.cancel()
+            self._held_line_timer = None
+        if loop is not None and self._splitter.holding:
+            self._held_line_timer = loop.call_later(HELD_LINE_QUIET, self._flush_held_line)
+
+    def _flush_held_line(self) -> None:
+        self._held_line_timer = None
+        for item in self._splitter.flush():
+            self._handle(item)
 
     def _mark_lost(self, err: Sim7600Error) -> None:
         if self._lost is not None:

@@ -306,7 +306,7 @@ class SmsService:
     ) -> SendResult:
         """Send ``text`` to ``number``; raises :class:`SmsSendError` on failure."""
         number = validate.phone_number(number)
-        text = validate.sms_text(text)
+        text = validate.sms_text(text, MAX_PARTS)
         parts = encode_submit(
             number,
             text,

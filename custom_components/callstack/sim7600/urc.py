@@ -243,6 +243,19 @@ def parse_call_list(lines: list[str]) -> list[CallListEntry]:
     ]
 
 
+def parse_ussd(payload: str) -> UssdResponse | None:
+    """Parse ``<m>[,"<str>"[,<dcs>]]``; the text runs from its first quote to the quote
+    before ``,<dcs>`` (or the last one), so quotes and commas inside it stay text."""
+    match = _USSD.match(payload)
+    if match is None:
+        return None
+    status, text = match.groups()
+    dcs: str | None = None
+    if text is not None and (closed := _USSD_CLOSE.search(text)) is not None:
+        text, dcs = text[: closed.start()], closed.group(1)
+    return UssdResponse(int(status), text, to_int(dcs))
+
+
 def parse_registration(line: str) -> Registration | None:
     """Parse a ``+CxREG`` URC (``<stat>[,...]``) or read reply (``<n>,<stat>[,...]``)."""
     match = _REG.match(line)
@@ -309,13 +322,7 @@ def parse_urc(line: Line) -> Urc | None:
                 return None
             return SmsPdu(line.body.strip(), status_report=head == "+CDS")
         case "+CUSD":
-            fields = split_fields(payload)
-            status = to_int(fields[0])
-            if status is None:
-                return None
-            text_field = fields[1] if len(fields) > 1 else None
-            dcs = to_int(fields[2]) if len(fields) > 2 else None
-            return UssdResponse(status, text_field, dcs)
+            return parse_ussd(payload)
         case "+CREG" | "+CGREG" | "+CEREG":
             return parse_registration(text)
         case "+CPIN":
@@ -328,3 +335,5 @@ def parse_urc(line: Line) -> Urc | None:
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _DTMF_KEYS = frozenset("0123456789*#ABCD")
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
+_USSD = re.compile(r'^([0-9]{1,3})\s*(?:,\s*"(.*))?$', re.DOTALL)
+_USSD_CLOSE = re.compile(r'"\s*(?:,\s*([0-9]{1,3})\s*)?$')
