@@ -27,6 +27,7 @@ from .errors import (
     AtTimeoutError,
     AudioBridgeNotRunningError,
     CmeError,
+    ModemClosedError,
     NotAModemError,
     PortClosedError,
     Sim7600Error,
@@ -48,7 +49,8 @@ from .network import (
     sim_status,
     strip_prefix,
 )
-from .sms import SendResult, SmsJournal, SmsService
+from .sms import SendResult, SmsService
+from .sms_state import SmsJournal
 from .transport import open_port
 from .urc import (
     BootStage,
@@ -101,6 +103,7 @@ _WATCHDOG_ATTEMPTS = 3
 _RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 _BOOT_WAIT = 20.0  # after RDY, set up again at PB DONE or after this long at the latest
+_CLOSED = "closed"  # what a DTMF collection's queue gets when the modem closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,7 @@ class Modem:
         self._executor: AtExecutor | None = None
         self._subscribers: list[Callable[[ModemEvent], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._on_close: set[Callable[[], None]] = set()  # ends a wait when the modem closes
         self._supervisor: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closing = False
@@ -255,8 +259,17 @@ class Modem:
         )
 
     async def close(self) -> None:
-        """Close both ports and cancel every task; safe to call twice."""
+        """Close both ports and cancel every task; safe to call twice.
+
+        Whatever waits on the modem ends at once with :class:`ModemClosedError`: a USSD
+        answer, a DTMF collection, a dial's outcome, and every command in flight or
+        queued (the one in flight with what the modem had answered, so a confirmed SMS
+        still counts as sent).
+        """
         self._closing = True
+        self.ussd.close()
+        for end in list(self._on_close):
+            end()
         if self._boot_timer is not None:
             self._boot_timer.cancel()
             self._boot_timer = None
@@ -270,7 +283,7 @@ class Modem:
         await self.calls.close()
         await self.audio.close()
         if self._executor is not None:
-            await self._executor.close()
+            await self._executor.close(ModemClosedError("The modem was closed"))
         self.connected = False
 
     async def _open_and_initialise(self) -> None:
@@ -476,8 +489,12 @@ class Modem:
         )
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
-        """Place a call and wait for its outcome."""
-        return await self.calls.dial(number, timeout)
+        """Place a call and wait for its outcome (:class:`ModemClosedError` if the modem
+        closes first: the outcome is then unknown, not a failed call)."""
+        result = await self.calls.dial(number, timeout)
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
+        return result
 
     async def answer(self) -> None:
         """Answer the ringing call."""
@@ -547,7 +564,11 @@ class Modem:
             elif isinstance(event, CallEvent) and event.kind in ("ended", "missed"):
                 queue.put_nowait(None)
 
+        def on_close() -> None:
+            queue.put_nowait(_CLOSED)
+
         unsubscribe = self.subscribe(on_event)
+        self._on_close.add(on_close)
         digits = ""
         try:
             while len(digits) < max_digits:
@@ -556,10 +577,13 @@ class Modem:
                         digit = await queue.get()
                 except TimeoutError:
                     break
+                if digit == _CLOSED:
+                    raise ModemClosedError("The modem was closed")
                 if digit is None or digit == terminator:
                     break
                 digits += digit
         finally:
+            self._on_close.discard(on_close)
             unsubscribe()
         return digits
 
