@@ -381,6 +381,11 @@ class Sim7600Emulator:
         """The next `times` commands starting with `prefix` get no answer, not even an echo."""
         self._modem.session.hang(prefix, times)
 
+    def delay_final(self, prefix: str, seconds: float, times: int = 1) -> None:
+        """The next `times` commands starting with `prefix` get their reply at once but their
+        final result code (OK, ERROR) `seconds` later, as a link that splits a reply might."""
+        self._modem.session.delay_final(prefix, seconds, times)
+
     def _ports(self, choice: PortChoice) -> list[ModemPort]:
         return {"at": [self._at], "audio": [self._audio], "both": [self._at, self._audio]}[choice]
 

@@ -352,3 +352,23 @@ async def test_unload_between_the_parts_of_an_sms_reports_what_went_out(
     assert_translated_error(
         err, HomeAssistantError, "sms_send_interrupted", emulator, {"sent": "1", "parts": "3"}
     )
+
+
+async def test_an_sms_the_network_confirmed_is_reported_sent_even_if_the_ok_is_lost(
+    hass: HomeAssistant, emulator: Sim7600Emulator, entry_factory: EntryFactory
+) -> None:
+    """``+CMGS: <mr>`` arrived, the final OK had not when the entry closed: the SMS went
+    out, and the action says so."""
+    entry = await entry_factory()
+    emulator.delay_final("AT+CMGS", 3.0)
+    number, text = emulator.identity.callers[0], emulator.identity.sms_bodies[1]
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(
+        call_action(hass, "send_sms", {"number": number, "message": text}, return_response=True)
+    )
+    await until(lambda: emulator.sent_sms, timeout=5)
+    await asyncio.sleep(0.1)  # +CMGS is through; OK comes in 3 s
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    async with asyncio.timeout(2):
+        response = await task
+    assert response == {"references": [emulator.sent_sms[0].reference], "parts": 1}
