@@ -372,3 +372,21 @@ async def test_an_sms_the_network_confirmed_is_reported_sent_even_if_the_ok_is_l
     async with asyncio.timeout(2):
         response = await task
     assert response == {"references": [emulator.sent_sms[0].reference], "parts": 1}
+
+
+async def test_unload_during_dial_ends_the_action_with_modem_closed(
+    hass: HomeAssistant, emulator: Sim7600Emulator, entry_factory: EntryFactory
+) -> None:
+    """The far end never answers; the entry unloads: not a "failed" call, a closed modem."""
+    entry = await entry_factory()
+    emulator.set_dial_outcome("none")
+    err, took = await _start_then_unload(
+        hass,
+        entry,
+        "dial",
+        {"number": emulator.identity.callers[0], "timeout": 120},
+        lambda: any(c.startswith("ATD") for c in emulator.commands),
+    )
+    assert err is not None
+    assert_translated_error(err, HomeAssistantError, "modem_closed", emulator)
+    assert took < 2
