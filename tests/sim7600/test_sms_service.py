@@ -11,6 +11,7 @@ import pytest
 from custom_components.callstack.sim7600.errors import ModemClosedError
 from custom_components.callstack.sim7600.events import SmsDeliveryReport, SmsReceived
 from custom_components.callstack.sim7600.modem import Modem
+from custom_components.callstack.sim7600.sms_state import MemoryJournal
 from sim7600_emulator import Identity, Sim7600Emulator, SmsStat, Variants
 from tests.helpers import until
 
@@ -175,3 +176,53 @@ async def test_close_ends_collecting_dtmf_at_once(emulator: Sim7600Emulator, mod
     async with asyncio.timeout(1):
         with pytest.raises(ModemClosedError):
             await waiting
+
+
+# ---- the journal decides what may be delivered and deleted -------------------------------
+
+
+class DeferringJournal(MemoryJournal):
+    """A journal whose writes are deferred (as HA's storage defers them while it stops)
+    until ``durable`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durable = False
+
+    async def save(self) -> bool:
+        await super().save()
+        return self.durable
+
+
+async def test_nothing_is_delivered_or_deleted_before_the_journal_is_durable(
+    emulator: Sim7600Emulator,
+) -> None:
+    journal = DeferringJournal()
+    events = Recorder()
+    modem = Modem(config_for(emulator), sms_journal=journal)
+    modem.subscribe(events)
+    await modem.connect()
+    try:
+        await emulator.deliver_sms(SENDER, "while stopping")
+        await emulator.deliver_sms(SENDER, "x" * 200, split=2)
+        await until(lambda: len(journal.state.outbox) == 2)
+        await asyncio.sleep(0.1)
+        assert events.of(SmsReceived) == []
+        assert len(emulator.sms_storage) == 3
+        assert not [c for c in emulator.commands if c.startswith("AT+CMGD")]
+    finally:
+        await modem.close()
+
+    # The next start: the journal (as written at the final write) is durable again.
+    journal.durable = True
+    events = Recorder()
+    modem = Modem(config_for(emulator), sms_journal=journal)
+    modem.subscribe(events)
+    await modem.connect()
+    try:
+        await until(lambda: len(emulator.sms_storage) == 0)
+        texts = sorted(event.message.text for event in events.of(SmsReceived))
+        assert texts == ["while stopping", "x" * 200]
+        assert modem.sms.duplicates == 3  # the SIM copies, known to the journal
+    finally:
+        await modem.close()
