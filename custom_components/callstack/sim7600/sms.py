@@ -59,7 +59,7 @@ from .sms_pdu import (
     encode_submit,
 )
 from .sms_reassembly import CompleteMessage, Reassembler
-from .sms_state import MemoryJournal, SmsJournal
+from .sms_state import MemoryJournal, RecentKeys, SmsJournal
 from .urc import SmsPdu, SmsStorageFull, SmsStored, split_fields, to_int
 
 _LOGGER = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class SmsService:
         self.undecodable = 0
         self.last_received: datetime | None = None
         self._durable = True  # the journal's state as loaded is on disk
-        self._kept: set[str] = set()  # undecodable PDUs left on the SIM, counted once each
+        self._undecodable = RecentKeys()  # digests of undecodable PDUs, counted once each
         self._references = itertools.count(int(time.time()) & 0xFF)
         self._lock = asyncio.Lock()  # one stored message at a time, in arrival order
 
@@ -258,8 +258,8 @@ class SmsService:
         try:
             decoded = decode_pdu(pdu)
         except PduDecodeError:
-            self.undecodable += 1
-            _LOGGER.warning("A pushed SMS could not be decoded; the modem holds no copy")
+            if self._first_sight(pdu):
+                _LOGGER.warning("A pushed SMS could not be decoded (the modem keeps no copy)")
             return
         if isinstance(decoded, SmsStatusReport):
             self._report(decoded)
@@ -294,16 +294,21 @@ class SmsService:
             self.journal.save_soon()
 
     def _keep_undecodable(self, index: int, pdu: str) -> None:
+        if self._first_sight(pdu):
+            _LOGGER.warning(
+                "A received SMS in SIM slot %d could not be decoded; it stays on the SIM "
+                "(read it with a phone, then delete it there)",
+                index,
+            )
+
+    def _first_sight(self, pdu: str) -> bool:
+        """Count an undecodable PDU once, however often a sweep finds it again."""
         digest = hashlib.sha256(pdu.encode()).hexdigest()
-        if digest in self._kept:
-            return
-        self._kept.add(digest)
+        if digest in self._undecodable:
+            return False
+        self._undecodable.add(digest)
         self.undecodable += 1
-        _LOGGER.warning(
-            "A received SMS in SIM slot %d could not be decoded; it stays on the SIM "
-            "(read it with a phone, then delete it there)",
-            index,
-        )
+        return True
 
     async def _delete(self, index: int) -> None:
         try:
