@@ -57,7 +57,10 @@ class StoreJournal:
                 self._key,
                 self._key,
             )
-            await Store[Any](self._hass, STORAGE_VERSION, f"{self._key}.corrupt").async_save(data)
+            aside: Store[Any] = Store(
+                self._hass, STORAGE_VERSION, f"{self._key}.corrupt", private=True
+            )
+            await aside.async_save(data)
             self.state = JournalState()
             await self.save()
 
