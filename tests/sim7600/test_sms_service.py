@@ -226,3 +226,23 @@ async def test_nothing_is_delivered_or_deleted_before_the_journal_is_durable(
         assert modem.sms.duplicates == 3  # the SIM copies, known to the journal
     finally:
         await modem.close()
+
+
+async def test_a_sim_filled_by_what_stays_on_it_stays_flagged_full(
+    emulator: Sim7600Emulator, modem: Modem
+) -> None:
+    """Messages that are not ours keep the SIM full: the flag (and the repair notice built
+    on it) stays until the user makes room."""
+    emulator.sms_storage.capacity = 2
+    emulator.store_sent_sms(SENDER, "mine")
+    emulator.store_sent_sms(SENDER, "mine too")
+    before = len(emulator.commands)
+    await emulator.send_garbage(b"\r\n+SMS FULL\r\n")
+    await until(lambda: modem.snapshot.sms_storage_full)
+    await emulator.wait_for_command('AT+CPMS="SM"', after=before)  # the sweep's last word
+    await asyncio.sleep(0.1)
+    assert modem.snapshot.sms_storage_full
+    assert len(emulator.sms_storage) == 2
+    emulator.sms_storage.delete(0)  # the user deletes one with a phone
+    await emulator.send_garbage(b"\r\n+SMS FULL\r\n")
+    await until(lambda: not modem.snapshot.sms_storage_full)
