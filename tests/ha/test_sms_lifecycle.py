@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 import logging
+from pathlib import Path
 import threading
 from typing import Any
 from unittest.mock import patch
+import wave
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
@@ -29,6 +31,7 @@ from tests.helpers import until  # noqa: E402
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
     EntryFactory,
+    answered_call,
     assert_translated_error,
     call_action,
     setup_entry,
@@ -390,3 +393,27 @@ async def test_unload_during_dial_ends_the_action_with_modem_closed(
     assert err is not None
     assert_translated_error(err, HomeAssistantError, "modem_closed", emulator)
     assert took < 2
+
+
+async def test_unload_during_play_ends_it_at_once_and_says_why(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    media_dir: Path,
+) -> None:
+    entry = await entry_factory()
+    path = media_dir / "long.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x01\x00" * 8000 * 600)  # ten minutes (30 s at the test's speed)
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(call_action(hass, "play", {"file": str(path)}, return_response=True))
+    await until(lambda: len(emulator.audio_received) > 3200, timeout=5)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    async with asyncio.timeout(2):
+        response = await task
+    assert response["ended_by"] == "closed"
+    assert 0 < response["duration"] < 600

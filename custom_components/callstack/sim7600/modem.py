@@ -511,18 +511,23 @@ class Modem:
     async def record(
         self, target: Path, duration: float, *, stop_on_dtmf: bool = False, overwrite: bool = False
     ) -> RecordingResult:
-        """Record the far end of the active call (fails closed; see :class:`AudioBridge`)."""
+        """Record the far end of the active call (fails closed; see :class:`AudioBridge`).
+
+        A recording the modem's closing cuts short is kept and ends ``closed``.
+        """
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.record(
+        result = await self.audio.record(
             target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite
         )
+        return replace(result, ended_by="closed") if self._closing else result
 
     async def play(self, audio: WavAudio) -> PlaybackResult:
-        """Play audio into the active call."""
+        """Play audio into the active call (ended ``closed`` if the modem closes first)."""
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.play(audio)
+        result = await self.audio.play(audio)
+        return replace(result, ended_by="closed") if self._closing else result
 
     async def send_sms(
         self, number: str, text: str, *, request_delivery_report: bool = False
