@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 import shutil
 import tempfile
@@ -18,8 +19,9 @@ from .ports import ModemPort, PortName, TranscriptEntry
 from .settings import Settings
 from .sim_card import SimCard, SimState
 from .sms_inbox import SentSms
-from .sms_segments import Encoding
-from .sms_storage import SmsStorage
+from .sms_pdu import SmsSubmit
+from .sms_segments import Encoding, choose_alphabet
+from .sms_storage import SmsStat, SmsStorage
 from .ussd import DCS_GSM7, UssdReply
 from .variants import Variants
 
@@ -239,13 +241,15 @@ class Sim7600Emulator:
         ref16: bool = False,
         omit_parts: Sequence[int] = (),
         store: bool = True,
+        timestamp: datetime | None = None,
     ) -> list[int]:
         """An SMS arrives from `sender`; returns the storage indexes used now.
 
         Parts are numbered from 1 (`order`, `omit_parts`); `split` forces that many parts.
         With store=False the message is shown with +CMT and never stored, whatever AT+CNMI
         says; with CNMI mt=2 it is shown with +CMT as well. Parts that find the storage full
-        wait and are stored (+CMTI) when the host deletes something.
+        wait and are stored (+CMTI) when the host deletes something. `timestamp` is the
+        service centre's time stamp of every part (default: now, in the network's zone).
         """
         return self._modem.inbox.deliver(
             sender,
@@ -257,7 +261,30 @@ class Sim7600Emulator:
             ref16=ref16,
             omit_parts=omit_parts,
             store=store,
+            timestamp=timestamp,
         )
+
+    def store_sent_sms(
+        self, destination: str, text: str, *, stat: SmsStat = SmsStat.STO_SENT
+    ) -> int:
+        """The user keeps a sent (STO SENT) or draft (STO UNSENT) message on the SIM, as a
+        phone the SIM was in leaves them; returns its storage index."""
+        if stat not in (SmsStat.STO_SENT, SmsStat.STO_UNSENT):
+            raise ValueError("a sent or draft message is STO SENT or STO UNSENT")
+        alphabet = choose_alphabet(text, "auto")
+        submit = SmsSubmit(destination, text, alphabet, None, False, 0)
+        return self._store(submit.encode(), stat, submit)
+
+    def store_raw_sms(self, pdu: bytes, stat: SmsStat = SmsStat.REC_UNREAD) -> int:
+        """Put `pdu` on the SIM as it is (e.g. a received PDU no decoder can read), without
+        any indication; returns its storage index."""
+        return self._store(pdu, stat, None)
+
+    def _store(self, pdu: bytes, stat: SmsStat, message: SmsSubmit | None) -> int:
+        stored = self.sms_storage.store_pdu(pdu, stat, message)
+        if stored is None:
+            raise ValueError("the SIM's message storage is full")
+        return stored.index
 
     @property
     def sms_storage(self) -> SmsStorage:
@@ -374,6 +401,11 @@ class Sim7600Emulator:
     def hang_command(self, prefix: str, times: int = 1) -> None:
         """The next `times` commands starting with `prefix` get no answer, not even an echo."""
         self._modem.session.hang(prefix, times)
+
+    def delay_final(self, prefix: str, seconds: float, times: int = 1) -> None:
+        """The next `times` commands starting with `prefix` get their reply at once but their
+        final result code (OK, ERROR) `seconds` later, as a link that splits a reply might."""
+        self._modem.session.delay_final(prefix, seconds, times)
 
     def _ports(self, choice: PortChoice) -> list[ModemPort]:
         return {"at": [self._at], "audio": [self._audio], "both": [self._at, self._audio]}[choice]

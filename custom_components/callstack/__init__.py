@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -86,7 +88,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         ),
         sms_journal=journal,
     )
-    modem.sms.restore(journal.reassembly)
     try:
         # Stored SMS are swept once the entities listen (below), not during connect.
         await modem.connect(sweep_sms=False)
@@ -128,7 +129,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
     entry.runtime_data = CallstackRuntime(modem, coordinator)
-    entry.async_on_unload(modem.close)
+    entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -170,6 +171,13 @@ async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -
     """Drop the repairs issues and the SMS journal of a removed modem."""
     async_delete_issues(hass, entry.entry_id)
     await StoreJournal(hass, entry.entry_id).async_remove()
+
+
+async def _async_close(modem: Modem, journal: StoreJournal) -> None:
+    """Close the modem, then write the SMS journal as the driver left it: an SMS whose
+    journal write the close interrupted is delivered by the next setup, which reads it."""
+    await modem.close()
+    await journal.async_flush()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:

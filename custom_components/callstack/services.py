@@ -41,6 +41,7 @@ from .sim7600.errors import (
     AudioBusyError,
     CallStateError,
     InvalidArgumentError,
+    PortClosedError,
     RecordingEmptyError,
     Sim7600Error,
     WavFormatError,
@@ -159,6 +160,8 @@ def _device_error(err: Sim7600Error) -> HomeAssistantError:
             return _error("recording_empty")
         case AtCommandError():
             return _error("modem_error")
+        case PortClosedError(closed=True):
+            return _error("modem_closed")
     return _error("modem_unavailable")
 
 

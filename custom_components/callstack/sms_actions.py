@@ -8,8 +8,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
 from .sim7600 import validate
-from .sim7600.errors import InvalidArgumentError, Sim7600Error
-from .sim7600.sms import MAX_PARTS, SendResult, SmsSendError
+from .sim7600.errors import InvalidArgumentError, PortClosedError, Sim7600Error
+from .sim7600.sms import MAX_PARTS, SendResult, SmsSendError, SmsSendInterruptedError
 from .sim7600.sms_pdu import SmsTooLongError
 
 
@@ -40,6 +40,16 @@ async def async_send_sms(
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key=f"sms_{err.reason}"
         ) from err
+    except SmsSendInterruptedError as err:
+        # Never a plain failure: a retry could deliver the parts that went out twice.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sms_send_interrupted" if err.unconfirmed else "sms_partly_sent",
+            translation_placeholders={"sent": str(err.sent), "parts": str(err.parts)},
+        ) from err
+    except PortClosedError as err:
+        key = "modem_closed" if err.closed else "modem_unavailable"
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=key) from err
     except Sim7600Error as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="modem_unavailable"

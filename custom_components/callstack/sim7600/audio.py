@@ -50,7 +50,8 @@ _PLAYBACK_DRAIN_TIMEOUT = 2.0
 
 @dataclass(frozen=True, slots=True)
 class RecordingResult:
-    """A finished recording; ``ended_by`` is ``duration``, ``dtmf`` or ``call_ended``."""
+    """A finished recording; ``ended_by`` is ``duration``, ``dtmf``, ``call_ended`` or
+    ``closed`` (the modem was closed)."""
 
     path: Path
     duration: float
@@ -61,7 +62,7 @@ class RecordingResult:
 
 @dataclass(frozen=True, slots=True)
 class PlaybackResult:
-    """A finished playback; ``ended_by`` is ``finished`` or ``call_ended``."""
+    """A finished playback; ``ended_by`` is ``finished``, ``call_ended`` or ``closed``."""
 
     duration: float
     frames: int

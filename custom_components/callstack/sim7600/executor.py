@@ -24,6 +24,7 @@ from .errors import (
     CallResultError,
     CmeError,
     CmsError,
+    CommandInterruptedError,
     InvalidArgumentError,
     PortClosedError,
     Sim7600Error,
@@ -103,6 +104,7 @@ class _Pending:
     done: asyncio.Future[list[str]]
     prompt: asyncio.Future[None] | None
     lines: list[str] = field(default_factory=list)
+    payload_sent: bool = False
 
 
 class AtExecutor:
@@ -141,10 +143,11 @@ class AtExecutor:
             self._read_loop(), name="callstack AT reader"
         )
 
-    async def close(self) -> None:
-        """Stop the reader, fail a command in flight and close the port."""
+    async def close(self, reason: PortClosedError | None = None) -> None:
+        """Stop the reader, fail a command in flight and every one queued behind it (with
+        ``reason``, if given) and close the port."""
         if self._lost is None:
-            self._lost = PortClosedError("The port was closed")
+            self._lost = reason or PortClosedError("The port was closed")
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,6 +220,7 @@ class AtExecutor:
                     )
                     if not pending.done.done():
                         self.port.write(payload + b"\x1a")
+                        pending.payload_sent = True
                 result = await pending.done
         except TimeoutError:
             self._abandon(pending)
@@ -298,9 +302,13 @@ class AtExecutor:
             self._on_lost(err)
 
     def _fail_pending(self, err: Sim7600Error) -> None:
+        """Fail the command in flight, with what the modem had answered so far: whether
+        its effect happened (``+CMGS`` seen) is the caller's to judge."""
         pending = self._pending
         if pending is not None and not pending.done.done():
-            pending.done.set_exception(err)
+            pending.done.set_exception(
+                CommandInterruptedError(err, list(pending.lines), pending.payload_sent)
+            )
             # Nobody may be awaiting it any more (e.g. a timed-out resync window).
             pending.done.exception()
 

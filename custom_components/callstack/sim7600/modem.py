@@ -27,6 +27,7 @@ from .errors import (
     AtTimeoutError,
     AudioBridgeNotRunningError,
     CmeError,
+    ModemClosedError,
     NotAModemError,
     PortClosedError,
     Sim7600Error,
@@ -55,7 +56,8 @@ from .network import (
     sim_status,
     strip_prefix,
 )
-from .sms import SendResult, SmsJournal, SmsService
+from .sms import SendResult, SmsService
+from .sms_state import SmsJournal
 from .transport import open_port
 from .urc import (
     BootStage,
@@ -113,6 +115,7 @@ _WATCHDOG_ATTEMPTS = 3
 _RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 _BOOT_WAIT = 20.0  # after RDY, set up again at PB DONE or after this long at the latest
+_CLOSED = "closed"  # what a DTMF collection's queue gets when the modem closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,7 @@ class Modem:
         self._executor: AtExecutor | None = None
         self._subscribers: list[Callable[[ModemEvent], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._on_close: set[Callable[[], None]] = set()  # ends a wait when the modem closes
         self._supervisor: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closing = False
@@ -270,8 +274,17 @@ class Modem:
         )
 
     async def close(self) -> None:
-        """Close both ports and cancel every task; safe to call twice."""
+        """Close both ports and cancel every task; safe to call twice.
+
+        Whatever waits on the modem ends at once with :class:`ModemClosedError`: a USSD
+        answer, a DTMF collection, a dial's outcome, and every command in flight or
+        queued (the one in flight with what the modem had answered, so a confirmed SMS
+        still counts as sent).
+        """
         self._closing = True
+        self.ussd.close()
+        for end in list(self._on_close):
+            end()
         if self._boot_timer is not None:
             self._boot_timer.cancel()
             self._boot_timer = None
@@ -285,7 +298,7 @@ class Modem:
         await self.calls.close()
         await self.audio.close()
         if self._executor is not None:
-            await self._executor.close()
+            await self._executor.close(ModemClosedError("The modem was closed"))
         self.connected = False
 
     async def _open_and_initialise(self) -> None:
@@ -493,8 +506,12 @@ class Modem:
         )
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
-        """Place a call and wait for its outcome."""
-        return await self.calls.dial(number, timeout)
+        """Place a call and wait for its outcome (:class:`ModemClosedError` if the modem
+        closes first: the outcome is then unknown, not a failed call)."""
+        result = await self.calls.dial(number, timeout)
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
+        return result
 
     async def answer(self) -> None:
         """Answer the ringing call, or take the waiting (else held) call, holding the
@@ -512,18 +529,23 @@ class Modem:
     async def record(
         self, target: Path, duration: float, *, stop_on_dtmf: bool = False, overwrite: bool = False
     ) -> RecordingResult:
-        """Record the far end of the active call (fails closed; see :class:`AudioBridge`)."""
+        """Record the far end of the active call (fails closed; see :class:`AudioBridge`).
+
+        A recording the modem's closing cuts short is kept and ends ``closed``.
+        """
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.record(
+        result = await self.audio.record(
             target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite
         )
+        return replace(result, ended_by="closed") if self._closing else result
 
     async def play(self, audio: WavAudio) -> PlaybackResult:
-        """Play audio into the active call."""
+        """Play audio into the active call (ended ``closed`` if the modem closes first)."""
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.play(audio)
+        result = await self.audio.play(audio)
+        return replace(result, ended_by="closed") if self._closing else result
 
     async def send_sms(
         self, number: str, text: str, *, request_delivery_report: bool = False
@@ -571,7 +593,11 @@ class Modem:
             ):
                 queue.put_nowait(None)
 
+        def on_close() -> None:
+            queue.put_nowait(_CLOSED)
+
         unsubscribe = self.subscribe(on_event)
+        self._on_close.add(on_close)
         digits = ""
         try:
             while len(digits) < max_digits:
@@ -580,10 +606,13 @@ class Modem:
                         digit = await queue.get()
                 except TimeoutError:
                     break
+                if digit == _CLOSED:
+                    raise ModemClosedError("The modem was closed")
                 if digit is None or digit == terminator:
                     break
                 digits += digit
         finally:
+            self._on_close.discard(on_close)
             unsubscribe()
         return digits
 

@@ -15,7 +15,7 @@ import logging
 import re
 
 from . import validate
-from .errors import Sim7600Error
+from .errors import ModemClosedError, Sim7600Error
 from .events import ModemEvent, UssdReceived
 from .executor import NO_REPLY, Execute
 from .urc import UssdResponse
@@ -86,6 +86,11 @@ class UssdService:
                 self._waiter = None
         status = STATUSES.get(response.status, "unsupported")
         return UssdResult(status, decode_ussd_text(response.text, response.dcs))
+
+    def close(self) -> None:
+        """The modem is closing: a wait for an answer ends now, as none will come."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ModemClosedError("The modem was closed"))
 
     async def cancel(self) -> None:
         """End an open session (``AT+CUSD=2``)."""
