@@ -107,6 +107,18 @@ class _Pending:
     payload_sent: bool = False
 
 
+class _PortLock(asyncio.Lock):
+    """The lock commands take the port with; it says when it is given up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = asyncio.Event()
+
+    def release(self) -> None:
+        super().release()
+        self.released.set()
+
+
 class AtExecutor:
     """Run AT commands on ``port`` and deliver URCs to ``on_urc``.
 
@@ -124,7 +136,7 @@ class AtExecutor:
         self._on_urc = on_urc
         self._on_lost = on_lost
         self._splitter = LineSplitter()
-        self._lock = asyncio.Lock()
+        self._lock = _PortLock()
         self._pending: _Pending | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lost: Sim7600Error | None = None
@@ -193,6 +205,18 @@ class AtExecutor:
             if before_send is not None:
                 before_send()
             return await self._run(command, timeout, payload, prefix)
+
+    async def execute_when_idle(self, command: str, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+        """Run a background query (a GNSS poll) only while no command runs or waits.
+
+        It waits until the port is free and then takes it without queueing, so it never
+        goes ahead of a command already waiting; a command that arrives while it is on
+        the line waits at most its round trip.
+        """
+        while self._lock.locked():
+            self._lock.released.clear()
+            await self._lock.released.wait()
+        return await self.execute(command, timeout=timeout)
 
     async def _run(
         self, command: str, timeout: float, payload: bytes | None, prefix: str | None
