@@ -36,6 +36,7 @@ from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -205,6 +206,7 @@ def loaded_entry(hass: HomeAssistant, emu: Any, **data: Any) -> tuple[MockConfig
                 imei=emu.identity.imei,
             ),
             sim=SimStatus.READY,
+            gnss=SimpleNamespace(supported=True),
         )
     )
     listener = AsyncMock()
@@ -774,7 +776,11 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
 
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,  # the emulated modem has GNSS and its -if01- port
+    }
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
 
@@ -850,6 +856,7 @@ async def test_usb_discovery_updates_configured_modem(
     assert entry.data == {
         CONF_AT_PORT: emu.at_link,
         CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,
         CONF_SIM_PIN: "1234",
     }
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
