@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import logging
+from pathlib import Path
+import wave
 
 import pytest
 
+from custom_components.callstack.sim7600.events import SmsReceived
 from custom_components.callstack.sim7600.executor import AtExecutor
-from custom_components.callstack.sim7600.model import FixType, GnssState
+from custom_components.callstack.sim7600.model import CallState, FixType, GnssState
 from custom_components.callstack.sim7600.modem import Modem, probe
 from custom_components.callstack.sim7600.transport import open_port
-from sim7600_emulator import GnssPosition, GnssTrack, Sim7600Emulator, Variants
+from sim7600_emulator import GnssPosition, GnssTrack, Sim7600Emulator, Variants, test_signal
 from tests.helpers import until
 
-from .conftest import config_for
+from .conftest import Recorder, config_for
 
 GNSS = Variants(gnss_epoch=0.05, gnss_cold_start=0.3, boot_delay=0.05, sim_ready_delay=0.01)
 HOME = GnssPosition(52.520008, 13.404954, 34.0)
@@ -215,3 +218,44 @@ async def test_coordinates_never_reach_the_log(
     assert "+CGPSINFO" in caplog.text  # the polls were logged, redacted
     for secret in ("5231.2", "01324.2", "52.52", "13.40"):
         assert secret not in text
+
+
+@pytest.mark.parametrize("nmea", [True, False], ids=["nmea", "poll"])
+async def test_gnss_on_while_a_call_records_and_an_sms_burst_arrives(
+    gnss_emulator: Sim7600Emulator, tmp_path: Path, nmea: bool
+) -> None:
+    """No PCM frame lost, every SMS delivered exactly once, the position kept current."""
+    options: dict[str, object] = {"gnss_interval": 0.05}  # polls as often as it can
+    if nmea:
+        options["nmea_url"] = gnss_emulator.nmea_link
+    events = Recorder()
+    modem = Modem(config_for(gnss_emulator, gnss=True, **options))
+    modem.subscribe(events)
+    await modem.connect()
+    try:
+        await until(lambda: fix_of(modem).position is not None)
+        await gnss_emulator.incoming_call("+4915550000001", ring_interval=0.5)
+        await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+        await modem.answer()
+        await until(lambda: modem.audio.running)
+        recording = asyncio.ensure_future(modem.record(tmp_path / "call.wav", 2.0))
+        texts = [f"burst {n}" for n in range(12)]
+        for text in texts:
+            await gnss_emulator.deliver_sms("+4915550000002", text)
+            await asyncio.sleep(0.01)
+        result = await recording
+        await until(lambda: len(events.of(SmsReceived)) >= len(texts), timeout=10)
+        await asyncio.sleep(0.3)  # a duplicate would arrive by now
+        assert sorted(event.message.text for event in events.of(SmsReceived)) == sorted(texts)
+        with wave.open(str(result.path), "rb") as wav:
+            pcm = wav.readframes(wav.getnframes())
+        assert result.samples == 16000
+        offset = bytes(gnss_emulator.audio_sent).find(pcm)
+        assert offset >= 0
+        assert pcm == test_signal(offset // 2, 16000)  # sample-exact: no frame lost
+        assert gnss_emulator.audio_frames_dropped == 0
+        assert fix_of(modem).position is not None
+        if not nmea:
+            assert gnss_emulator.commands.count("AT+CGPSINFO") > 3
+    finally:
+        await modem.close()
