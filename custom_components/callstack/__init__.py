@@ -11,7 +11,11 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import entries_using_port
@@ -30,6 +34,7 @@ from .const import (
     DEFAULT_SIGNAL_INTERVAL,
     DEFAULT_SMS_PART_TIMEOUT,
     DOMAIN,
+    GNSS_KEY_PREFIX,
 )
 from .coordinator import (
     CallstackConfigEntry,
@@ -141,6 +146,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    if not entry.options.get(CONF_GNSS, False):
+        _remove_gnss_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     return True
@@ -173,6 +180,15 @@ async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfig
 async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Unload the entities; the modem's ports and tasks close through async_on_unload."""
     return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
+
+
+def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """The GNSS option was turned off: its tracker and sensors go, not linger as orphans."""
+    registry = er.async_get(hass)
+    prefix = f"{entry.entry_id}_{GNSS_KEY_PREFIX}"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.unique_id.startswith(prefix):
+            registry.async_remove(entity.entity_id)
 
 
 def _platforms(entry: CallstackConfigEntry) -> list[Platform]:

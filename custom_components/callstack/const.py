@@ -30,6 +30,7 @@ DEFAULT_GNSS_INTERVAL: Final = 10  # seconds between AT+CGPSINFO polls without a
 # Metres of horizontal error per unit of HDOP: a typical user equivalent range error of a
 # single-frequency receiver, so accuracy = HDOP x 5 m is a rough 1-sigma estimate.
 GNSS_METRES_PER_HDOP: Final = 5.0
+GNSS_KEY_PREFIX: Final = "gnss_"  # every GNSS entity's key starts so (removed when turned off)
 
 # Bus events (the same facts the event entities show).
 EVENT_CALL: Final = "callstack_call"

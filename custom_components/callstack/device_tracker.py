@@ -17,7 +17,7 @@ from homeassistant.components.device_tracker.const import SourceType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import GNSS_METRES_PER_HDOP
+from .const import GNSS_KEY_PREFIX, GNSS_METRES_PER_HDOP
 from .coordinator import CallstackConfigEntry
 from .entity import CallstackEntity
 from .sim7600.model import GnssPosition
@@ -25,7 +25,7 @@ from .sim7600.model import GnssPosition
 # Push updates: nothing to parallelise.
 PARALLEL_UPDATES = 0
 
-LOCATION = TrackerEntityDescription(key="location", translation_key="location")
+LOCATION = TrackerEntityDescription(key=f"{GNSS_KEY_PREFIX}location", translation_key="location")
 
 
 def gnss_entities_wanted(entry: CallstackConfigEntry) -> bool:

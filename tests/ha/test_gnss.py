@@ -61,7 +61,7 @@ async def gnss_entry(
 
 
 def tracker(hass: HomeAssistant) -> Any:
-    return state_of(hass, "device_tracker", "location")
+    return state_of(hass, "device_tracker", "gnss_location")
 
 
 async def fixed(hass: HomeAssistant) -> None:
@@ -71,7 +71,7 @@ async def fixed(hass: HomeAssistant) -> None:
 
 
 GNSS_ENTITIES = (
-    ("device_tracker", "location"),
+    ("device_tracker", "gnss_location"),
     ("sensor", "gnss_fix"),
     ("sensor", "gnss_satellites_in_use"),
     ("sensor", "gnss_satellites_in_view"),
@@ -180,9 +180,29 @@ async def test_coordinates_stay_out_of_diagnostics_and_other_entities(
     text = json.dumps(diagnostics, default=str)
     for secret in ("52.52", "13.40", "5231.", "01324."):
         assert secret not in text
-    tracker_id = entity_id(hass, "device_tracker", "location")
+    tracker_id = entity_id(hass, "device_tracker", "gnss_location")
     for registered in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
         state = hass.states.get(registered.entity_id)
         if state is not None and state.entity_id != tracker_id:
             assert "latitude" not in state.attributes, state.entity_id
             assert "longitude" not in state.attributes, state.entity_id
+
+
+async def test_turning_the_option_off_removes_the_gnss_entities(
+    hass: HomeAssistant, entry_factory: EntryFactory, gnss_emulator: Sim7600Emulator
+) -> None:
+    entry = await gnss_entry(entry_factory, gnss_emulator)
+    registry = er.async_get(hass)
+
+    def keys() -> set[str]:
+        prefix = f"{entry.entry_id}_"
+        return {
+            e.unique_id.removeprefix(prefix)
+            for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+
+    assert {key for _, key in GNSS_ENTITIES} <= keys()
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_GNSS: False})
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: not any(key.startswith("gnss_") for key in keys()))
+    assert "call_state" in keys()
