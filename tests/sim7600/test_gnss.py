@@ -10,6 +10,7 @@ import wave
 
 import pytest
 
+from custom_components.callstack.sim7600 import gnss as gnss_module
 from custom_components.callstack.sim7600.events import SmsReceived
 from custom_components.callstack.sim7600.executor import AtExecutor
 from custom_components.callstack.sim7600.model import CallState, FixType, GnssState
@@ -257,5 +258,23 @@ async def test_gnss_on_while_a_call_records_and_an_sms_burst_arrives(
         assert fix_of(modem).position is not None
         if not nmea:
             assert gnss_emulator.commands.count("AT+CGPSINFO") > 3
+    finally:
+        await modem.close()
+
+
+async def test_a_lost_nmea_port_falls_back_to_polling_until_it_returns(
+    gnss_emulator: Sim7600Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gnss_module, "NMEA_RETRY_SECONDS", 0.1)
+    modem = await connected(gnss_emulator, nmea_url=gnss_emulator.nmea_link, gnss_interval=0.1)
+    try:
+        await until(lambda: fix_of(modem).position is not None)
+        assert fix_of(modem).source == "nmea"
+        await gnss_emulator.drop_port("nmea")
+        await until(lambda: fix_of(modem).source == "poll" and fix_of(modem).position is not None)
+        assert "AT+CGPSINFO" in gnss_emulator.commands
+        await gnss_emulator.restore_port("nmea")
+        await until(lambda: fix_of(modem).source == "nmea" and fix_of(modem).position is not None)
+        assert modem.diagnostics()["gnss"]["nmea_opens"] == 2
     finally:
         await modem.close()

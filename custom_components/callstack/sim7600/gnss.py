@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 import logging
 
-from .errors import AtCommandError, PortClosedError, PortError, Sim7600Error
+from .errors import AtCommandError, AtTimeoutError, PortClosedError, PortError, Sim7600Error
 from .executor import Execute
 from .model import FixType, GnssPosition, GnssState
 from .nmea import (
@@ -233,7 +233,7 @@ class GnssService:
         """
         try:
             running = parse_cgps(await self._execute("AT+CGPS?"))
-        except AtCommandError:
+        except (AtCommandError, AtTimeoutError):
             self._set(replace(self._state, supported=False))
             return
         self._set(replace(self._state, supported=True))
@@ -241,8 +241,8 @@ class GnssService:
             return
         try:
             await self._execute("AT+CGPS=1", timeout=POLL_TIMEOUT)
-        except AtCommandError:
-            _LOGGER.warning("The modem refused to switch GNSS on")
+        except (AtCommandError, AtTimeoutError):
+            _LOGGER.warning("The modem did not switch GNSS on; it is asked again after a restart")
 
     def start(self) -> None:
         """Follow the position (NMEA, else polling) until :meth:`close`; idempotent."""
