@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.device_tracker.config_entry import (
+# The package root is where HA 2026 keeps these (config_entry only aliases them, deprecated);
+# HA 2025.4 has them there too, imported from config_entry without an explicit re-export.
+from homeassistant.components.device_tracker import (  # type: ignore[attr-defined, unused-ignore]
     TrackerEntity,
     TrackerEntityDescription,
 )
