@@ -180,6 +180,13 @@ async def test_probe_tells_gnss_support(gnss_emulator: Sim7600Emulator) -> None:
     assert (await probe(gnss_emulator.at_link)).gnss is True
 
 
+async def poll_when_idle(executor: AtExecutor) -> list[str]:
+    """What the GNSS service does: try, and try again while the port is busy."""
+    while (lines := await executor.execute_if_idle("AT+CGPSINFO", 2.0)) is None:
+        await asyncio.sleep(gnss_module.IDLE_RETRY)
+    return lines
+
+
 async def test_a_poll_never_goes_ahead_of_a_command_waiting(
     gnss_emulator: Sim7600Emulator,
 ) -> None:
@@ -195,7 +202,7 @@ async def test_a_poll_never_goes_ahead_of_a_command_waiting(
             executor.execute('AT+CMGS="+4915550000001"', payload=b"hi", timeout=5)
         )
         await gnss_emulator.wait_for_command("AT+CMGS")
-        poll = asyncio.create_task(executor.execute_when_idle("AT+CGPSINFO", 2.0))
+        poll = asyncio.create_task(poll_when_idle(executor))
         await asyncio.sleep(0.05)
         call = asyncio.create_task(executor.execute("AT+CLCC"))
         await asyncio.gather(sending, poll, call)

@@ -107,18 +107,6 @@ class _Pending:
     payload_sent: bool = False
 
 
-class _PortLock(asyncio.Lock):
-    """The lock commands take the port with; it says when it is given up."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.released = asyncio.Event()
-
-    def release(self) -> None:
-        super().release()
-        self.released.set()
-
-
 class AtExecutor:
     """Run AT commands on ``port`` and deliver URCs to ``on_urc``.
 
@@ -136,7 +124,7 @@ class AtExecutor:
         self._on_urc = on_urc
         self._on_lost = on_lost
         self._splitter = LineSplitter()
-        self._lock = _PortLock()
+        self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lost: Sim7600Error | None = None
@@ -206,16 +194,17 @@ class AtExecutor:
                 before_send()
             return await self._run(command, timeout, payload, prefix)
 
-    async def execute_when_idle(self, command: str, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-        """Run a background query (a GNSS poll) only while no command runs or waits.
+    async def execute_if_idle(
+        self, command: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[str] | None:
+        """Run a background query (a GNSS poll) only if no command runs now; else None.
 
-        It waits until the port is free and then takes it without queueing, so it never
-        goes ahead of a command already waiting; a command that arrives while it is on
-        the line waits at most its round trip.
+        Nothing is sent when the port is busy, so the query never makes a call or SMS
+        command wait in line behind it; one that arrives while it is on the line waits at
+        most its round trip. The caller tries again later.
         """
-        while self._lock.locked():
-            self._lock.released.clear()
-            await self._lock.released.wait()
+        if self._lock.locked():
+            return None
         return await self.execute(command, timeout=timeout)
 
     async def _run(

@@ -3,8 +3,9 @@
 The position comes pushed from the NMEA port (USB interface 01) when one is configured
 and opens: no AT command is spent on it. Without it (or while it cannot be opened) the
 driver asks ``AT+CGPSINFO`` on the AT port every ``poll_interval`` seconds, and only when
-no other command is running or waiting (:meth:`AtExecutor.execute_when_idle`), so a call or
-an SMS never queues behind a position query.
+no other command is running (:meth:`AtExecutor.execute_if_idle`, tried again every
+:data:`IDLE_RETRY` seconds while the port is busy), so a call or an SMS never queues behind
+a position query.
 
 Coordinates are private: nothing here logs them, and the diagnostics get counters only.
 """
@@ -42,10 +43,12 @@ KMH_PER_KNOT = 1.852
 STALE_SECONDS = 5.0
 """An NMEA port silent this long (the module prints every second) means no fix."""
 POLL_TIMEOUT = 2.0
+IDLE_RETRY = 0.05
+"""Seconds between attempts of a poll while other commands keep the AT port busy."""
 NMEA_RETRY_SECONDS = 5.0
 """Pause before opening the NMEA port again after it closed."""
 
-type ExecuteIdle = Callable[[str, float], Awaitable[list[str]]]
+type ExecuteIfIdle = Callable[[str, float], Awaitable[list[str] | None]]
 
 
 @dataclass(slots=True)
@@ -198,7 +201,7 @@ class GnssService:
     def __init__(
         self,
         execute: Execute,
-        execute_idle: ExecuteIdle,
+        execute_if_idle: ExecuteIfIdle,
         on_change: Callable[[], None],
         *,
         enabled: bool,
@@ -206,7 +209,7 @@ class GnssService:
         poll_interval: float,
     ) -> None:
         self._execute = execute
-        self._execute_idle = execute_idle
+        self._execute_if_idle = execute_if_idle
         self._on_change = on_change
         self.nmea_url = nmea_url
         self.poll_interval = poll_interval
@@ -323,7 +326,7 @@ class GnssService:
     async def _poll(self) -> None:
         self.stats.polls += 1
         try:
-            position = parse_cgpsinfo(await self._execute_idle("AT+CGPSINFO", POLL_TIMEOUT))
+            position = parse_cgpsinfo(await self._query_when_idle("AT+CGPSINFO"))
         except (Sim7600Error, ValueError) as err:
             self.stats.failed_polls += 1
             _LOGGER.debug("GNSS poll failed: %s", type(err).__name__)
@@ -335,6 +338,16 @@ class GnssService:
             fix = FixType.FIX_3D if position.altitude is not None else FixType.FIX_2D
             reading = Reading(fix, position)
         self._set_reading("poll", reading)
+
+    async def _query_when_idle(self, command: str) -> list[str]:
+        """Send ``command`` once the AT port is free. Retried on a timer rather than woken
+        at the end of every command: a busy port costs a wake-up per :data:`IDLE_RETRY`,
+        not one per command."""
+        while True:
+            lines = await self._execute_if_idle(command, POLL_TIMEOUT)
+            if lines is not None:
+                return lines
+            await asyncio.sleep(IDLE_RETRY)
 
     def _set_reading(self, source: str, reading: Reading) -> None:
         self._set(

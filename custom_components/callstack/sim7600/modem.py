@@ -203,7 +203,7 @@ class Modem:
         self.ussd = UssdService(self.execute, self._emit)
         self.gnss = GnssService(
             self.execute,
-            self._execute_when_idle,
+            self._execute_if_idle,
             self._changed,
             enabled=config.gnss,
             nmea_url=config.nmea_url,
@@ -529,12 +529,12 @@ class Modem:
             before_send=before_send,
         )
 
-    async def _execute_when_idle(self, command: str, timeout: float) -> list[str]:
-        """Run a background query only while no other command runs or waits."""
+    async def _execute_if_idle(self, command: str, timeout: float) -> list[str] | None:
+        """Run a background query only if no other command runs (None: busy, not sent)."""
         executor = self._executor
         if executor is None or not executor.alive:
             raise PortClosedError("The modem is not connected")
-        return await executor.execute_when_idle(command, timeout=timeout)
+        return await executor.execute_if_idle(command, timeout=timeout)
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
         """Place a call and wait for its outcome (:class:`ModemClosedError` if the modem
