@@ -7,7 +7,7 @@ modem stays connected; its GNSS service is started and stopped between short blo
 
 - off: the service stopped (the receiver still runs on the modem; its NMEA goes nowhere);
 - NMEA: the position pushed every second on the NMEA port (the preferred way);
-- poll: no NMEA port, ``AT+CGPSINFO`` every second at idle priority.
+- poll: no NMEA port, ``AT+CGPSINFO`` every second, sent only while the AT port is free.
 
 A block starts once the service has done its first work (a sentence read, a poll sent)
 and then sends round trips back to back for a few seconds, so several epochs or polls
