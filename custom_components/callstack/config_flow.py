@@ -343,7 +343,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.hass.async_add_executor_job(entries_using_port, port, ports)
 
     async def _async_port_of_another_entry(self, port: str) -> bool:
-        """Whether another modem's entry uses ``port``, AT or audio. The entry being
+        """Whether another modem's entry uses ``port``, AT, audio or NMEA. The entry being
         reconfigured is not another, nor, once the probe named the modem, an entry of the
         same modem (its ports are about to be updated)."""
         own = {
@@ -353,7 +353,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if self.source == SOURCE_RECONFIGURE:
             own.add(self._get_reconfigure_entry().entry_id)
-        using = await self._async_entries_using_port(port, (CONF_AT_PORT, CONF_AUDIO_PORT))
+        using = await self._async_entries_using_port(
+            port, (CONF_AT_PORT, CONF_AUDIO_PORT, CONF_NMEA_PORT)
+        )
         return any(entry_id not in own for entry_id in using)
 
     async def _async_use_at_port(
@@ -475,7 +477,11 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 current: str | None = entry.data.get(CONF_NMEA_PORT)
                 return current
         sibling = nmea_sibling(self._at_port, self._pid)
-        if sibling is not None and await self.hass.async_add_executor_job(os.path.exists, sibling):
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
             return sibling
         return None
 
@@ -487,12 +493,18 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return None
         if not valid_port(nmea_port):
             return "invalid_port"
-        if nmea_port in (self._at_port, str(user_input.get(CONF_AUDIO_PORT) or "").strip()):
-            return "same_nmea_port"
+        audio_port = str(user_input.get(CONF_AUDIO_PORT) or "").strip() or None
+        for other in (self._at_port, audio_port):
+            if await self._async_same_port(nmea_port, other):
+                return "same_nmea_port"
+        if await self._async_port_of_another_entry(nmea_port):
+            return "port_in_use"
         held = (
             self.source == SOURCE_RECONFIGURE
             and self._get_reconfigure_entry().state is ConfigEntryState.LOADED
-            and self._get_reconfigure_entry().data.get(CONF_NMEA_PORT) == nmea_port
+            and await self._async_same_port(
+                nmea_port, self._get_reconfigure_entry().data.get(CONF_NMEA_PORT)
+            )
         )
         if held or await self._async_can_open(nmea_port):
             return None

@@ -1536,7 +1536,11 @@ async def test_usb_discovery_does_not_suggest_the_audio_port_of_another_modem(
         assert result["step_id"] == "usb_confirm"
         result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: None}
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: None,
+        CONF_NMEA_PORT: emu.nmea_link,  # its own -if01- port: nobody else uses it
+    }
 
 
 async def test_usb_discovery_of_a_port_another_modem_uses_for_audio_aborts_unprobed(
@@ -1617,6 +1621,24 @@ async def test_nmea_port_is_optional_and_checked(
     result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert CONF_NMEA_PORT not in result["data"]  # the position is polled on the AT port
+
+
+async def test_nmea_port_of_another_modem_is_neither_suggested_nor_taken(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_NMEA_PORT: emu.nmea_path})  # the same device, by its other name
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_NMEA_PORT) is None
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.nmea_link}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "port_in_use"}
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.audio_path}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "same_nmea_port"}  # the audio port by its tty
 
 
 async def test_modem_without_gnss_is_not_asked_for_an_nmea_port(hass: HomeAssistant) -> None:
