@@ -487,6 +487,11 @@ class Sim7600Emulator:
         """The receiver's sky (visible, in_view, in_use, hdop, pdop, vdop)."""
         return self._modem.gnss.sky
 
+    def stop_gnss(self) -> None:
+        """The receiver stops as if AT+CGPS=0 came from another port: no more NMEA, and the
+        `+CGPS: 0` URC on the AT port."""
+        self._modem.gnss.stop_from_elsewhere()
+
     @property
     def gnss_on(self) -> bool:
         """Whether the host switched the engine on (AT+CGPS=1)."""

@@ -105,6 +105,12 @@ class GnssEngine:
             return False
         return asyncio.get_running_loop().time() >= self._acquired_at
 
+    def stop_from_elsewhere(self) -> None:
+        """AT+CGPS=0 from another client: the engine stops and says so with `+CGPS: 0`."""
+        if self.on:
+            self._stop()
+            self._ctx.tasks.spawn(self._stopped_later(), "gnss-stop")
+
     def power_off(self) -> None:
         """A reboot: the engine stops without a URC (AT+CGPSAUTO is 0 by default)."""
         self._stop()

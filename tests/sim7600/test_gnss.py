@@ -285,3 +285,20 @@ async def test_a_lost_nmea_port_falls_back_to_polling_until_it_returns(
         assert modem.diagnostics()["gnss"]["nmea_opens"] == 2
     finally:
         await modem.close()
+
+
+async def test_an_nmea_port_gone_silent_means_no_fix(
+    gnss_emulator: Sim7600Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiver stopped behind our back (AT+CGPS=0 from another port): the last sentences
+    said there was a fix, but silence for STALE_SECONDS drops it."""
+    monkeypatch.setattr(gnss_module, "STALE_SECONDS", 0.3)
+    modem = await connected(gnss_emulator, nmea_url=gnss_emulator.nmea_link)
+    try:
+        await until(lambda: fix_of(modem).position is not None)
+        gnss_emulator.stop_gnss()
+        await until(lambda: fix_of(modem).fix is FixType.NONE)
+        assert fix_of(modem).last_position is not None
+        assert modem.gnss.stats.stale >= 1
+    finally:
+        await modem.close()
