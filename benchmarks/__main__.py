@@ -25,6 +25,7 @@ from . import (
     ROOT,
     at_overhead,
     footprint,
+    gnss_overhead,
     playback,
     recording,
     setup_time,
@@ -56,6 +57,8 @@ class Plan:
     idle_reference_seconds: float = 10.0
     clean_idle_seconds: float = 20.0
     import_runs: int = 5
+    gnss_seconds: float = 2.0
+    gnss_rounds: int = 15
 
 
 QUICK = Plan(
@@ -71,6 +74,8 @@ QUICK = Plan(
     idle_reference_seconds=3.0,
     clean_idle_seconds=5.0,
     import_runs=3,
+    gnss_seconds=0.5,
+    gnss_rounds=3,
 )
 
 
@@ -195,13 +200,16 @@ async def run_all(plan: Plan) -> tuple[list[Result], dict[str, Any]]:
                     at_overhead.run(host, tcp, plan.at_round_trips, plan.at_blocks), "at"
                 )
             results["setup"] = await _timed(setup_time.run(hass, host, plan.setups), "setup")
+        results["gnss"] = await _timed(
+            gnss_overhead.run(plan.gnss_seconds, plan.gnss_rounds), "gnss"
+        )
         stall_rows(results["setup"], beat)
     _log("clean process: memory, first setup, CPU of call audio")
     clean = await clean_process(plan)
     _log("import times")
     imports = await footprint.import_times(plan.import_runs)
     _add_clean_rows(results, clean, imports)
-    order = ("urc", "sms", "record", "drain", "play", "at", "setup", "footprint")
+    order = ("urc", "sms", "record", "drain", "play", "at", "setup", "footprint", "gnss")
     return [results[name] for name in order], {"clean_process": clean, "imports": imports}
 
 

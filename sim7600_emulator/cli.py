@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp-host", default="127.0.0.1")
     serve.add_argument("--tcp-at-port", type=int, help="listen for the AT port on TCP")
     serve.add_argument("--tcp-audio-port", type=int, help="listen for the audio port on TCP")
+    serve.add_argument("--tcp-nmea-port", type=int, help="listen for the NMEA port on TCP")
     serve.add_argument("--control", type=Path, help="Unix socket for ctl")
     serve.add_argument("--state-file", type=Path, help="write paths and URLs here as JSON")
     serve.add_argument("--audio-speed", type=float, default=1.0, help="0 = as fast as drained")
@@ -57,14 +58,21 @@ async def serve(args: argparse.Namespace) -> int:
     stopping = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    tcp = args.tcp_at_port is not None or args.tcp_audio_port is not None
+    tcp = any(
+        port is not None for port in (args.tcp_at_port, args.tcp_audio_port, args.tcp_nmea_port)
+    )
     control: ControlServer | None = None
     async with Sim7600Emulator(Identity.seeded(args.seed), audio_speed=args.audio_speed) as emu:
         try:
             if args.pty or not tcp:
                 await emu.start_pty()
             if tcp:
-                await emu.start_tcp(args.tcp_host, args.tcp_at_port or 0, args.tcp_audio_port or 0)
+                await emu.start_tcp(
+                    args.tcp_host,
+                    args.tcp_at_port or 0,
+                    args.tcp_audio_port or 0,
+                    args.tcp_nmea_port or 0,
+                )
             if args.control is not None:
                 control = ControlServer(emu, args.control)
                 await control.start()
@@ -96,6 +104,9 @@ def _state(emu: Sim7600Emulator, control: ControlServer | None) -> dict[str, str
         "audio_link": ports["audio"]["link"],
         "at_url": ports["at"]["url"],
         "audio_url": ports["audio"]["url"],
+        "nmea_path": ports["nmea"]["pty"],
+        "nmea_link": ports["nmea"]["link"],
+        "nmea_url": ports["nmea"]["url"],
         "control": None if control is None else str(control.path),
     }
 

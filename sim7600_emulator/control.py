@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .emulator import Sim7600Emulator
+from .gnss_track import GnssPosition, GnssTrack
 from .ussd import UssdReply
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,11 +80,34 @@ async def _garbage(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     await emu.send_garbage(bytes.fromhex(args["hex"]), args.get("port") or "at")
 
 
+async def _gnss_position(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.set_gnss_track(
+        GnssTrack.fixed(args["latitude"], args["longitude"], args.get("altitude") or 0.0)
+    )
+
+
+async def _gnss_line(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    start = GnssPosition(args["latitude"], args["longitude"], args.get("altitude") or 0.0)
+    emu.set_gnss_track(
+        GnssTrack.line(start, speed_kmh=args["speed"], course=args.get("course") or 0.0)
+    )
+
+
+async def _gnss_sky(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    visible = args.get("visible")
+    emu.set_gnss_sky(
+        visible=None if visible is None else visible == "yes",
+        in_view=args.get("in_view"),
+        in_use=args.get("in_use"),
+        hdop=args.get("hdop"),
+    )
+
+
 async def _status(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
     return emu.status()
 
 
-PORTS = ("at", "audio", "both")
+PORTS = ("at", "audio", "nmea", "both")
 _CALL_ID = Argument("call", int, "+CLCC index of the call (default: the obvious one)", flag=True)
 
 COMMANDS: dict[str, ControlCommand] = {
@@ -209,10 +233,47 @@ COMMANDS: dict[str, ControlCommand] = {
             (
                 Argument("hex", str, "the bytes in hex"),
                 Argument(
-                    "port", str, "which port (default at)", flag=True, choices=("at", "audio")
+                    "port",
+                    str,
+                    "which port (default at)",
+                    flag=True,
+                    choices=("at", "audio", "nmea"),
                 ),
             ),
             _garbage,
+        ),
+        ControlCommand(
+            "gnss-position",
+            "the module stands at one place",
+            (
+                Argument("latitude", float, "degrees, north positive"),
+                Argument("longitude", float, "degrees, east positive"),
+                Argument("altitude", float, "metres (default 0)", flag=True),
+            ),
+            _gnss_position,
+        ),
+        ControlCommand(
+            "gnss-line",
+            "the module moves in a straight line",
+            (
+                Argument("latitude", float, "start, degrees north"),
+                Argument("longitude", float, "start, degrees east"),
+                Argument("speed", float, "km/h"),
+                Argument("course", float, "degrees true (default 0)", flag=True),
+                Argument("altitude", float, "metres (default 0)", flag=True),
+            ),
+            _gnss_line,
+        ),
+        ControlCommand(
+            "gnss-sky",
+            "what the receiver sees (visible no = fix lost)",
+            (
+                Argument("visible", str, "open sky", flag=True, choices=("yes", "no")),
+                Argument("in_view", int, "satellites in view", flag=True),
+                Argument("in_use", int, "satellites in use (<3 no fix, 3 2D)", flag=True),
+                Argument("hdop", float, "horizontal dilution of precision", flag=True),
+            ),
+            _gnss_sky,
         ),
         ControlCommand("status", "call, settings and counters", (), _status),
     )

@@ -12,6 +12,8 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from .call_model import Call, DialKind, DialOutcome, number_type as type_of_number
+from .gnss import Sky
+from .gnss_track import GnssTrack
 from .identity import Identity
 from .modem import Modem
 from .network import Tech
@@ -25,14 +27,15 @@ from .sms_storage import SmsStat, SmsStorage
 from .ussd import DCS_GSM7, UssdReply
 from .variants import Variants
 
-PortChoice = Literal["at", "audio", "both"]
+PortChoice = Literal["at", "audio", "nmea", "both"]
 
+NMEA_INTERFACE = 1
 AT_INTERFACE = 2
 AUDIO_INTERFACE = 4
 
 
 class Sim7600Emulator:
-    """A SIM7600G-H as the host sees it over USB: an AT port and a PCM audio port.
+    """A SIM7600G-H as the host sees it over USB: an AT port, a PCM audio port, an NMEA port.
 
     The ports are real file descriptors (pseudo-terminals) and/or TCP sockets (like ser2net raw
     mode), two front doors to the same module. Scenario methods make the network act: calls,
@@ -51,7 +54,16 @@ class Sim7600Emulator:
         self.transcript: list[TranscriptEntry] = []
         self._at = ModemPort("at", AT_INTERFACE, self.transcript, self._at_data)
         self._audio = ModemPort("audio", AUDIO_INTERFACE, self.transcript, self._audio_data)
-        self._modem = Modem(self.identity, self.variants, self._at, self._audio, audio_speed)
+        # The host may write to the NMEA port; the module ignores it (the transcript keeps it).
+        self._nmea = ModemPort("nmea", NMEA_INTERFACE, self.transcript, lambda data: None)
+        self._modem = Modem(
+            self.identity,
+            self.variants,
+            self._at,
+            self._audio,
+            nmea_port=self._nmea,
+            audio_speed=audio_speed,
+        )
         self._link_dir: Path | None = None
         self._started = False
 
@@ -73,18 +85,19 @@ class Sim7600Emulator:
         if self._link_dir is not None:
             raise RuntimeError("the pty front door is already open")
         self._link_dir = Path(tempfile.mkdtemp(prefix="sim7600-by-id-"))
-        self._at.open_pty(self._link_dir)
-        self._audio.open_pty(self._link_dir)
+        for port in self._all_ports:
+            port.open_pty(self._link_dir)
         self._power_on()
 
     async def start_tcp(
-        self, host: str = "127.0.0.1", at_port: int = 0, audio_port: int = 0
+        self, host: str = "127.0.0.1", at_port: int = 0, audio_port: int = 0, nmea_port: int = 0
     ) -> None:
         """Listen for one client per port, like ser2net in raw mode (port 0 = pick a free one)."""
         if self._at.tcp is not None:
             raise RuntimeError("the TCP front door is already open")
         await self._at.open_tcp(host, at_port)
         await self._audio.open_tcp(host, audio_port)
+        await self._nmea.open_tcp(host, nmea_port)
         self._power_on()
 
     async def stop(self) -> None:
@@ -92,8 +105,8 @@ class Sim7600Emulator:
         await self._modem.tasks.cancel_all()
         self._modem.session.stop()
         self._modem.audio.stop()
-        await self._at.close()
-        await self._audio.close()
+        for port in self._all_ports:
+            await port.close()
         if self._link_dir is not None:
             shutil.rmtree(self._link_dir, ignore_errors=True)
             self._link_dir = None
@@ -133,6 +146,25 @@ class Sim7600Emulator:
     def audio_url(self) -> str:
         """socket://host:port of the audio port."""
         return self._url(self._audio)
+
+    @property
+    def nmea_path(self) -> str:
+        """The NMEA pty slave (/dev/pts/N)."""
+        return self._pty_path(self._nmea)
+
+    @property
+    def nmea_link(self) -> str:
+        """Stable symlink to the NMEA pty, ...-if01-port0."""
+        return self._link(self._nmea)
+
+    @property
+    def nmea_url(self) -> str:
+        """socket://host:port of the NMEA port."""
+        return self._url(self._nmea)
+
+    @property
+    def _all_ports(self) -> tuple[ModemPort, ModemPort, ModemPort]:
+        return (self._at, self._audio, self._nmea)
 
     @staticmethod
     def _pty_path(port: ModemPort) -> str:
@@ -396,7 +428,7 @@ class Sim7600Emulator:
 
     async def send_garbage(self, data: bytes, port: PortName = "at") -> None:
         """Write raw bytes to the host, as line noise or a confused firmware would."""
-        (self._at if port == "at" else self._audio).send(data)
+        {"at": self._at, "audio": self._audio, "nmea": self._nmea}[port].send(data)
 
     def hang_command(self, prefix: str, times: int = 1) -> None:
         """The next `times` commands starting with `prefix` get no answer, not even an echo."""
@@ -408,7 +440,72 @@ class Sim7600Emulator:
         self._modem.session.delay_final(prefix, seconds, times)
 
     def _ports(self, choice: PortChoice) -> list[ModemPort]:
-        return {"at": [self._at], "audio": [self._audio], "both": [self._at, self._audio]}[choice]
+        return {
+            "at": [self._at],
+            "audio": [self._audio],
+            "nmea": [self._nmea],
+            "both": [self._at, self._audio],
+        }[choice]
+
+    # GNSS -------------------------------------------------------------------------------------
+
+    def set_gnss_track(self, track: GnssTrack) -> None:
+        """Where the module is: played from the track's start, one position per epoch."""
+        self._modem.gnss.set_track(track)
+
+    @property
+    def gnss_track(self) -> GnssTrack:
+        """The track being played."""
+        return self._modem.gnss.track
+
+    def set_gnss_sky(
+        self,
+        *,
+        visible: bool | None = None,
+        in_view: int | None = None,
+        in_use: int | None = None,
+        hdop: float | None = None,
+    ) -> None:
+        """What the receiver sees. visible=False loses the fix (a tunnel), True recovers it;
+        fewer than 3 satellites in use is no fix, 3 a 2D fix, 4 or more 3D."""
+        sky = self._modem.gnss.sky
+        if in_use is not None and not 0 <= in_use <= (in_view or sky.in_view) <= 32:
+            raise ValueError("satellites: 0 <= in use <= in view <= 32")
+        if hdop is not None and not 0.0 < hdop < 100.0:
+            raise ValueError("hdop must be within (0, 100)")
+        for name, value in (
+            ("visible", visible),
+            ("in_view", in_view),
+            ("in_use", in_use),
+            ("hdop", hdop),
+        ):
+            if value is not None:
+                setattr(sky, name, value)
+
+    @property
+    def gnss_sky(self) -> Sky:
+        """The receiver's sky (visible, in_view, in_use, hdop, pdop, vdop)."""
+        return self._modem.gnss.sky
+
+    def stop_gnss(self) -> None:
+        """The receiver stops as if AT+CGPS=0 came from another port: no more NMEA, and the
+        `+CGPS: 0` URC on the AT port."""
+        self._modem.gnss.stop_from_elsewhere()
+
+    @property
+    def gnss_on(self) -> bool:
+        """Whether the host switched the engine on (AT+CGPS=1)."""
+        return self._modem.gnss.on
+
+    @property
+    def gnss_has_fix(self) -> bool:
+        """Whether the receiver has a position now (on, cold start over, enough satellites)."""
+        return self._modem.gnss.has_fix
+
+    @property
+    def gnss_epochs_sent(self) -> int:
+        """NMEA epochs written to the NMEA port since power-up."""
+        return self._modem.gnss.epochs_sent
 
     # Audio ------------------------------------------------------------------------------------
 
@@ -467,7 +564,7 @@ class Sim7600Emulator:
     def status(self) -> dict[str, Any]:
         """A JSON-friendly summary: call, settings, SIM, network, counters, front doors."""
         ports: dict[str, Any] = {}
-        for port in (self._at, self._audio):
+        for port in self._all_ports:
             ports[port.name] = {
                 "pty": port.pty.path if port.pty else None,
                 "link": str(port.link_path) if port.link_path else None,
@@ -492,6 +589,11 @@ class Sim7600Emulator:
             "sms_waiting": len(self._modem.inbox.waiting),
             "sms_sent": len(self.sent_sms),
             "ussd_session_open": self.ussd_session_open,
+            "gnss": {
+                "on": self.gnss_on,
+                "fix": self.gnss_has_fix,
+                "epochs_sent": self.gnss_epochs_sent,
+            },
             "ports": ports,
         }
 

@@ -11,21 +11,30 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import entries_using_port
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_NMEA_PORT,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_PART_TIMEOUT,
+    DEFAULT_GNSS_INTERVAL,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
     DEFAULT_SMS_PART_TIMEOUT,
     DOMAIN,
+    GNSS_KEY_PREFIX,
 )
 from .coordinator import (
     CallstackConfigEntry,
@@ -43,6 +52,7 @@ from .unique_id import async_unique_id_key, keyed_unique_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.DEVICE_TRACKER,
     Platform.EVENT,
     Platform.NOTIFY,
     Platform.SENSOR,
@@ -85,6 +95,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
             * float(entry.options.get(CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG)),
             sms_part_timeout=3600.0
             * float(entry.options.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)),
+            gnss=bool(entry.options.get(CONF_GNSS, False)),
+            nmea_url=entry.data.get(CONF_NMEA_PORT) or None,
+            gnss_interval=float(entry.options.get(CONF_GNSS_INTERVAL, DEFAULT_GNSS_INTERVAL)),
         ),
         sms_journal=journal,
     )
@@ -133,7 +146,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if not entry.options.get(CONF_GNSS, False):
+        _remove_gnss_entities(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     return True
 
@@ -164,7 +179,23 @@ async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfig
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Unload the entities; the modem's ports and tasks close through async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
+
+
+def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """The GNSS option was turned off: its tracker and sensors go, not linger as orphans."""
+    registry = er.async_get(hass)
+    prefix = f"{entry.entry_id}_{GNSS_KEY_PREFIX}"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.unique_id.startswith(prefix):
+            registry.async_remove(entity.entity_id)
+
+
+def _platforms(entry: CallstackConfigEntry) -> list[Platform]:
+    """The platforms of a loaded entry: the device tracker only where GNSS is on."""
+    modem = entry.runtime_data.modem
+    gnss = modem.config.gnss and bool(modem.gnss.supported)
+    return [platform for platform in PLATFORMS if platform is not Platform.DEVICE_TRACKER or gnss]
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:

@@ -7,7 +7,8 @@ Steps:
   modem on that port is probed (it must answer AT and be a SIMCom) before going on.
 - ``audio``: the PCM audio port, pre-filled with the AT port's sibling interface; it may be
   left empty (no call audio). If it cannot be opened the user must confirm going on
-  without audio.
+  without audio. A modem with a GNSS receiver is also asked for its NMEA port (sibling
+  ``-if01-``), optional: without it the position is polled on the AT port.
 - ``pin``: only when the SIM asks for its PIN; the PIN is sent once per submit.
 - ``reauth`` + ``reauth_confirm``: setup found the stored PIN rejected (and forgot it) or
   the SIM asking for a PIN; the same one-attempt-per-submit unlock, then the entry reloads.
@@ -64,6 +65,9 @@ from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -71,6 +75,7 @@ from .const import (
     CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
     DEFAULT_BUS_EVENT_PRIVATE_DATA,
+    DEFAULT_GNSS_INTERVAL,
     DEFAULT_RECORDINGS_FOLDER,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
@@ -105,6 +110,8 @@ SIGNAL_INTERVAL_MIN = 10
 SIGNAL_INTERVAL_MAX = 3600
 WATCHDOG_MAX_MINUTES = 1440
 SMS_PART_TIMEOUT_MAX_HOURS = 168
+GNSS_INTERVAL_MIN = 1
+GNSS_INTERVAL_MAX = 3600
 
 # How long one AT command of the probe may take, and the whole probe or PIN unlock.
 PROBE_COMMAND_TIMEOUT = 2.0
@@ -113,6 +120,8 @@ PROBE_TIMEOUT = 30.0
 # The by-id interface numbers of the AT and audio ports per USB composition.
 AT_INTERFACE: Mapping[str, str] = {"9001": "02", "9011": "04"}
 AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
+# 9001: ModemManager's port rules; 9011: inferred from its layout (sim7600.md section 1).
+NMEA_INTERFACE: Mapping[str, str] = {"9001": "01", "9011": "03"}
 
 _INTERFACE = re.compile(r"-if([0-9]{2})-")
 _NETWORK_URL = re.compile(r"(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
@@ -132,6 +141,16 @@ def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
     When the PID is unknown both rules apply. Nothing is derived for URLs or plain
     ``/dev/ttyUSBn`` names. Whether the path exists is for the caller to check.
     """
+    return _sibling(at_port, pid, AUDIO_INTERFACE)
+
+
+def nmea_sibling(at_port: str, pid: str | None = None) -> str | None:
+    """The NMEA port of ``at_port``: ``-if02-`` to ``-if01-`` (9001), ``-if04-`` to ``-if03-``
+    (9011); like :func:`audio_sibling` otherwise."""
+    return _sibling(at_port, pid, NMEA_INTERFACE)
+
+
+def _sibling(at_port: str, pid: str | None, interfaces: Mapping[str, str]) -> str | None:
     if "://" in at_port:
         return None
     head, sep, name = at_port.rpartition("/")
@@ -142,13 +161,13 @@ def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
     if pid is not None and pid in AT_INTERFACE:
         if interface != AT_INTERFACE[pid]:
             return None
-        audio = AUDIO_INTERFACE[pid]
+        sibling = interfaces[pid]
     else:
-        audio_by_at = {at: AUDIO_INTERFACE[key] for key, at in AT_INTERFACE.items()}
-        if interface not in audio_by_at:
+        sibling_by_at = {at: interfaces[key] for key, at in AT_INTERFACE.items()}
+        if interface not in sibling_by_at:
             return None
-        audio = audio_by_at[interface]
-    return f"{head}{sep}{name[: match.start()]}-if{audio}-{name[match.end() :]}"
+        sibling = sibling_by_at[interface]
+    return f"{head}{sep}{name[: match.start()]}-if{sibling}-{name[match.end() :]}"
 
 
 def valid_port(value: str) -> bool:
@@ -227,6 +246,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing chosen."""
         self._at_port: str | None = None
         self._audio_port: str | None = None
+        self._nmea_port: str | None = None
         self._pid: str | None = None
         self._ports: list[SerialPortChoice] = []
         self._probe: ProbeResult | None = None
@@ -323,7 +343,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.hass.async_add_executor_job(entries_using_port, port, ports)
 
     async def _async_port_of_another_entry(self, port: str) -> bool:
-        """Whether another modem's entry uses ``port``, AT or audio. The entry being
+        """Whether another modem's entry uses ``port``, AT, audio or NMEA. The entry being
         reconfigured is not another, nor, once the probe named the modem, an entry of the
         same modem (its ports are about to be updated)."""
         own = {
@@ -333,7 +353,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if self.source == SOURCE_RECONFIGURE:
             own.add(self._get_reconfigure_entry().entry_id)
-        using = await self._async_entries_using_port(port, (CONF_AT_PORT, CONF_AUDIO_PORT))
+        using = await self._async_entries_using_port(
+            port, (CONF_AT_PORT, CONF_AUDIO_PORT, CONF_NMEA_PORT)
+        )
         return any(entry_id not in own for entry_id in using)
 
     async def _async_use_at_port(
@@ -356,7 +378,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 # Its own port, held open by the running entry: ask its modem instead.
                 modem: Modem = entry.runtime_data.modem
                 # (A reconfigure flow does not look at the SIM state.)
-                self._probe = ProbeResult(modem.identity, modem.sim or SimStatus.ERROR)
+                self._probe = ProbeResult(
+                    modem.identity, modem.sim or SimStatus.ERROR, bool(modem.gnss.supported)
+                )
                 error = None
             else:
                 error = await self._async_probe(at_port)
@@ -397,13 +421,18 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose the PCM audio port; empty means no call audio."""
         assert self._at_port is not None
         errors: dict[str, str] = {}
+        gnss = self._probe is not None and self._probe.gnss
         if user_input is None:
             self._audio_failed = False
             suggested = await self._async_suggest_audio_port()
+            self._nmea_port = await self._async_suggest_nmea_port() if gnss else None
         else:
             suggested = str(user_input.get(CONF_AUDIO_PORT) or "").strip()
             audio_port = suggested or None
-            if audio_port is not None and not valid_port(audio_port):
+            nmea_error = await self._async_check_nmea_port(user_input) if gnss else None
+            if nmea_error is not None:
+                errors[CONF_NMEA_PORT] = nmea_error
+            elif audio_port is not None and not valid_port(audio_port):
                 errors[CONF_AUDIO_PORT] = "invalid_port"
             elif audio_port is not None and await self._async_same_port(audio_port, self._at_port):
                 errors[CONF_AUDIO_PORT] = "same_port"
@@ -426,14 +455,60 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): TextSelector()}
         if self._audio_failed:
             fields[vol.Optional(CONF_CONTINUE_WITHOUT_AUDIO, default=False)] = BooleanSelector()
+        if gnss:
+            fields[vol.Optional(CONF_NMEA_PORT)] = TextSelector()
         schema = vol.Schema(fields)
+        suggestions = {CONF_AUDIO_PORT: suggested, CONF_NMEA_PORT: self._nmea_port}
         return self.async_show_form(
             step_id="audio",
             data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_AUDIO_PORT: suggested} if suggested else {}
+                schema, {key: value for key, value in suggestions.items() if value}
             ),
             errors=errors,
         )
+
+    async def _async_suggest_nmea_port(self) -> str | None:
+        """The NMEA port to pre-fill: the current one when reconfiguring the same AT port,
+        else the AT port's ``-if01-`` sibling when it exists."""
+        assert self._at_port is not None
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            if entry.data[CONF_AT_PORT] == self._at_port:
+                current: str | None = entry.data.get(CONF_NMEA_PORT)
+                return current
+        sibling = nmea_sibling(self._at_port, self._pid)
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
+            return sibling
+        return None
+
+    async def _async_check_nmea_port(self, user_input: dict[str, Any]) -> str | None:
+        """Take the optional NMEA port into ``_nmea_port``; an error key if it will not do."""
+        nmea_port = str(user_input.get(CONF_NMEA_PORT) or "").strip() or None
+        self._nmea_port = nmea_port
+        if nmea_port is None:
+            return None
+        if not valid_port(nmea_port):
+            return "invalid_port"
+        audio_port = str(user_input.get(CONF_AUDIO_PORT) or "").strip() or None
+        for other in (self._at_port, audio_port):
+            if await self._async_same_port(nmea_port, other):
+                return "same_nmea_port"
+        if await self._async_port_of_another_entry(nmea_port):
+            return "port_in_use"
+        held = (
+            self.source == SOURCE_RECONFIGURE
+            and self._get_reconfigure_entry().state is ConfigEntryState.LOADED
+            and await self._async_same_port(
+                nmea_port, self._get_reconfigure_entry().data.get(CONF_NMEA_PORT)
+            )
+        )
+        if held or await self._async_can_open(nmea_port):
+            return None
+        return "nmea_port_unavailable"
 
     async def _async_suggest_audio_port(self) -> str | None:
         assert self._at_port is not None
@@ -479,13 +554,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_finish(self) -> ConfigFlowResult:
         """Both ports are chosen: update the reconfigured entry, or go on to create one."""
         assert self._probe is not None
-        ports = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        ports = self._ports_data()
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
             loaded = entry.state is ConfigEntryState.LOADED
             # A loaded entry's update listener reloads it (once) when the data changes;
             # one that is not loaded has no listener, so it is reloaded here.
-            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **ports})
+            data = {**entry.data, **ports}
+            if CONF_NMEA_PORT not in ports:  # cleared, or a modem without GNSS now
+                data.pop(CONF_NMEA_PORT, None)
+            self.hass.config_entries.async_update_entry(entry, data=data)
             if not loaded:
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_abort(reason="reconfigure_successful")
@@ -626,10 +704,8 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             await async_modem_unique_id(self.hass, self._probe.identity.imei)
         )
         self._audio_port = await self._async_suggest_audio_port()
-        self._abort_if_unique_id_configured(
-            updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
-            reload_on_update=False,
-        )
+        self._nmea_port = await self._async_suggest_nmea_port() if self._probe.gnss else None
+        self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
         self.context["title_placeholders"] = {"name": self._title()}
@@ -655,13 +731,20 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # ---- entry -----------------------------------------------------------------------
 
+    def _ports_data(self) -> dict[str, Any]:
+        """The chosen ports as entry data; the NMEA port only when there is one."""
+        data: dict[str, Any] = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        if self._nmea_port is not None:
+            data[CONF_NMEA_PORT] = self._nmea_port
+        return data
+
     def _title(self) -> str:
         assert self._probe is not None
         return self._probe.identity.model or DEFAULT_TITLE
 
     @callback
     def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
-        data: dict[str, Any] = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        data: dict[str, Any] = self._ports_data()
         if sim_pin is not None:
             data[CONF_SIM_PIN] = sim_pin
         return self.async_create_entry(title=self._title(), data=data)
@@ -676,13 +759,24 @@ def _number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
     )
 
 
+def _gnss_offered(entry: ConfigEntry) -> bool:
+    """The GNSS options are offered only for a loaded modem that answered ``AT+CGPS?``."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
+    modem: Modem = entry.runtime_data.modem
+    return bool(modem.gnss.supported)
+
+
 class CallstackOptionsFlow(OptionsFlow):
-    """Signal refresh interval, recordings folder and SMS recipients."""
+    """Signal refresh interval, recordings folder and SMS recipients; GNSS where it exists."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and validate the options."""
         errors: dict[str, str] = {}
+        gnss_offered = _gnss_offered(self.config_entry)
         values: dict[str, Any] = {
+            CONF_GNSS: False,
+            CONF_GNSS_INTERVAL: DEFAULT_GNSS_INTERVAL,
             CONF_SIGNAL_INTERVAL: DEFAULT_SIGNAL_INTERVAL,
             CONF_REGISTRATION_WATCHDOG: DEFAULT_REGISTRATION_WATCHDOG,
             CONF_SMS_PART_TIMEOUT: DEFAULT_SMS_PART_TIMEOUT,
@@ -726,6 +820,7 @@ class CallstackOptionsFlow(OptionsFlow):
                             )
                         ),
                     }
+                    | self._gnss_options(values, offered=gnss_offered)
                 )
 
         schema = vol.Schema(
@@ -746,8 +841,27 @@ class CallstackOptionsFlow(OptionsFlow):
                 vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
             }
         )
+        if gnss_offered:
+            schema = schema.extend(
+                {
+                    vol.Optional(CONF_GNSS): BooleanSelector(),
+                    vol.Optional(CONF_GNSS_INTERVAL): _number_box(
+                        GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX, "s"
+                    ),
+                }
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, values),
             errors=errors,
         )
+
+    def _gnss_options(self, values: dict[str, Any], *, offered: bool) -> dict[str, Any]:
+        """The GNSS options to store: as entered when offered, else kept as they were (a
+        modem not loaded now), or none at all for a modem that never offered them."""
+        if not offered and CONF_GNSS not in self.config_entry.options:
+            return {}
+        return {
+            CONF_GNSS: bool(values[CONF_GNSS]),
+            CONF_GNSS_INTERVAL: int(values[CONF_GNSS_INTERVAL]),
+        }

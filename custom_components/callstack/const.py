@@ -10,6 +10,7 @@ DOMAIN: Final = "callstack"
 CONF_AT_PORT: Final = "at_port"
 CONF_AUDIO_PORT: Final = "audio_port"
 CONF_SIM_PIN: Final = "sim_pin"
+CONF_NMEA_PORT: Final = "nmea_port"
 
 # Options.
 CONF_SIGNAL_INTERVAL: Final = "signal_interval"
@@ -23,6 +24,13 @@ DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns i
 DEFAULT_SMS_PART_TIMEOUT: Final = 24  # hours a multipart SMS may wait for its missing parts
 DEFAULT_RECORDINGS_FOLDER: Final = "callstack"
 DEFAULT_BUS_EVENT_PRIVATE_DATA: Final = True  # numbers and texts on the bus events
+CONF_GNSS: Final = "gnss"  # off by default: the GNSS receiver draws power and needs an antenna
+CONF_GNSS_INTERVAL: Final = "gnss_interval"
+DEFAULT_GNSS_INTERVAL: Final = 10  # seconds between AT+CGPSINFO polls without an NMEA port
+# Metres of horizontal error per unit of HDOP: a typical user equivalent range error of a
+# single-frequency receiver, so accuracy = HDOP x 5 m is a rough 1-sigma estimate.
+GNSS_METRES_PER_HDOP: Final = 5.0
+GNSS_KEY_PREFIX: Final = "gnss_"  # every GNSS entity's key starts so (removed when turned off)
 
 # Bus events (the same facts the event entities show).
 EVENT_CALL: Final = "callstack_call"

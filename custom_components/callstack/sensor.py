@@ -1,4 +1,4 @@
-"""Sensors: call state, signal, network and SIM health."""
+"""Sensors: call state, signal, network and SIM health, GNSS fix and satellites."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import CallstackConfigEntry
+from .device_tracker import gnss_entities_wanted
 from .entity import CallstackEntity
-from .sim7600.model import CallState, ModemSnapshot, RegistrationStatus, SimStatus
+from .sim7600.model import CallState, FixType, ModemSnapshot, RegistrationStatus, SimStatus
 
 # Push updates: nothing to parallelise.
 PARALLEL_UPDATES = 0
@@ -29,7 +30,7 @@ PARALLEL_UPDATES = 0
 class CallstackSensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from the snapshot."""
 
-    value_fn: Callable[[ModemSnapshot], str | int | datetime | None]
+    value_fn: Callable[[ModemSnapshot], str | int | float | datetime | None]
     attributes_fn: Callable[[ModemSnapshot], dict[str, Any]] | None = None
 
 
@@ -99,6 +100,41 @@ SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
 )
 
 
+GNSS_SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
+    CallstackSensorEntityDescription(
+        key="gnss_fix",
+        translation_key="gnss_fix",
+        device_class=SensorDeviceClass.ENUM,
+        options=[fix.value for fix in FixType],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.fix.value,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_satellites_in_use",
+        translation_key="gnss_satellites_in_use",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.satellites_in_use,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_satellites_in_view",
+        translation_key="gnss_satellites_in_view",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.satellites_in_view,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_hdop",
+        translation_key="gnss_hdop",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.hdop,
+    ),
+)
+"""Shown only when the GNSS option is on and the modem has a receiver."""
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallstackConfigEntry,
@@ -106,7 +142,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the modem's sensors."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(CallstackSensor(coordinator, description) for description in SENSORS)
+    descriptions = SENSORS + (GNSS_SENSORS if gnss_entities_wanted(entry) else ())
+    async_add_entities(CallstackSensor(coordinator, description) for description in descriptions)
 
 
 class CallstackSensor(CallstackEntity, SensorEntity):
@@ -115,7 +152,7 @@ class CallstackSensor(CallstackEntity, SensorEntity):
     entity_description: CallstackSensorEntityDescription
 
     @property
-    def native_value(self) -> str | int | datetime | None:
+    def native_value(self) -> str | int | float | datetime | None:
         """The field's current value."""
         return self.entity_description.value_fn(self.coordinator.data)
 

@@ -36,6 +36,9 @@ from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -46,6 +49,7 @@ from custom_components.callstack.const import (
 )
 from custom_components.callstack.sim7600 import modem as modem_module
 from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
+from sim7600_emulator import Sim7600Emulator, Variants
 
 from .conftest import FlowPtyResponder, Replies, modem_unique_id
 
@@ -205,6 +209,7 @@ def loaded_entry(hass: HomeAssistant, emu: Any, **data: Any) -> tuple[MockConfig
                 imei=emu.identity.imei,
             ),
             sim=SimStatus.READY,
+            gnss=SimpleNamespace(supported=True),
         )
     )
     listener = AsyncMock()
@@ -774,7 +779,11 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
 
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,  # the emulated modem has GNSS and its -if01- port
+    }
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
 
@@ -850,6 +859,7 @@ async def test_usb_discovery_updates_configured_modem(
     assert entry.data == {
         CONF_AT_PORT: emu.at_link,
         CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,
         CONF_SIM_PIN: "1234",
     }
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
@@ -1526,7 +1536,11 @@ async def test_usb_discovery_does_not_suggest_the_audio_port_of_another_modem(
         assert result["step_id"] == "usb_confirm"
         result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: None}
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: None,
+        CONF_NMEA_PORT: emu.nmea_link,  # its own -if01- port: nobody else uses it
+    }
 
 
 async def test_usb_discovery_of_a_port_another_modem_uses_for_audio_aborts_unprobed(
@@ -1562,3 +1576,109 @@ async def test_user_replugged_modem_keeps_its_audio_port_though_its_entry_has_it
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+
+
+# ---- GNSS: the NMEA port and the option ---------------------------------------------
+
+
+async def test_gnss_modem_is_asked_for_its_nmea_port(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """A modem that answers AT+CGPS? gets the NMEA field, pre-filled with its -if01- port."""
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_NMEA_PORT) == emu.nmea_link
+    assert config_flow.nmea_sibling(emu.at_link, "9001") == emu.nmea_link
+    assert config_flow.nmea_sibling(emu.at_link.replace("-if02-", "-if04-"), "9011") == (
+        emu.at_link.replace("-if02-", "-if03-")
+    )
+    assert config_flow.nmea_sibling("socket://host:1234") is None
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.nmea_link}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_NMEA_PORT] == emu.nmea_link
+
+
+async def test_nmea_port_is_optional_and_checked(
+    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path
+) -> None:
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    for nmea_port, error in (
+        (str(tmp_path / "no-such-port"), "nmea_port_unavailable"),
+        (emu.at_link, "same_nmea_port"),
+        (emu.audio_link, "same_nmea_port"),
+        ("not a path", "invalid_port"),
+    ):
+        result = await configure(
+            hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: nmea_port}
+        )
+        assert result["errors"] == {CONF_NMEA_PORT: error}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_NMEA_PORT not in result["data"]  # the position is polled on the AT port
+
+
+async def test_nmea_port_of_another_modem_is_neither_suggested_nor_taken(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_NMEA_PORT: emu.nmea_path})  # the same device, by its other name
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_NMEA_PORT) is None
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.nmea_link}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "port_in_use"}
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.audio_path}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "same_nmea_port"}  # the audio port by its tty
+
+
+async def test_modem_without_gnss_is_not_asked_for_an_nmea_port(hass: HomeAssistant) -> None:
+    async with Sim7600Emulator(variants=Variants(gnss=False)) as emu:
+        await emu.start_pty()
+        result = await start_manual(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        with pytest.raises(AssertionError, match="not in the form"):
+            suggested(result, CONF_NMEA_PORT)
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_gnss_options_offered_only_for_a_modem_with_gnss(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    entry, _ = loaded_entry(hass, flow_emulator)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert_translated(result, "options")
+    assert suggested(result, CONF_GNSS) is False  # off by default
+    assert suggested(result, CONF_GNSS_INTERVAL) == 10
+    result = await _configure_options(
+        hass,
+        result,
+        {
+            CONF_SIGNAL_INTERVAL: 60,
+            CONF_RECORDINGS_FOLDER: "callstack",
+            CONF_GNSS: True,
+            CONF_GNSS_INTERVAL: 30.0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (entry.options[CONF_GNSS], entry.options[CONF_GNSS_INTERVAL]) == (True, 30)
+
+    entry.runtime_data.modem.gnss.supported = False
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(AssertionError, match="not in the form"):
+        suggested(result, CONF_GNSS)
+    result = await _configure_options(
+        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: "callstack"}
+    )
+    assert entry.options[CONF_GNSS] is True  # kept as it was, not offered now

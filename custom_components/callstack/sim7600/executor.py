@@ -194,6 +194,19 @@ class AtExecutor:
                 before_send()
             return await self._run(command, timeout, payload, prefix)
 
+    async def execute_if_idle(
+        self, command: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[str] | None:
+        """Run a background query (a GNSS poll) only if no command runs now; else None.
+
+        Nothing is sent when the port is busy, so the query never makes a call or SMS
+        command wait in line behind it; one that arrives while it is on the line waits at
+        most its round trip. The caller tries again later.
+        """
+        if self._lock.locked():
+            return None
+        return await self.execute(command, timeout=timeout)
+
     async def _run(
         self, command: str, timeout: float, payload: bytes | None, prefix: str | None
     ) -> list[str]:

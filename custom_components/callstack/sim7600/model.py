@@ -76,6 +76,51 @@ class CallInfo:
     started: float | None = None  # loop time when it connected
 
 
+class FixType(StrEnum):
+    """What the GNSS receiver has: no fix, a 2D fix (no altitude) or a 3D fix."""
+
+    NONE = "none"
+    FIX_2D = "2d"
+    FIX_3D = "3d"
+
+
+@dataclass(frozen=True, slots=True)
+class GnssPosition:
+    """Where the modem is. Private: coordinates never go to logs or diagnostics.
+
+    ``speed`` is in km/h and ``course`` in degrees true (None while standing still or
+    unknown); ``hdop`` is the horizontal dilution of precision when the modem says it.
+    """
+
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+    speed: float | None = None
+    course: float | None = None
+    hdop: float | None = None
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GnssState:
+    """The GNSS receiver as the driver sees it.
+
+    ``position`` is None while there is no fix; ``last_position`` keeps the last one known.
+    ``source`` says where the figures come from: ``nmea`` (the NMEA port, pushed) or
+    ``poll`` (``AT+CGPSINFO`` on the AT port, which tells no satellites or DOP).
+    """
+
+    supported: bool | None = None  # None until the modem was asked (AT+CGPS?)
+    enabled: bool = False
+    source: str | None = None
+    fix: FixType = FixType.NONE
+    position: GnssPosition | None = None
+    last_position: GnssPosition | None = None
+    satellites_in_use: int | None = None
+    satellites_in_view: int | None = None
+    hdop: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ModemSnapshot:
     """Everything an entity shows, in one immutable value."""
@@ -97,3 +142,4 @@ class ModemSnapshot:
     sms_storage_full: bool = False
     last_sms_received: datetime | None = None
     network_stuck: bool = False
+    gnss: GnssState = field(default_factory=GnssState)

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
 from .executor import AtExecutor
+from .gnss import GnssService
 from .model import (
     CallInfo,
     CallState,
@@ -136,6 +137,9 @@ class ModemConfig:
     sms_part_timeout: float = 24 * 3600.0  # deliver an incomplete multipart SMS after this
     # Seconds without registration before the radio is cycled (AT+CFUN=0/1); 0 = never.
     registration_watchdog: float = 0.0
+    gnss: bool = False  # switch the GNSS receiver on and follow the position
+    nmea_url: str | None = None  # the NMEA port; without it the position is polled
+    gnss_interval: float = 10.0  # seconds between AT+CGPSINFO polls (no NMEA port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,7 @@ class ProbeResult:
 
     identity: ModemIdentity
     sim: SimStatus
+    gnss: bool = False  # the modem answered AT+CGPS?
 
 
 class Modem:
@@ -196,6 +201,14 @@ class Modem:
             max_part_age=config.sms_part_timeout,
         )
         self.ussd = UssdService(self.execute, self._emit)
+        self.gnss = GnssService(
+            self.execute,
+            self._execute_if_idle,
+            self._changed,
+            enabled=config.gnss,
+            nmea_url=config.nmea_url,
+            poll_interval=config.gnss_interval,
+        )
 
     # ---- state ------------------------------------------------------------------------
 
@@ -220,6 +233,7 @@ class Modem:
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
             network_stuck=self.network_stuck,
+            gnss=self.gnss.state,
         )
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
@@ -250,6 +264,13 @@ class Modem:
                 "duplicates": self.sms.duplicates,
                 "undecodable": self.sms.undecodable,
                 "held_groups": len(self.sms.reassembler),
+            },
+            "gnss": {
+                "supported": self.gnss.supported,
+                "enabled": self.gnss.state.enabled,
+                "source": self.gnss.state.source,
+                "fix": self.gnss.state.fix.value,
+                **asdict(self.gnss.stats),
             },
         }
 
@@ -297,6 +318,7 @@ class Modem:
         )
         await self.calls.close()
         await self.audio.close()
+        await self.gnss.close()
         if self._executor is not None:
             await self._executor.close(ModemClosedError("The modem was closed"))
         self.connected = False
@@ -315,6 +337,7 @@ class Modem:
             raise
         self.connected = True
         self._start_poller()
+        self.gnss.start()
         self._changed()
 
     async def _initialise(self) -> None:
@@ -332,6 +355,7 @@ class Modem:
             if self.sim is SimStatus.READY:
                 await self.sms.initialise(sweep=self._sweep_on_initialise)
             self.calls.reconcile(parse_call_list(await self.execute("AT+CLCC")))
+            await self.gnss.initialise()
         finally:
             self._initialising = False
 
@@ -504,6 +528,13 @@ class Modem:
             prefix=prefix,
             before_send=before_send,
         )
+
+    async def _execute_if_idle(self, command: str, timeout: float) -> list[str] | None:
+        """Run a background query only if no other command runs (None: busy, not sent)."""
+        executor = self._executor
+        if executor is None or not executor.alive:
+            raise PortClosedError("The modem is not connected")
+        return await executor.execute_if_idle(command, timeout=timeout)
 
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
         """Place a call and wait for its outcome (:class:`ModemClosedError` if the modem
@@ -813,8 +844,13 @@ async def probe(at_url: str, timeout: float = 2.0) -> ProbeResult:
         if "SIMCOM" not in (identity.manufacturer or "").upper():
             raise UnsupportedModemError("The device on this port is not a SIMCom modem")
         sim = await _read_sim_status(run)
+        gnss = True
+        try:
+            await run("AT+CGPS?")  # a modem without a GNSS receiver answers ERROR
+        except (AtCommandError, AtTimeoutError):
+            gnss = False
     except PortClosedError as err:
         raise NotAModemError("The port closed during the probe") from err
     finally:
         await executor.close()
-    return ProbeResult(identity, sim)
+    return ProbeResult(identity, sim, gnss)
