@@ -36,6 +36,7 @@ from .const import (
     DOMAIN,
     GNSS_KEY_PREFIX,
 )
+from . import websocket_api
 from .coordinator import (
     CallstackConfigEntry,
     CallstackCoordinator,
@@ -43,6 +44,7 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
+from .card import async_register_card
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
@@ -62,8 +64,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all modems."""
+    """Register the actions, the phone card and its websocket commands once for all modems."""
     async_setup_services(hass)
+    websocket_api.async_setup(hass)
+    await async_register_card(hass)
     return True
 
 
