@@ -18,6 +18,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from . import websocket_api
+from .card import async_register_card
 from .config_flow import entries_using_port
 from .const import (
     CONF_AT_PORT,
@@ -36,7 +38,6 @@ from .const import (
     DOMAIN,
     GNSS_KEY_PREFIX,
 )
-from . import websocket_api
 from .coordinator import (
     CallstackConfigEntry,
     CallstackCoordinator,
@@ -44,7 +45,6 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
-from .card import async_register_card
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus

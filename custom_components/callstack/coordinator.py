@@ -28,6 +28,7 @@ from .const import (
     EVENT_USSD,
     PRIVATE_FIELDS,
 )
+from .message_log import LoggedMessage, MessageLog
 from .sim7600.events import (
     CallEvent,
     ConnectionChanged,
@@ -37,7 +38,6 @@ from .sim7600.events import (
     SmsReceived,
     UssdReceived,
 )
-from .message_log import LoggedMessage, MessageLog
 from .sim7600.model import ModemSnapshot, SimStatus
 from .sim7600.modem import Modem
 

@@ -4,7 +4,6 @@ shared by the ``send_sms`` action and the notify entity."""
 from __future__ import annotations
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
