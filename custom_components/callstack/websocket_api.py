@@ -16,7 +16,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from homeassistant.components import websocket_api
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
+from homeassistant.components.websocket_api.decorators import websocket_command
+from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
     ConfigEntry,
@@ -37,10 +41,10 @@ ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 @callback
 def async_setup(hass: HomeAssistant) -> None:
     """Register the card's commands (once, with the actions)."""
-    websocket_api.async_register_command(hass, ws_subscribe_phone)
+    async_register_command(hass, ws_subscribe_phone)
 
 
-@websocket_api.websocket_command(
+@websocket_command(
     {
         vol.Required("type"): "callstack/phone/subscribe",
         vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
@@ -48,14 +52,14 @@ def async_setup(hass: HomeAssistant) -> None:
 )
 @callback
 def ws_subscribe_phone(
-    hass: HomeAssistant, connection: websocket_api.ActiveConnection, msg: dict[str, Any]
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Subscribe to one modem's phone state (the only one when none is named)."""
     entry = _entry(hass, msg.get(ATTR_CONFIG_ENTRY_ID))
     if entry is None:
         connection.send_error(
             msg["id"],
-            websocket_api.ERR_NOT_FOUND,
+            ERR_NOT_FOUND,
             "No Callstack modem with that config entry ID exists",
             translation_domain=DOMAIN,
             translation_key="entry_not_found",
@@ -71,7 +75,7 @@ def _entry(hass: HomeAssistant, entry_id: str | None) -> ConfigEntry | None:
     entries = hass.config_entries.async_entries(DOMAIN)
     if entry_id is None:
         loaded = [entry for entry in entries if entry.state is ConfigEntryState.LOADED]
-        return (loaded or entries or [None])[0]
+        return next(iter(loaded or entries), None)
     return next((entry for entry in entries if entry.entry_id == entry_id), None)
 
 
@@ -81,7 +85,7 @@ class _PhoneSubscription:
     def __init__(
         self,
         hass: HomeAssistant,
-        connection: websocket_api.ActiveConnection,
+        connection: ActiveConnection,
         msg_id: int,
         entry_id: str,
     ) -> None:
@@ -139,7 +143,7 @@ class _PhoneSubscription:
     @callback
     def _push(self) -> None:
         self._connection.send_message(
-            websocket_api.event_message(self._msg_id, phone_state(self._hass, self._entry_id))
+            event_message(self._msg_id, phone_state(self._hass, self._entry_id))
         )
 
 
