@@ -444,7 +444,7 @@ class CallstackPhoneCard extends HTMLElement {
   }
 
   async _sendSms() {
-    const number = this._el("sms-number").value.trim();
+    const number = this._el("sms-number").value.replace(/[\s()/-]/g, "");
     const text = this._el("sms-text").value;
     const response = await this._action("send_sms", { number, message: text });
     if (response) {
