@@ -80,8 +80,12 @@ def _show_texts(hass: HomeAssistant, data: Mapping[str, Any]) -> bool:
     return bool(entry is not None and entry.options.get(CONF_LOGBOOK_MESSAGE_TEXT, False))
 
 
-def _party(number: object, fallback: str) -> str:
-    return str(number) if number else fallback
+def _party(data: Mapping[str, Any], withheld: str, *, unnamed: str = "a caller") -> str:
+    """The other party: its number, ``withheld`` when the network withheld it, or ``unnamed``
+    when the user keeps numbers off the bus (the event has no ``number`` at all)."""
+    if "number" not in data:
+        return unnamed
+    return str(data["number"]) if data["number"] else withheld
 
 
 def duration_words(seconds: float) -> str:
@@ -99,25 +103,29 @@ def duration_words(seconds: float) -> str:
 def _call(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
     kind = data.get("type")
     outbound = data.get("direction") == "outbound"
-    number = data.get("number")
+    caller = _party(data, "a withheld number")
     match kind:
         case "incoming":
-            return f"incoming call from {_party(number, 'a withheld number')}"
+            return f"incoming call from {caller}"
         case "waiting":
-            return f"call waiting from {_party(number, 'a withheld number')}"
+            return f"call waiting from {caller}"
         case "missed":
-            return f"missed call from {_party(number, 'a withheld number')}"
+            return f"missed call from {caller}"
         case "answered":
             if outbound:
-                return f"{_party(number, 'the callee')} answered"
-            return f"answered the call from {_party(number, 'a withheld number')}"
+                return f"{_party(data, 'the callee', unnamed='the callee')} answered"
+            return f"answered the call from {caller}"
         case "ended":
-            return _ended(data, outbound, number)
+            return _ended(data, outbound)
     return f"call {kind}"
 
 
-def _ended(data: Mapping[str, Any], outbound: bool, number: object) -> str:
-    other = _party(number, "the callee" if outbound else "a withheld number")
+def _ended(data: Mapping[str, Any], outbound: bool) -> str:
+    other = (
+        _party(data, "the callee", unnamed="the callee")
+        if outbound
+        else _party(data, "a withheld number")
+    )
     reason = data.get("reason")
     if reason in _CALL_REASONS:
         what = "call to" if outbound else "call from"
@@ -132,7 +140,7 @@ def _dtmf(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
 
 
 def _sms_received(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
-    message = f"SMS from {_party(data.get('number'), 'an unknown sender')}"
+    message = f"SMS from {_party(data, 'an unknown sender', unnamed='a sender')}"
     if data.get("incomplete"):
         message += " (incomplete)"
     text = data.get("text")

@@ -168,6 +168,12 @@ async def test_message_texts_only_when_the_user_opts_in(
             {"type": "ended", "direction": "outbound", "number": None, "reason": "no_answer"},
             "call to the callee ended: nobody answered",
         ),
+        # Numbers kept off the bus (the "Private data on bus events" option is off).
+        ({"type": "incoming", "direction": "inbound"}, "incoming call from a caller"),
+        (
+            {"type": "ended", "direction": "inbound", "duration": 61},
+            "call with a caller ended after 1 min 1 s",
+        ),
     ],
 )
 async def test_each_call_event_in_words(
