@@ -34,6 +34,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
+from .sim7600.model import CallInfo
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
@@ -147,6 +148,11 @@ class _PhoneSubscription:
         )
 
 
+def _other_call(call: CallInfo | None) -> dict[str, Any] | None:
+    """A second call beside the one in front (waiting or on hold)."""
+    return None if call is None else {"number": call.number, "direction": call.direction}
+
+
 def phone_state(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
     """What the card shows for a modem, as JSON."""
     entry = hass.config_entries.async_get_entry(entry_id)
@@ -171,6 +177,8 @@ def phone_state(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
             "direction": call.direction if call else None,
             "number": call.number if call else None,
             "since": since.isoformat() if since else None,
+            "waiting": _other_call(snapshot.waiting_call),
+            "held": _other_call(snapshot.held_call),
         },
         signal_dbm=snapshot.signal_dbm,
         operator=snapshot.operator,

@@ -18,6 +18,7 @@ const en = JSON.parse(
 );
 const [first, second] = stack.emulators;
 const CALLER = "+4915550000001";
+const SECOND_CALLER = "+4915550000002";
 const RECORDING = "browser-test.wav";
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -29,13 +30,11 @@ function card(page, id) {
 
 describe("Callstack in Home Assistant's UI", () => {
   let browser;
-  let context;
   let page;
 
   before(async () => {
     browser = await launch();
-    context = await browser.newContext({ viewport: DESKTOP });
-    page = await context.newPage();
+    page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   });
 
   after(async () => {
@@ -168,6 +167,19 @@ describe("Callstack in Home Assistant's UI", () => {
     });
   });
 
+  test("a second caller waits on the card and is rejected from it", async () => {
+    await ctl(first.control, "ring", { number: SECOND_CALLER });
+    await card(page, "waiting-caller").getByText(SECOND_CALLER).waitFor({ timeout: 5000 });
+    await screenshot(page, "card-call-waiting", { locator: page.locator("callstack-phone-card") });
+    await card(page, "reject-waiting").click();
+    await until("the emulator to drop the waiting caller", async () => {
+      const status = await ctl(first.control, "status");
+      return status.calls.length === 1 && status.call?.stat === "ACTIVE";
+    });
+    await card(page, "waiting").waitFor({ state: "hidden" });
+    assert.equal(await card(page, "call-state").innerText(), "In call");
+  });
+
   test("the call is hung up from the card", async () => {
     await card(page, "hang-up").click();
     await until("the emulator's call to end", async () => {
@@ -211,22 +223,20 @@ describe("Callstack in Home Assistant's UI", () => {
     await page.reload();
     await card(page, "call-state").waitFor();
     await screenshot(page, "card-dark", { locator: page.locator("callstack-phone-card") });
-    const phone = await context.newPage(); // logged in already
-    await phone.setViewportSize(PHONE);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize(PHONE);
     try {
-      await phone.goto(`${stack.url}/${stack.dashboard}`);
-      await screenshot(phone, "steps/phone-opened");
-      await card(phone, "call-state").waitFor();
-      const box = await phone.locator("callstack-phone-card").boundingBox();
+      await page.reload();
+      await card(page, "call-state").waitFor();
+      const box = await page.locator("callstack-phone-card").boundingBox();
       assert.ok(box.width <= PHONE.width, `the card is ${box.width} px wide on a phone`);
-      const overflow = await phone.evaluate(
+      const overflow = await page.evaluate(
         () => document.documentElement.scrollWidth > window.innerWidth,
       );
       assert.equal(overflow, false, "the page scrolls sideways on a phone");
-      await screenshot(phone, "card-phone");
+      await screenshot(page, "card-phone");
     } finally {
-      await phone.close();
-      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize(DESKTOP);
     }
   });
 

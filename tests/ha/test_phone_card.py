@@ -29,6 +29,7 @@ from .fixtures import ENTRY_ID, TITLE, answered_call, call_action, wait_until
 pytest_plugins = ("tests.ha.fixtures",)
 
 CALLER = "+4915123456789"
+SECOND_CALLER = "+4915177777777"
 
 
 async def _next_state(client: Any, subscription: int) -> dict[str, Any]:
@@ -91,7 +92,14 @@ async def test_subscription_follows_a_call_from_ringing_to_the_end(
     assert state["title"] == TITLE
     assert state["loaded"] is True
     assert state["connected"] is True
-    assert state["call"] == {"state": "idle", "direction": None, "number": None, "since": None}
+    assert state["call"] == {
+        "state": "idle",
+        "direction": None,
+        "number": None,
+        "since": None,
+        "waiting": None,
+        "held": None,
+    }
     assert state["operator"] == emulator.operator
     assert isinstance(state["signal_dbm"], int)
     assert state["messages"] == []
@@ -209,3 +217,27 @@ async def test_a_call_in_progress_reports_since_when(
     assert state["call"]["state"] == "active"
     assert state["call"]["since"] is not None
     await call_action(hass, "hang_up")
+
+
+async def test_a_waiting_caller_and_a_held_call_are_shown(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    emulator: Sim7600Emulator,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Call waiting: the card sees the second caller, then the first call on hold."""
+    await answered_call(hass, emulator, CALLER)
+    client = await hass_ws_client(hass)
+    subscription, _ = await _subscribe(client)
+
+    await emulator.incoming_call(SECOND_CALLER)  # rings during the call: waiting
+    state = await _state_where(client, subscription, lambda s: s["call"]["waiting"] is not None)
+    assert state["call"]["number"] == CALLER
+    assert state["call"]["waiting"] == {"number": SECOND_CALLER, "direction": "inbound"}
+
+    await call_action(hass, "answer")  # holds the first call, takes the second
+    state = await _state_where(client, subscription, lambda s: s["call"]["held"] is not None)
+    assert state["call"]["number"] == SECOND_CALLER
+    assert state["call"]["held"] == {"number": CALLER, "direction": "inbound"}
+    assert state["call"]["waiting"] is None
+    await call_action(hass, "hang_up", {"target": "all"})

@@ -44,6 +44,11 @@ const STRINGS = {
     dial_result_timeout: "No answer in time.",
     pick_modem: "Modem",
     card_title: "Title",
+    waiting_from: "Call waiting:",
+    held_call: "On hold:",
+    take_waiting: "Answer, hold this call",
+    reject: "Reject",
+    resume: "Resume",
   },
   de: {
     title: "Telefon",
@@ -76,6 +81,11 @@ const STRINGS = {
     dial_result_timeout: "Keine Antwort in der Zeit.",
     pick_modem: "Modem",
     card_title: "Titel",
+    waiting_from: "Anklopfen:",
+    held_call: "Gehalten:",
+    take_waiting: "Annehmen, dieses Gespräch halten",
+    reject: "Abweisen",
+    resume: "Fortsetzen",
   },
 };
 
@@ -132,6 +142,10 @@ const STYLE = `
   .empty { color: var(--secondary-text-color); }
   form { display: flex; flex-direction: column; gap: 8px; margin-top: 12px; }
   textarea { resize: vertical; min-height: 60px; }
+  .other { display: flex; align-items: center; flex-wrap: wrap; gap: 8px; margin-top: 12px;
+    padding-top: 12px; border-top: 1px solid var(--divider-color); }
+  .other span { flex: 1 1 120px; overflow-wrap: anywhere; }
+  .other button { padding: 6px 12px; min-height: 36px; }
   .error { color: var(--error-color, #db4437); margin-top: 12px; overflow-wrap: anywhere; }
   .notice { color: var(--secondary-text-color); margin-top: 12px; }
   [hidden] { display: none !important; }
@@ -153,6 +167,15 @@ const TEMPLATE = `
           <div class="call-actions">
             <button class="answer" data-testid="answer" hidden></button>
             <button class="hangup" data-testid="hang-up" hidden></button>
+          </div>
+          <div class="other" data-testid="waiting" hidden>
+            <span data-testid="waiting-caller"></span>
+            <button class="answer" data-testid="take-waiting"></button>
+            <button class="hangup" data-testid="reject-waiting"></button>
+          </div>
+          <div class="other" data-testid="held" hidden>
+            <span data-testid="held-caller"></span>
+            <button data-testid="resume-held"></button>
           </div>
         </div>
         <div class="display">
@@ -293,6 +316,11 @@ class CallstackPhoneCard extends HTMLElement {
     }
     this._el("answer").addEventListener("click", () => this._action("answer"));
     this._el("hang-up").addEventListener("click", () => this._action("hang_up"));
+    this._el("take-waiting").addEventListener("click", () => this._action("answer"));
+    this._el("reject-waiting").addEventListener("click", () =>
+      this._action("hang_up", { target: "waiting" }),
+    );
+    this._el("resume-held").addEventListener("click", () => this._action("answer"));
     this._el("dial").addEventListener("click", () => this._dial());
     this._el("clear").addEventListener("click", () => {
       const input = this._el("number");
@@ -333,6 +361,11 @@ class CallstackPhoneCard extends HTMLElement {
     this._el("answer").hidden = !(usable && state === "incoming");
     this._el("hang-up").textContent = t.hang_up;
     this._el("hang-up").hidden = !inCall;
+    this._renderOther(t, "waiting", usable ? call?.waiting : null, t.waiting_from);
+    this._renderOther(t, "held", usable ? call?.held : null, t.held_call);
+    this._el("take-waiting").textContent = t.take_waiting;
+    this._el("reject-waiting").textContent = t.reject;
+    this._el("resume-held").textContent = t.resume;
     this._renderDuration();
 
     const dial = this._el("dial");
@@ -350,6 +383,11 @@ class CallstackPhoneCard extends HTMLElement {
     const send = this._el("sms-send");
     send.textContent = t.send;
     send.disabled = !usable;
+  }
+
+  _renderOther(t, id, other, label) {
+    this._el(id).hidden = !other;
+    this._el(`${id}-caller`).textContent = other ? `${label} ${other.number || t.withheld}` : "";
   }
 
   _networkText(phone) {
