@@ -25,16 +25,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sim7600_emulator")
     sub = parser.add_subparsers(dest="mode", required=True)
 
-    serve = sub.add_parser("serve", help="run an emulator until SIGINT/SIGTERM")
+    serve = sub.add_parser(
+        "serve",
+        help="run an emulator until SIGINT/SIGTERM",
+        description="Run an emulated SIM7600 until SIGINT/SIGTERM. A second emulator on the "
+        "same machine needs its own --seed (or it has the same IMEI, and Home Assistant "
+        "takes it for the same modem), its own --control and --state-file.",
+    )
     serve.add_argument("--pty", action="store_true", help="open ptys (the default without TCP)")
-    serve.add_argument("--tcp-host", default="127.0.0.1")
+    serve.add_argument(
+        "--tcp-host", default="127.0.0.1", help="address the TCP ports listen on (127.0.0.1)"
+    )
     serve.add_argument("--tcp-at-port", type=int, help="listen for the AT port on TCP")
     serve.add_argument("--tcp-audio-port", type=int, help="listen for the audio port on TCP")
     serve.add_argument("--tcp-nmea-port", type=int, help="listen for the NMEA port on TCP")
     serve.add_argument("--control", type=Path, help="Unix socket for ctl")
     serve.add_argument("--state-file", type=Path, help="write paths and URLs here as JSON")
     serve.add_argument("--audio-speed", type=float, default=1.0, help="0 = as fast as drained")
-    serve.add_argument("--seed", type=int, default=0, help="seed of the fake identity")
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the fake identity (IMEI, IMSI, ICCID); give each emulator its own",
+    )
 
     ctl = sub.add_parser("ctl", help="send one scenario command to a running emulator")
     ctl.add_argument("--control", type=Path, required=True, help="the server's Unix socket")

@@ -107,6 +107,13 @@ async def _status(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
     return emu.status()
 
 
+async def _sent_sms(emu: Sim7600Emulator, args: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"destination": sms.destination, "text": sms.text, "reference": sms.reference}
+        for sms in emu.sent_sms
+    ]
+
+
 PORTS = ("at", "audio", "nmea", "both")
 _CALL_ID = Argument("call", int, "+CLCC index of the call (default: the obvious one)", flag=True)
 
@@ -276,6 +283,7 @@ COMMANDS: dict[str, ControlCommand] = {
             _gnss_sky,
         ),
         ControlCommand("status", "call, settings and counters", (), _status),
+        ControlCommand("sent-sms", "the SMS the host sent, oldest first", (), _sent_sms),
     )
 }
 

@@ -588,6 +588,7 @@ class Sim7600Emulator:
             "sms_stored": len(self.sms_storage),
             "sms_waiting": len(self._modem.inbox.waiting),
             "sms_sent": len(self.sent_sms),
+            "dtmf_sent": self.dtmf_sent,
             "ussd_session_open": self.ussd_session_open,
             "gnss": {
                 "on": self.gnss_on,

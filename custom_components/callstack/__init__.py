@@ -18,6 +18,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from . import websocket_api
+from .card import async_register_card
 from .config_flow import entries_using_port
 from .const import (
     CONF_AT_PORT,
@@ -62,8 +64,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all modems."""
+    """Register the actions, the phone card and its websocket commands once for all modems."""
     async_setup_services(hass)
+    websocket_api.async_setup(hass)
+    await async_register_card(hass)
     return True
 
 

@@ -67,6 +67,7 @@ from .const import (
     CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_GNSS,
     CONF_GNSS_INTERVAL,
+    CONF_LOGBOOK_MESSAGE_TEXT,
     CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
@@ -783,6 +784,7 @@ class CallstackOptionsFlow(OptionsFlow):
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
             CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
+            CONF_LOGBOOK_MESSAGE_TEXT: False,
             **self.config_entry.options,
         }
         if user_input is not None:
@@ -819,6 +821,9 @@ class CallstackOptionsFlow(OptionsFlow):
                                 CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
                             )
                         ),
+                        CONF_LOGBOOK_MESSAGE_TEXT: bool(
+                            user_input.get(CONF_LOGBOOK_MESSAGE_TEXT, False)
+                        ),
                     }
                     | self._gnss_options(values, offered=gnss_offered)
                 )
@@ -839,6 +844,7 @@ class CallstackOptionsFlow(OptionsFlow):
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
                 vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
+                vol.Optional(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
             }
         )
         if gnss_offered:

@@ -19,6 +19,7 @@ CONF_SMS_RECIPIENTS: Final = "sms_recipients"
 CONF_REGISTRATION_WATCHDOG: Final = "registration_watchdog"
 CONF_SMS_PART_TIMEOUT: Final = "sms_part_timeout"
 CONF_BUS_EVENT_PRIVATE_DATA: Final = "bus_event_private_data"
+CONF_LOGBOOK_MESSAGE_TEXT: Final = "logbook_message_text"  # SMS/USSD texts in the logbook
 DEFAULT_SIGNAL_INTERVAL: Final = 60
 DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns it on
 DEFAULT_SMS_PART_TIMEOUT: Final = 24  # hours a multipart SMS may wait for its missing parts

@@ -8,13 +8,14 @@ condition and clear themselves when it does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BUS_EVENT_PRIVATE_DATA,
@@ -27,6 +28,7 @@ from .const import (
     EVENT_USSD,
     PRIVATE_FIELDS,
 )
+from .message_log import LoggedMessage, MessageLog
 from .sim7600.events import (
     CallEvent,
     ConnectionChanged,
@@ -50,6 +52,7 @@ class CallstackRuntime:
 
     modem: Modem
     coordinator: CallstackCoordinator
+    messages: MessageLog = field(default_factory=MessageLog)
 
     @property
     def device_id(self) -> str:
@@ -98,8 +101,17 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
                 )
             case DtmfEvent(digit=digit):
                 self._fire(EVENT_DTMF, {"digit": digit})
-            case SmsReceived():
+            case SmsReceived(message=message):
                 self._fire(EVENT_SMS_RECEIVED, sms_event_data(event))
+                self.config_entry.runtime_data.messages.add(
+                    LoggedMessage(
+                        "in",
+                        message.sender,
+                        message.text,
+                        message.timestamp or dt_util.utcnow(),
+                        message.incomplete,
+                    )
+                )
             case SmsDeliveryReport():
                 self._fire(
                     EVENT_SMS_DELIVERY,

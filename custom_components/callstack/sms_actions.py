@@ -4,9 +4,11 @@ shared by the ``send_sms`` action and the notify entity."""
 from __future__ import annotations
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
+from .message_log import LoggedMessage
 from .sim7600 import validate
 from .sim7600.errors import InvalidArgumentError, PortClosedError, Sim7600Error
 from .sim7600.sms import MAX_PARTS, SendResult, SmsSendError, SmsSendInterruptedError
@@ -33,7 +35,7 @@ async def async_send_sms(
     if not modem.connected:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="modem_unavailable")
     try:
-        return await modem.send_sms(number, text, request_delivery_report=delivery_report)
+        result = await modem.send_sms(number, text, request_delivery_report=delivery_report)
     except SmsTooLongError:
         raise _invalid("message_too_long") from None
     except SmsSendError as err:
@@ -54,6 +56,8 @@ async def async_send_sms(
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="modem_unavailable"
         ) from err
+    entry.runtime_data.messages.add(LoggedMessage("out", number, text, dt_util.utcnow()))
+    return result
 
 
 def _invalid(key: str) -> ServiceValidationError:

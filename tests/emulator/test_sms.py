@@ -8,6 +8,7 @@ import re
 import pytest
 
 from sim7600_emulator import Sim7600Emulator, SmsStat, Variants
+from sim7600_emulator.control import execute
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import HostPort
@@ -211,6 +212,20 @@ async def test_cmgs_text_mode(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     )
     assert sent.status_report
     assert sent.alphabet == "gsm7"
+
+
+async def test_ctl_lists_the_sent_sms(emu: Sim7600Emulator, sms_at: HostPort) -> None:
+    """`ctl sent-sms`: what the network received, for a person or a browser test to check."""
+    await sms_at.command("AT+CMGF=1")
+    sms_at.send('AT+CMGS="+4915551000009"')
+    await sms_at.expect(b"> ")
+    sms_at.write(b"Hi there\x1a")
+    await sms_at.final()
+    reply = await execute(emu, {"command": "sent-sms"})
+    assert reply == {
+        "ok": True,
+        "result": [{"destination": "+4915551000009", "text": "Hi there", "reference": 0}],
+    }
 
 
 async def test_cmgs_prompt_echoes_with_echo_on(emu: Sim7600Emulator, at: HostPort) -> None:

@@ -38,6 +38,7 @@ from custom_components.callstack.const import (
     CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_GNSS,
     CONF_GNSS_INTERVAL,
+    CONF_LOGBOOK_MESSAGE_TEXT,
     CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
@@ -1331,6 +1332,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
     assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
+    assert suggested(result, CONF_LOGBOOK_MESSAGE_TEXT) is False
     result = await _configure_options(
         hass,
         result,
@@ -1350,6 +1352,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
         CONF_BUS_EVENT_PRIVATE_DATA: True,
+        CONF_LOGBOOK_MESSAGE_TEXT: False,
     }
     assert result["data"] == expected
     assert entry.options == expected
