@@ -29,6 +29,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 import logging
+import math
 import os
 import re
 from typing import Any
@@ -751,12 +752,15 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=self._title(), data=data)
 
 
-def _number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
-    """A whole-number input box of the options form."""
+def _number_box(unit: str) -> NumberSelector:
+    """A whole-number input box of the options form.
+
+    No min/max in the selector: HA would refuse an out-of-range value before the step
+    sees it, with an untranslated "Value 5.0 is too small"; the step checks the range
+    (``_whole_number``) and says it in words instead.
+    """
     return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
-        )
+        NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit)
     )
 
 
@@ -768,8 +772,33 @@ def _gnss_offered(entry: ConfigEntry) -> bool:
     return bool(modem.gnss.supported)
 
 
+# Each number option: its range, and the form error that says it.
+_NUMBER_OPTIONS: Mapping[str, tuple[int, int]] = {
+    CONF_SIGNAL_INTERVAL: (SIGNAL_INTERVAL_MIN, SIGNAL_INTERVAL_MAX),
+    CONF_REGISTRATION_WATCHDOG: (0, WATCHDOG_MAX_MINUTES),
+    CONF_SMS_PART_TIMEOUT: (1, SMS_PART_TIMEOUT_MAX_HOURS),
+}
+
+
+def _whole_number(value: Any, minimum: int, maximum: int) -> int | None:
+    """``value`` as an int when it is a whole number from ``minimum`` to ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value != int(value):
+        return None
+    number = int(value)
+    return number if minimum <= number <= maximum else None
+
+
 class CallstackOptionsFlow(OptionsFlow):
-    """Signal refresh interval, recordings folder and SMS recipients; GNSS where it exists."""
+    """Signal refresh interval, watchdog, multipart wait, recordings folder, SMS
+    recipients, private data on bus events and message texts in the logbook; GNSS where it
+    exists.
+
+    Required with a default: the signal interval, the multipart wait, the recordings
+    folder, the switches and the GNSS interval (emptying them is refused, never silently
+    undone). Optional, empty meaning off: the network watchdog and the SMS recipients.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and validate the options."""
@@ -788,72 +817,65 @@ class CallstackOptionsFlow(OptionsFlow):
             **self.config_entry.options,
         }
         if user_input is not None:
-            values = {**values, **user_input}
-            folder = str(user_input.get(CONF_RECORDINGS_FOLDER, "")).strip()
-            recipients = [
-                str(number).strip()
-                for number in user_input.get(CONF_SMS_RECIPIENTS, [])
-                if str(number).strip()
-            ]
+            values = {
+                **values,
+                CONF_REGISTRATION_WATCHDOG: None,  # emptied: off
+                CONF_SMS_RECIPIENTS: [],
+                **user_input,
+            }
+            numbers: dict[str, int] = {}
+            ranges = dict(_NUMBER_OPTIONS)
+            if gnss_offered:
+                ranges[CONF_GNSS_INTERVAL] = (GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX)
+            for key, (minimum, maximum) in ranges.items():
+                given = values[key]
+                if key == CONF_REGISTRATION_WATCHDOG and given is None:
+                    numbers[key] = 0
+                elif (number := _whole_number(given, minimum, maximum)) is None:
+                    errors[key] = f"{key}_range"
+                else:
+                    numbers[key] = number
+            folder = str(values[CONF_RECORDINGS_FOLDER]).strip()
             if not _FOLDER.fullmatch(folder):
                 errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
-            try:
-                for number in recipients:
-                    validate.phone_number(number)
-            except InvalidArgumentError:
-                errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            recipients: list[str] = []
+            for written in values[CONF_SMS_RECIPIENTS]:
+                if not str(written).strip():
+                    continue
+                try:
+                    recipients.append(validate.sms_recipient(str(written).strip()))
+                except InvalidArgumentError:
+                    errors[CONF_SMS_RECIPIENTS] = "invalid_number"
             if not errors:
                 return self.async_create_entry(
                     data={
-                        CONF_SIGNAL_INTERVAL: int(user_input[CONF_SIGNAL_INTERVAL]),
-                        CONF_REGISTRATION_WATCHDOG: int(
-                            user_input.get(
-                                CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG
-                            )
-                        ),
-                        CONF_SMS_PART_TIMEOUT: int(
-                            user_input.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)
-                        ),
+                        **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
-                        CONF_BUS_EVENT_PRIVATE_DATA: bool(
-                            user_input.get(
-                                CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
-                            )
-                        ),
-                        CONF_LOGBOOK_MESSAGE_TEXT: bool(
-                            user_input.get(CONF_LOGBOOK_MESSAGE_TEXT, False)
-                        ),
+                        CONF_BUS_EVENT_PRIVATE_DATA: bool(values[CONF_BUS_EVENT_PRIVATE_DATA]),
+                        CONF_LOGBOOK_MESSAGE_TEXT: bool(values[CONF_LOGBOOK_MESSAGE_TEXT]),
                     }
-                    | self._gnss_options(values, offered=gnss_offered)
+                    | self._gnss_options(values, numbers, offered=gnss_offered)
                 )
 
         schema = vol.Schema(
             {
-                vol.Required(CONF_SIGNAL_INTERVAL): _number_box(
-                    SIGNAL_INTERVAL_MIN, SIGNAL_INTERVAL_MAX, "s"
-                ),
-                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box(
-                    0, WATCHDOG_MAX_MINUTES, "min"
-                ),
-                vol.Optional(CONF_SMS_PART_TIMEOUT): _number_box(
-                    1, SMS_PART_TIMEOUT_MAX_HOURS, "h"
-                ),
+                vol.Required(CONF_SIGNAL_INTERVAL): _number_box("s"),
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box("min"),
+                vol.Required(CONF_SMS_PART_TIMEOUT): _number_box("h"),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
-                vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
-                vol.Optional(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
+                vol.Required(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
+                vol.Required(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
             }
         )
         if gnss_offered:
             schema = schema.extend(
                 {
-                    vol.Optional(CONF_GNSS): BooleanSelector(),
-                    vol.Optional(CONF_GNSS_INTERVAL): _number_box(
-                        GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX, "s"
-                    ),
+                    vol.Required(CONF_GNSS): BooleanSelector(),
+                    vol.Required(CONF_GNSS_INTERVAL): _number_box("s"),
                 }
             )
         return self.async_show_form(
@@ -862,12 +884,14 @@ class CallstackOptionsFlow(OptionsFlow):
             errors=errors,
         )
 
-    def _gnss_options(self, values: dict[str, Any], *, offered: bool) -> dict[str, Any]:
+    def _gnss_options(
+        self, values: dict[str, Any], numbers: dict[str, int], *, offered: bool
+    ) -> dict[str, Any]:
         """The GNSS options to store: as entered when offered, else kept as they were (a
         modem not loaded now), or none at all for a modem that never offered them."""
         if not offered and CONF_GNSS not in self.config_entry.options:
             return {}
         return {
             CONF_GNSS: bool(values[CONF_GNSS]),
-            CONF_GNSS_INTERVAL: int(values[CONF_GNSS_INTERVAL]),
+            CONF_GNSS_INTERVAL: numbers.get(CONF_GNSS_INTERVAL, int(values[CONF_GNSS_INTERVAL])),
         }

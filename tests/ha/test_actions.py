@@ -144,7 +144,21 @@ async def test_dial_while_a_call_is_active(
     await hang_up(hass)
 
 
-@pytest.mark.parametrize("number", ["123;ATH", "+49 151", "12", "+49155;+CFUN=0", "abc", ""])
+async def test_dial_a_number_as_people_write_it(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Spaces, dashes and parentheses are dropped before the number goes on the line."""
+    number = emulator.identity.callers[1]  # +49155nnnnnnnn
+    written = f"{number[:3]} (0){number[3:6]} {number[6:9]}-{number[9:]}"
+    emulator.set_dial_outcome("no_answer")
+    response = await call_action(
+        hass, "dial", {"number": written, "timeout": 10}, return_response=True
+    )
+    assert response == {"result": "no_answer"}
+    assert f"ATD{number};" in emulator.commands
+
+
+@pytest.mark.parametrize("number", ["123;ATH", "+49 1x1", "12", "+49155;+CFUN=0", "abc", ""])
 async def test_dial_invalid_number(
     hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, number: str
 ) -> None:

@@ -23,6 +23,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from serial.tools.list_ports_common import ListPortInfo
+import voluptuous as vol
 
 from custom_components.callstack import config_flow
 from custom_components.callstack.config_flow import (
@@ -1331,6 +1332,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
+    assert suggested(result, CONF_SMS_PART_TIMEOUT) == 24
     assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
     assert suggested(result, CONF_LOGBOOK_MESSAGE_TEXT) is False
     result = await _configure_options(
@@ -1341,7 +1343,9 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
             CONF_REGISTRATION_WATCHDOG: 15.0,
             CONF_SMS_PART_TIMEOUT: 48.0,
             CONF_RECORDINGS_FOLDER: " calls_2-a ",
-            CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+441234567890"],
+            CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+44 1234 567890"],
+            CONF_BUS_EVENT_PRIVATE_DATA: False,
+            CONF_LOGBOOK_MESSAGE_TEXT: True,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -1351,62 +1355,109 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
-        CONF_BUS_EVENT_PRIVATE_DATA: True,
-        CONF_LOGBOOK_MESSAGE_TEXT: False,
+        CONF_BUS_EVENT_PRIVATE_DATA: False,
+        CONF_LOGBOOK_MESSAGE_TEXT: True,
     }
     assert result["data"] == expected
     assert entry.options == expected
     assert isinstance(entry.options[CONF_SIGNAL_INTERVAL], int)
 
 
-async def test_options_without_recipients(hass: HomeAssistant) -> None:
+REQUIRED_OPTIONS = {
+    CONF_SIGNAL_INTERVAL: 30,
+    CONF_SMS_PART_TIMEOUT: 12,
+    CONF_RECORDINGS_FOLDER: "x",
+    CONF_BUS_EVENT_PRIVATE_DATA: True,
+    CONF_LOGBOOK_MESSAGE_TEXT: False,
+}
+
+
+async def test_options_empty_optional_fields_mean_off(hass: HomeAssistant) -> None:
+    """Emptying the watchdog turns it off; emptying the recipients leaves none."""
     entry, result = await _options(
         hass,
-        {CONF_SIGNAL_INTERVAL: 30, CONF_RECORDINGS_FOLDER: "x", CONF_SMS_RECIPIENTS: ["+4912345"]},
+        {**REQUIRED_OPTIONS, CONF_REGISTRATION_WATCHDOG: 30, CONF_SMS_RECIPIENTS: ["+4912345"]},
     )
     assert suggested(result, CONF_SMS_RECIPIENTS) == ["+4912345"]
-    result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 10, CONF_RECORDINGS_FOLDER: "x"}
-    )
+    assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 30
+    required = {str(m) for m in result["data_schema"].schema if isinstance(m, vol.Required)}
+    assert required == set(REQUIRED_OPTIONS)
+    result = await _configure_options(hass, result, REQUIRED_OPTIONS)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options[CONF_SMS_RECIPIENTS] == []
+    assert entry.options == {
+        **REQUIRED_OPTIONS,
+        CONF_REGISTRATION_WATCHDOG: 0,
+        CONF_SMS_RECIPIENTS: [],
+    }
+
+
+@pytest.mark.parametrize("emptied", sorted(REQUIRED_OPTIONS))
+async def test_options_required_fields_cannot_be_emptied(hass: HomeAssistant, emptied: str) -> None:
+    """A required field left empty is refused, not silently reset to its default."""
+    entry, result = await _options(hass, {**REQUIRED_OPTIONS, CONF_SIGNAL_INTERVAL: 300})
+    data = {key: value for key, value in REQUIRED_OPTIONS.items() if key != emptied}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(result["flow_id"], data)
+    assert entry.options[CONF_SIGNAL_INTERVAL] == 300
 
 
 @pytest.mark.parametrize("folder", ["../etc", "a/b", "", "with space", "dots.are.out", "é"])
 async def test_options_invalid_folder(hass: HomeAssistant, folder: str) -> None:
     _, result = await _options(hass)
     result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: folder}
+        hass, result, {**REQUIRED_OPTIONS, CONF_RECORDINGS_FOLDER: folder}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_RECORDINGS_FOLDER: "invalid_folder"}
     assert suggested(result, CONF_RECORDINGS_FOLDER) == folder
 
 
-@pytest.mark.parametrize("number", ["12", "+44 1234 567890", '+4412345";AT', "abc123456"])
+@pytest.mark.parametrize(
+    "number", ["12", '+4412345";AT', "abc123456", "*100#", "+44123#4567", "+44 1x34 567890"]
+)
 async def test_options_invalid_number(hass: HomeAssistant, number: str) -> None:
+    """What no SMS can go to is refused, * and # included (they dial service codes)."""
     _, result = await _options(hass)
     result = await _configure_options(
-        hass,
-        result,
-        {
-            CONF_SIGNAL_INTERVAL: 60,
-            CONF_RECORDINGS_FOLDER: "callstack",
-            CONF_SMS_RECIPIENTS: ["+441234567890", number],
-        },
+        hass, result, {**REQUIRED_OPTIONS, CONF_SMS_RECIPIENTS: ["+441234567890", number]}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_SMS_RECIPIENTS: "invalid_number"}
 
 
-@pytest.mark.parametrize("interval", [5, 3601])
-async def test_options_interval_out_of_range(hass: HomeAssistant, interval: int) -> None:
-    _, result = await _options(hass)
-    with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"],
-            {CONF_SIGNAL_INTERVAL: interval, CONF_RECORDINGS_FOLDER: "callstack"},
-        )
+async def test_options_recipients_as_people_write_them(hass: HomeAssistant) -> None:
+    """Spaces, dashes, dots and parentheses are dropped; the number is stored compact."""
+    entry, result = await _options(hass)
+    written = ["+44 (0)20 7946-0958", "+49 151 555.000.01", "(030) 555 0001"]
+    result = await _configure_options(
+        hass, result, {**REQUIRED_OPTIONS, CONF_SMS_RECIPIENTS: written}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SMS_RECIPIENTS] == ["+442079460958", "+4915155500001", "0305550001"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (CONF_SIGNAL_INTERVAL, 5),
+        (CONF_SIGNAL_INTERVAL, 3601),
+        (CONF_SIGNAL_INTERVAL, 30.5),
+        (CONF_REGISTRATION_WATCHDOG, -1),
+        (CONF_REGISTRATION_WATCHDOG, 1441),
+        (CONF_SMS_PART_TIMEOUT, 0),
+        (CONF_SMS_PART_TIMEOUT, 169),
+        (CONF_SMS_PART_TIMEOUT, 1.5),
+    ],
+)
+async def test_options_number_out_of_range_says_its_range(
+    hass: HomeAssistant, key: str, value: float
+) -> None:
+    """A form error in words (whole units, the range), not HA's "Value 5.0 is too small"."""
+    entry, result = await _options(hass)
+    result = await _configure_options(hass, result, {**REQUIRED_OPTIONS, key: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {key: f"{key}_range"}
+    assert entry.options == {}
 
 
 # ---- ports another configured modem uses ---------------------------------------------
