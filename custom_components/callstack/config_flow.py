@@ -96,7 +96,7 @@ from .sim7600.errors import (
     SimPukRequiredError,
     UnsupportedModemError,
 )
-from .sim7600.model import SimStatus
+from .sim7600.model import ModemIdentity, SimStatus
 from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
 from .sim7600.transport import open_port
 from .unique_id import async_modem_unique_id
@@ -170,6 +170,18 @@ def _sibling(at_port: str, pid: str | None, interfaces: Mapping[str, str]) -> st
             return None
         sibling = sibling_by_at[interface]
     return f"{head}{sep}{name[: match.start()]}-if{sibling}-{name[match.end() :]}"
+
+
+def short_port_name(port: str) -> str:
+    """A port as a short name: ``ttyUSB2`` for a device path (the device a by-id link
+    points to), ``host:port`` for a URL.
+
+    Blocking I/O (``os.path.realpath``): run it in the executor.
+    """
+    if "://" in port:
+        return port.partition("://")[2]
+    device = os.path.realpath(port)
+    return device.removeprefix("/dev/") if device.startswith("/dev/") else os.path.basename(device)
 
 
 def valid_port(value: str) -> bool:
@@ -572,7 +584,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates=ports, reload_on_update=False)
         if self._probe.sim is SimStatus.PIN_REQUIRED:
             return await self.async_step_pin()
-        return self._async_create()
+        return await self._async_create()
 
     # ---- SIM PIN and re-authentication ---------------------------------------------
 
@@ -627,7 +639,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 else:
                     if self.source == SOURCE_REAUTH:
                         return self._async_finish_reauth(sim_pin if sent else None)
-                    return self._async_create(sim_pin)
+                    return await self._async_create(sim_pin)
 
         schema = vol.Schema(
             {
@@ -710,7 +722,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
-        self.context["title_placeholders"] = {"name": self._title()}
+        self.context["title_placeholders"] = {"name": await self._async_title()}
         self._set_confirm_only()
         return await self.async_step_usb_confirm()
 
@@ -722,11 +734,11 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             if self._probe.sim is SimStatus.PIN_REQUIRED:
                 return await self.async_step_pin()
-            return self._async_create()
+            return await self._async_create()
         return self.async_show_form(
             step_id="usb_confirm",
             description_placeholders={
-                "model": self._title(),
+                "model": await self._async_title(),
                 "audio": self._audio_port or "-",
             },
         )
@@ -740,16 +752,29 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             data[CONF_NMEA_PORT] = self._nmea_port
         return data
 
-    def _title(self) -> str:
+    async def _async_title(self) -> str:
+        """The model as people call it ("SIM7600G-H"); when another entry has that name
+        already, with the AT port's short name after it ("SIM7600G-H (ttyUSB6)") so the
+        two rows differ in every list and Modem picker. Nothing private (IMEI, ICCID, the
+        number) goes into a title."""
         assert self._probe is not None
-        return self._probe.identity.model or DEFAULT_TITLE
+        assert self._at_port is not None
+        name = self._probe.identity.model_name or DEFAULT_TITLE
+        taken = {
+            ModemIdentity(model=entry.title).model_name
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.unique_id != self.unique_id
+        }
+        if name not in taken:
+            return name
+        port = await self.hass.async_add_executor_job(short_port_name, self._at_port)
+        return f"{name} ({port})"
 
-    @callback
-    def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
+    async def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
         data: dict[str, Any] = self._ports_data()
         if sim_pin is not None:
             data[CONF_SIM_PIN] = sim_pin
-        return self.async_create_entry(title=self._title(), data=data)
+        return self.async_create_entry(title=await self._async_title(), data=data)
 
 
 def _number_box(unit: str) -> NumberSelector:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import json
 import logging
+import os
 from pathlib import Path
 import re
 from types import SimpleNamespace
@@ -348,7 +349,7 @@ async def test_user_picker_audio_prefill_creates_entry(
 
         result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"].startswith("SIMCOM_SIM7600")
+    assert result["title"] == "SIM7600G-H"  # AT+CGMM: SIMCOM_SIM7600G-H
     assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
@@ -403,6 +404,44 @@ async def test_manual_socket_url(hass: HomeAssistant, flow_emulator_tcp: Any) ->
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_AT_PORT: emu.at_url, CONF_AUDIO_PORT: None}
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
+
+
+@pytest.mark.parametrize("first_title", ["SIM7600G-H", "SIMCOM_SIM7600G-H"])
+async def test_second_modem_of_the_same_model_is_named_apart_by_its_port(
+    hass: HomeAssistant, flow_emulator: Any, first_title: str
+) -> None:
+    """Another entry has the name already (or the raw model it was named by before):
+    the new one gets its AT port's short name after the model, nothing private."""
+    emu = flow_emulator
+    other = other_modem(hass)
+    hass.config_entries.async_update_entry(other, title=first_title)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    device = os.path.realpath(emu.at_link).removeprefix("/dev/")  # e.g. pts/3 (ttyUSB2)
+    assert result["title"] == f"SIM7600G-H ({device})"
+    assert other.title == first_title  # an existing entry is never renamed
+    assert_private_data_hidden(result, emu)
+
+
+async def test_second_modem_on_ser2net_is_named_by_host_and_port(
+    hass: HomeAssistant, flow_emulator_tcp: Any
+) -> None:
+    emu = flow_emulator_tcp
+    hass.config_entries.async_update_entry(other_modem(hass), title="SIM7600G-H")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_url})
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["title"] == f"SIM7600G-H ({emu.at_url.removeprefix('socket://')})"
+
+
+def test_short_port_name(tmp_path: Path) -> None:
+    link = tmp_path / "usb-SimTech-if02-port0"
+    link.symlink_to("/dev/ttyUSB2")
+    assert config_flow.short_port_name(str(link)) == "ttyUSB2"
+    assert config_flow.short_port_name("rfc2217://modem.lan:4001") == "modem.lan:4001"
+    assert config_flow.short_port_name(str(tmp_path / "plain")) == "plain"
 
 
 def _silent(command: str) -> list[str] | None:
@@ -772,7 +811,7 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "usb_confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["model"].startswith("SIMCOM_SIM7600")
+    assert placeholders["model"] == "SIM7600G-H"
     assert placeholders["audio"] == emu.audio_link
     assert emu.identity.imei not in json.dumps(placeholders)
     flows = hass.config_entries.flow.async_progress()
