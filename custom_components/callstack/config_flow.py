@@ -228,7 +228,8 @@ class _WrongModemError(Exception):
 
 
 def list_serial_ports() -> list[SerialPortChoice]:
-    """The serial ports on this host: likely SIMCom AT ports, other SIMCom, the rest.
+    """The serial ports on this host: the SIMCom AT port first, then the modem's other
+    interfaces, then every other port (a built-in ttyS0, adapters), each by name.
 
     Blocking I/O: run it in the executor.
     """
@@ -237,17 +238,41 @@ def list_serial_ports() -> list[SerialPortChoice]:
         path = usb.get_serial_by_id(info.device)
         vid = f"{info.vid:04X}" if info.vid is not None else None
         pid = f"{info.pid:04X}" if info.pid is not None else None
-        label = usb.human_readable_device_name(
-            info.device, info.serial_number, info.manufacturer, info.description, vid, pid
-        )
         interface = usb_interface(path)
-        if interface is not None:
-            label = f"{label} - interface {interface}"
         simcom = vid == USB_VID and pid in USB_PIDS
-        likely_at = simcom and pid is not None and interface == AT_INTERFACE.get(pid)
-        choices.append(SerialPortChoice(path, label, pid if simcom else None, likely_at))
+        choices.append(
+            port_choice(info.device, path, pid if simcom else None, interface, info.description)
+        )
     choices.sort(key=lambda choice: (not choice.likely_at, choice.pid is None, choice.path))
     return choices
+
+
+# What each USB interface of a SIM7600 carries, per composition (PID): see sim7600.md.
+INTERFACE_ROLES: Mapping[str, Mapping[str, str]] = {
+    "9001": {"00": "diagnostics", "01": "GPS", "02": "AT", "03": "modem", "04": "audio"},
+    "9011": {"02": "diagnostics", "03": "GPS", "04": "AT", "05": "modem", "06": "audio"},
+}
+
+
+def port_choice(
+    device: str, path: str, pid: str | None, interface: str | None, product: str | None
+) -> SerialPortChoice:
+    """One port as the picker lists it, named for what it is.
+
+    A SIMCom port says which of the modem's ports it is ("SIMCom modem: AT port
+    (interface 02) - /dev/ttyUSB2"); any other port is its device and, when the system
+    knows one, its product name ("/dev/ttyACM0 - CP2102 USB to UART"), never "n/a".
+    ``pid`` is set for SIMCom ports only; the AT port is the only likely one.
+    """
+    if pid is not None:
+        role = INTERFACE_ROLES[pid].get(interface or "")
+        what = f"{role} port" if role else "port"
+        where = f" (interface {interface})" if interface else ""
+        label = f"SIMCom modem: {what}{where} - {device}"
+        return SerialPortChoice(path, label, pid, role == "AT")
+    known = product is not None and product.strip() not in ("", "n/a", os.path.basename(device))
+    label = f"{device} - {product.strip()}" if known and product else device
+    return SerialPortChoice(path, label, None, False)
 
 
 class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -301,10 +326,14 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_manual()
 
         options = [SelectOptionDict(value=port.path, label=port.label) for port in self._ports]
+        current = self._current_at_port()
+        if current is not None and all(port.path != current for port in self._ports):
+            # A ser2net URL, or a port not detected now: still shown, and chosen.
+            options.insert(0, SelectOptionDict(value=current, label=f"{current} (current)"))
         options.append(SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL))
-        suggested = self._current_at_port() or next(
-            (port.path for port in self._ports if port.likely_at), self._ports[0].path
-        )
+        # Only a port that looks like the modem's AT port is chosen for the user: probing
+        # another (a built-in ttyS0) would only time out.
+        suggested = current or next((port.path for port in self._ports if port.likely_at), None)
         if user_input is not None:
             suggested = user_input[CONF_AT_PORT]
         schema = vol.Schema(
@@ -316,7 +345,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, {CONF_AT_PORT: suggested}),
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_AT_PORT: suggested} if suggested else {}
+            ),
             errors=errors,
         )
 
@@ -383,6 +414,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="already_configured")
         if await self._async_port_of_another_entry(at_port):
             errors["base"] = "port_in_use"  # e.g. the audio port of another modem
+            return None
+        if not await self._async_path_exists(at_port):
+            errors[CONF_AT_PORT] = "port_not_found"
             return None
         if not reconfiguring:
             error = await self._async_probe(at_port)
@@ -455,13 +489,18 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             elif (
                 audio_port is not None
                 and not await self._async_audio_port_held(audio_port)
-                and not await self._async_can_open(audio_port)
+                and (
+                    not (found := await self._async_path_exists(audio_port))
+                    or not await self._async_can_open(audio_port)
+                )
             ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
                     self._audio_port = None
                     return await self._async_finish()
                 self._audio_failed = True
-                errors[CONF_AUDIO_PORT] = "audio_port_unavailable"
+                errors[CONF_AUDIO_PORT] = (
+                    "audio_port_unavailable" if found else "audio_port_not_found"
+                )
             else:
                 self._audio_port = audio_port
                 return await self._async_finish()
@@ -555,6 +594,12 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return entry.state is ConfigEntryState.LOADED and await self._async_same_port(
             audio_port, entry.data.get(CONF_AUDIO_PORT)
         )
+
+    async def _async_path_exists(self, port: str) -> bool:
+        """Whether a device path exists (a URL is for the probe to try)."""
+        if "://" in port:
+            return True
+        return bool(await self.hass.async_add_executor_job(os.path.exists, port))
 
     async def _async_can_open(self, audio_port: str) -> bool:
         try:

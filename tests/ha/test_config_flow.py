@@ -289,33 +289,51 @@ def test_valid_port(value: str, valid: bool) -> None:
     assert valid_port(value) is valid
 
 
-def test_list_serial_ports_puts_likely_at_ports_first() -> None:
+def test_list_serial_ports_puts_simcom_ports_first_by_name() -> None:
     ports = [
         port_info("/dev/ttyS0", vid=None, pid=None),
         port_info("/dev/ttyUSB4"),
         port_info("/dev/ttyUSB2"),
+        port_info("/dev/ttyUSB1"),
         port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, serial="1234"),
     ]
-    by_id = {
-        "/dev/ttyUSB2": f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0",
-        "/dev/ttyUSB4": f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0",
-    }
+    ports[0].description = "n/a"  # what pyserial says of a built-in UART
+    ports[-1].description = "CP2102 USB to UART Bridge Controller"
+    by_id = {f"/dev/ttyUSB{n}": f"/dev/serial/by-id/{BY_ID_PREFIX}-if0{n}-port0" for n in (1, 2, 4)}
     with host_ports(ports, by_id):
         choices = list_serial_ports()
-    assert [choice.path for choice in choices] == [
-        by_id["/dev/ttyUSB2"],
-        by_id["/dev/ttyUSB4"],
-        "/dev/ttyACM0",
-        "/dev/ttyS0",
+    assert [(choice.path, choice.label) for choice in choices] == [
+        (by_id["/dev/ttyUSB2"], "SIMCom modem: AT port (interface 02) - /dev/ttyUSB2"),
+        (by_id["/dev/ttyUSB1"], "SIMCom modem: GPS port (interface 01) - /dev/ttyUSB1"),
+        (by_id["/dev/ttyUSB4"], "SIMCom modem: audio port (interface 04) - /dev/ttyUSB4"),
+        ("/dev/ttyACM0", "/dev/ttyACM0 - CP2102 USB to UART Bridge Controller"),
+        ("/dev/ttyS0", "/dev/ttyS0"),  # not "n/a - /dev/ttyS0, s/n: n/a"
     ]
-    assert choices[0].likely_at
-    assert choices[0].pid == "9001"
-    assert "/dev/ttyUSB2" in choices[0].label
-    assert "1E0E:9001" in choices[0].label
-    assert "interface 02" in choices[0].label
-    assert not choices[1].likely_at
-    assert choices[2].pid is None  # not a SIMCom
-    assert "/dev/ttyS0" in choices[3].label
+    assert [choice.likely_at for choice in choices] == [True, False, False, False, False]
+    assert [choice.pid for choice in choices] == ["9001", "9001", "9001", None, None]
+
+
+def test_port_choice_of_the_rndis_composition_and_unknown_interfaces() -> None:
+    assert config_flow.port_choice("/dev/ttyUSB2", "/x-if04-", "9011", "04", None).likely_at
+    unknown = config_flow.port_choice("/dev/ttyUSB9", "/dev/ttyUSB9", "9001", None, None)
+    assert unknown.label == "SIMCom modem: port - /dev/ttyUSB9"
+    assert not unknown.likely_at
+
+
+async def test_user_picker_preselects_no_port_that_is_not_a_modem(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """Only a built-in UART and an adapter: listed by name, neither chosen for the user."""
+    ports = [port_info("/dev/ttyS0", None), port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60)]
+    ports[1].description = "CP2102 USB to UART"
+    with host_ports(ports, {}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert [option["label"] for option in select_options(result)] == [
+        "/dev/ttyACM0 - CP2102 USB to UART",
+        "/dev/ttyS0",
+        "Enter manually",
+    ]
+    assert suggested(result, CONF_AT_PORT) is None
 
 
 # ---- user flow --------------------------------------------------------------------------
@@ -483,7 +501,19 @@ async def test_manual_probe_errors(
     assert result["step_id"] == "audio"
 
 
+async def test_manual_port_that_does_not_exist(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A path with nothing at it says so at the field, and nothing is probed."""
+    result = await start_manual(hass)
+    with patch.object(config_flow, "probe", side_effect=AssertionError("probed")):
+        result = await configure(hass, result, {CONF_AT_PORT: str(tmp_path / "ttyUSB9")})
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {CONF_AT_PORT: "port_not_found"}
+    assert_translated(result)
+
+
 async def test_manual_port_cannot_be_opened(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Something is at the path, but it is no serial port."""
+    (tmp_path / "ttyUSB9").write_text("")
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: str(tmp_path / "ttyUSB9")})
     assert result["errors"] == {"base": "cannot_connect"}
@@ -570,11 +600,16 @@ async def test_user_replugged_modem_updates_entry(
 # ---- audio port -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("exists", "error"), [(False, "audio_port_not_found"), (True, None)])
 async def test_audio_unavailable_needs_confirmation(
-    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path
+    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path, exists: bool, error: str | None
 ) -> None:
-    """An audio port that cannot be opened blocks until the user opts out of audio."""
+    """An audio port that cannot be opened (or is not there: said so) blocks until the
+    user opts out of audio."""
     missing = str(tmp_path / "ttyUSB4")
+    if exists:
+        (tmp_path / "ttyUSB4").write_text("")  # there, but no serial port
+    error = error or "audio_port_unavailable"
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
     assert CONF_AUDIO_PORT in [str(marker) for marker in result["data_schema"].schema]
@@ -583,7 +618,7 @@ async def test_audio_unavailable_needs_confirmation(
     result = await configure(hass, result, {CONF_AUDIO_PORT: missing})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "audio"
-    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert result["errors"] == {CONF_AUDIO_PORT: error}
     assert suggested(result, CONF_AUDIO_PORT) == missing
     assert "continue_without_audio" in [str(m) for m in result["data_schema"].schema]
 
@@ -591,7 +626,7 @@ async def test_audio_unavailable_needs_confirmation(
     result = await configure(
         hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": False}
     )
-    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert result["errors"] == {CONF_AUDIO_PORT: error}
 
     result = await configure(
         hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": True}
@@ -1020,6 +1055,11 @@ async def test_reconfigure_same_modem_updates_ports(
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "reconfigure"
         assert_translated(result)
+        # Not detected now, still listed (first) and chosen: not only under "Enter manually".
+        assert select_options(result)[0] == {
+            "value": "/dev/ttyUSB2",
+            "label": "/dev/ttyUSB2 (current)",
+        }
         assert suggested(result, CONF_AT_PORT) == "/dev/ttyUSB2"
         result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
         assert result["step_id"] == "audio"
@@ -1036,6 +1076,31 @@ async def test_reconfigure_same_modem_updates_ports(
     flow_mock_setup_entry.assert_awaited_once()
     reloads.assert_awaited_once()
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_ser2net_modem_shows_its_current_ports(
+    hass: HomeAssistant, flow_emulator_tcp: Any
+) -> None:
+    """A socket:// modem: its URL is the chosen row of the picker, its audio port filled."""
+    emu = flow_emulator_tcp
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SIM7600G-H",
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_url, CONF_AUDIO_PORT: "socket://127.0.0.1:1"},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([port_info("/dev/ttyS0", None)], {}):
+        result = await entry.start_reconfigure_flow(hass)
+        assert [option["value"] for option in select_options(result)] == [
+            emu.at_url,
+            "/dev/ttyS0",
+            MANUAL_ENTRY,
+        ]
+        assert suggested(result, CONF_AT_PORT) == emu.at_url
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_url})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_AUDIO_PORT) == "socket://127.0.0.1:1"
 
 
 async def test_reconfigure_loaded_entry_same_ports_are_not_opened(
