@@ -23,6 +23,7 @@ from custom_components.callstack.const import EVENT_CALL  # noqa: E402
 from sim7600_emulator import Identity, Sim7600Emulator, test_signal  # noqa: E402
 
 from .fixtures import (  # noqa: E402
+    TRANSLATIONS,
     EntryFactory,
     action_error,
     answered_call,
@@ -474,6 +475,7 @@ async def test_config_entry_id_resolution(
 
     err = await action_error(hass, "hang_up", {"config_entry_id": "no-such-entry"})
     assert_translated_error(err, ServiceValidationError, "entry_not_found", emulator)
+    assert "the Modem field" in str(err)
 
     second_emulator = Sim7600Emulator(identity=Identity.seeded(1), audio_speed=20)
     await second_emulator.start_pty()
@@ -484,6 +486,9 @@ async def test_config_entry_id_resolution(
         err = await action_error(hass, "dial", {"number": emulator.identity.callers[1]})
         assert_translated_error(err, ServiceValidationError, "entry_ambiguous", emulator)
         assert_translated_error(err, ServiceValidationError, "entry_ambiguous", second_emulator)
+        # The error names the field as the action form does ("Modem"), not only its key.
+        field = TRANSLATIONS["services"]["dial"]["fields"]["config_entry_id"]["name"]
+        assert f"the {field} field" in str(err)
 
         second_emulator.set_dial_outcome("no_answer")
         number = second_emulator.identity.callers[2]
