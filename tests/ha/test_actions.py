@@ -7,7 +7,9 @@ is checked for its class, translation and English text, and for leaking no secre
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+import stat
 from typing import Any
 import wave
 
@@ -274,6 +276,21 @@ async def test_record_captures_the_far_end_sample_exact(
     assert len(pcm) == 0.5 * 8000 * 2
     assert_far_end_audio(emulator, pcm)
     assert files_in(recordings) == ["far-end.wav"]
+    await hang_up(hass)
+
+
+async def test_recordings_are_readable_by_other_add_ons(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """Under HA's usual umask (022) a recording is 0644 like the rest of the media
+    folder, so Samba and other add-ons can read it."""
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    old = os.umask(0o022)
+    try:
+        await call_action(hass, "record", {"duration": 0.1, "filename": "shared.wav"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((recordings / "shared.wav").stat().st_mode) == 0o644
     await hang_up(hass)
 
 
