@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import struct
 
 from awesomeversion import AwesomeVersion
 import yaml
@@ -58,6 +59,29 @@ def test_hacs_json_uses_only_known_keys() -> None:
     assert set(hacs) <= HACS_KEYS
     assert hacs["name"] == "Callstack"
     assert AwesomeVersion(hacs["homeassistant"]).valid
+
+
+# The images HA 2026.3+ serves from a custom integration's brand/ folder (others fall back
+# to icon.png); what the brands repository asks of an icon: a 256x256 PNG.
+BRAND_IMAGES = {
+    "icon.png",
+    "logo.png",
+    "icon@2x.png",
+    "logo@2x.png",
+    "dark_icon.png",
+    "dark_logo.png",
+    "dark_icon@2x.png",
+    "dark_logo@2x.png",
+}
+
+
+def test_brand_icon_is_what_home_assistant_serves() -> None:
+    brand = INTEGRATION / "brand"
+    assert {path.name for path in brand.iterdir()} <= BRAND_IMAGES
+    icon = (brand / "icon.png").read_bytes()
+    assert icon[:8] == b"\x89PNG\r\n\x1a\n"
+    assert icon[12:16] == b"IHDR"
+    assert struct.unpack(">II", icon[16:24]) == (256, 256)
 
 
 def test_no_custom_components_package_marker() -> None:
