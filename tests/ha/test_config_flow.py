@@ -1822,21 +1822,24 @@ async def test_gnss_options_offered_only_for_a_modem_with_gnss(
     result = await _configure_options(
         hass,
         result,
-        {
-            CONF_SIGNAL_INTERVAL: 60,
-            CONF_RECORDINGS_FOLDER: "callstack",
-            CONF_GNSS: True,
-            CONF_GNSS_INTERVAL: 30.0,
-        },
+        {**REQUIRED_OPTIONS, CONF_GNSS: True, CONF_GNSS_INTERVAL: 30.0},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert (entry.options[CONF_GNSS], entry.options[CONF_GNSS_INTERVAL]) == (True, 30)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _configure_options(
+        hass, result, {**REQUIRED_OPTIONS, CONF_GNSS: True, CONF_GNSS_INTERVAL: 0}
+    )
+    assert result["errors"] == {CONF_GNSS_INTERVAL: "gnss_interval_range"}
+    with pytest.raises(InvalidData):  # required when offered: emptying it is refused
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**REQUIRED_OPTIONS, CONF_GNSS: True}
+        )
 
     entry.runtime_data.modem.gnss.supported = False
     result = await hass.config_entries.options.async_init(entry.entry_id)
     with pytest.raises(AssertionError, match="not in the form"):
         suggested(result, CONF_GNSS)
-    result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: "callstack"}
-    )
+    result = await _configure_options(hass, result, REQUIRED_OPTIONS)
     assert entry.options[CONF_GNSS] is True  # kept as it was, not offered now
