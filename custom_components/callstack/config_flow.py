@@ -330,10 +330,15 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if current is not None and all(port.path != current for port in self._ports):
             # A ser2net URL, or a port not detected now: still shown, and chosen.
             options.insert(0, SelectOptionDict(value=current, label=f"{current} (current)"))
-        options.append(SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL))
         # Only a port that looks like the modem's AT port is chosen for the user: probing
-        # another (a built-in ttyS0) would only time out.
+        # another (a built-in ttyS0) would only time out. HA's form chooses the first row
+        # of a required list by itself, so without such a port "Enter manually" is first.
         suggested = current or next((port.path for port in self._ports if port.likely_at), None)
+        manual = SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL)
+        if suggested is None:
+            options.insert(0, manual)
+        else:
+            options.append(manual)
         if user_input is not None:
             suggested = user_input[CONF_AT_PORT]
         schema = vol.Schema(

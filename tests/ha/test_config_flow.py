@@ -323,15 +323,16 @@ def test_port_choice_of_the_rndis_composition_and_unknown_interfaces() -> None:
 async def test_user_picker_preselects_no_port_that_is_not_a_modem(
     hass: HomeAssistant, flow_emulator: Any
 ) -> None:
-    """Only a built-in UART and an adapter: listed by name, neither chosen for the user."""
+    """Only a built-in UART and an adapter: listed by name, neither chosen for the user;
+    "Enter manually" comes first, as HA's form chooses a required list's first row."""
     ports = [port_info("/dev/ttyS0", None), port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60)]
     ports[1].description = "CP2102 USB to UART"
     with host_ports(ports, {}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert [option["label"] for option in select_options(result)] == [
+        "Enter manually",
         "/dev/ttyACM0 - CP2102 USB to UART",
         "/dev/ttyS0",
-        "Enter manually",
     ]
     assert suggested(result, CONF_AT_PORT) is None
 
@@ -378,8 +379,12 @@ async def test_user_picker_manual_choice(hass: HomeAssistant, flow_emulator: Any
     emu = flow_emulator
     with host_ports([port_info(emu.at_path)], {}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-        # Without a by-id link the device path itself is offered.
-        assert select_options(result)[0]["value"] == emu.at_path
+        # Without a by-id link the device path itself is offered (not chosen: without its
+        # interface number it is not known to be the AT port).
+        assert [option["value"] for option in select_options(result)] == [
+            MANUAL_ENTRY,
+            emu.at_path,
+        ]
         result = await configure(hass, result, {CONF_AT_PORT: MANUAL_ENTRY})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
