@@ -113,9 +113,13 @@ def select_options(result: Any) -> list[dict[str, str]]:
 
 
 def port_info(
-    device: str, vid: int | None = SIMCOM_VID, pid: int | None = 0x9001, serial: str | None = None
+    device: str,
+    vid: int | None = SIMCOM_VID,
+    pid: int | None = 0x9001,
+    serial: str | None = None,
+    product: str | None = None,
 ) -> ListPortInfo:
-    """What pyserial's comports() reports for one port."""
+    """What pyserial's comports() reports for one port (``product``: its description)."""
     info = ListPortInfo(device, skip_link_detection=True)
     info.vid = vid
     info.pid = pid
@@ -123,6 +127,8 @@ def port_info(
         info.serial_number = serial or "0123456789ABCDEF"
         info.manufacturer = "SimTech, Incorporated"
         info.description = "SimTech, Incorporated"
+    if product is not None:
+        info.description = product
     return info
 
 
@@ -291,14 +297,14 @@ def test_valid_port(value: str, valid: bool) -> None:
 
 def test_list_serial_ports_puts_simcom_ports_first_by_name() -> None:
     ports = [
-        port_info("/dev/ttyS0", vid=None, pid=None),
+        port_info("/dev/ttyS0", vid=None, pid=None, product="n/a"),  # a built-in UART
         port_info("/dev/ttyUSB4"),
         port_info("/dev/ttyUSB2"),
         port_info("/dev/ttyUSB1"),
-        port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, serial="1234"),
+        port_info(
+            "/dev/ttyACM0", vid=0x10C4, pid=0xEA60, product="CP2102 USB to UART Bridge Controller"
+        ),
     ]
-    ports[0].description = "n/a"  # what pyserial says of a built-in UART
-    ports[-1].description = "CP2102 USB to UART Bridge Controller"
     by_id = {f"/dev/ttyUSB{n}": f"/dev/serial/by-id/{BY_ID_PREFIX}-if0{n}-port0" for n in (1, 2, 4)}
     with host_ports(ports, by_id):
         choices = list_serial_ports()
@@ -325,8 +331,10 @@ async def test_user_picker_preselects_no_port_that_is_not_a_modem(
 ) -> None:
     """Only a built-in UART and an adapter: listed by name, neither chosen for the user;
     "Enter manually" comes first, as HA's form chooses a required list's first row."""
-    ports = [port_info("/dev/ttyS0", None), port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60)]
-    ports[1].description = "CP2102 USB to UART"
+    ports = [
+        port_info("/dev/ttyS0", None),
+        port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, product="CP2102 USB to UART"),
+    ]
     with host_ports(ports, {}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert [option["label"] for option in select_options(result)] == [
