@@ -158,17 +158,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
 
 
 async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
-    """Stop before opening a port another entry uses (AT or audio, under any name): two
-    drivers on one port garble each other's commands and stall each other's audio. The
-    flows refuse this; an entry configured before they did, or edited by hand, is told."""
+    """Stop before opening a port another entry uses (AT, audio or NMEA, under any name):
+    two drivers on one port garble each other's commands, split each other's replies and
+    NMEA stream, and stall each other's audio. The flows refuse this; an entry configured
+    before they did, or edited by hand, is told."""
+    kinds = (CONF_AT_PORT, CONF_AUDIO_PORT, CONF_NMEA_PORT)
     others = {
-        other.entry_id: [other.data.get(CONF_AT_PORT), other.data.get(CONF_AUDIO_PORT)]
+        other.entry_id: [other.data.get(kind) for kind in kinds]
         for other in hass.config_entries.async_entries(
             DOMAIN, include_ignore=False, include_disabled=False
         )
         if other.entry_id != entry.entry_id
     }
-    for port in (entry.data.get(CONF_AT_PORT), entry.data.get(CONF_AUDIO_PORT)):
+    for port in (entry.data.get(kind) for kind in kinds):
         if not port or not others:
             continue
         using = await hass.async_add_executor_job(entries_using_port, port, others)
