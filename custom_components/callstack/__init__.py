@@ -145,7 +145,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         name=entry.title,
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
-    entry.runtime_data = CallstackRuntime(modem, coordinator)
+    entry.runtime_data = CallstackRuntime(
+        modem, coordinator, gnss_entities=modem.config.gnss and bool(modem.gnss.supported)
+    )
     entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
@@ -198,9 +200,9 @@ def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> N
 
 
 def _platforms(entry: CallstackConfigEntry) -> list[Platform]:
-    """The platforms of a loaded entry: the device tracker only where GNSS is on."""
-    modem = entry.runtime_data.modem
-    gnss = modem.config.gnss and bool(modem.gnss.supported)
+    """The platforms of a loaded entry: the device tracker only where GNSS is on (as
+    decided at setup, so unloading takes down exactly what setup put up)."""
+    gnss = entry.runtime_data.gnss_entities
     return [platform for platform in PLATFORMS if platform is not Platform.DEVICE_TRACKER or gnss]
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -213,3 +214,28 @@ async def test_turning_the_option_off_removes_the_gnss_entities(
     await hass.async_block_till_done()
     await wait_until(hass, lambda: not any(key.startswith("gnss_") for key in keys()))
     assert "call_state" in keys()
+
+
+async def test_unload_and_reload_after_a_restart_where_the_modem_did_not_answer_cgps(
+    hass: HomeAssistant, entry_factory: EntryFactory, gnss_emulator: Sim7600Emulator
+) -> None:
+    """The platforms an entry unloads are the ones it set up. A modem that restarts and
+    then does not answer ``AT+CGPS?`` in time is taken as without GNSS from then on; the
+    tracker set up before must still be unloaded, or the entry can never load again."""
+    entry = await gnss_entry(entry_factory, gnss_emulator)
+    modem = entry.runtime_data.modem
+    assert hass.states.get(entity_id(hass, "device_tracker", "gnss_location")) is not None
+    gnss_emulator.hang_command("AT+CGPS?")
+    await gnss_emulator.reboot()
+    # Set up again at PB DONE (or after _BOOT_WAIT without it), then AT+CGPS? times out.
+    await wait_until(
+        hass, lambda: modem.gnss.supported is False, what="AT+CGPS? timed out", timeout=40
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    # The tracker is the new entry's, not one left behind on the closed modem.
+    await fixed(hass)
+    assert tracker(hass).attributes["latitude"] == pytest.approx(HOME.latitude, abs=1e-6)
