@@ -238,7 +238,11 @@ class AtExecutor:
         except TimeoutError:
             self._abandon(pending)
             self._timed_out()
-            raise AtTimeoutError("The modem did not answer in time") from None
+            raise AtTimeoutError(
+                "The modem did not answer in time",
+                list(pending.lines),
+                payload_sent=pending.payload_sent,
+            ) from None
         except asyncio.CancelledError:
             # The caller gave up (an automation stopped): the modem may still answer, or
             # wait at the SMS prompt; treat it like a timeout without counting one.
