@@ -281,3 +281,29 @@ async def test_a_timeout_after_confirmed_parts_reports_what_went_out(
         await sending
     assert (raised.value.sent, raised.value.parts, raised.value.unconfirmed) == (1, 2, False)
     assert len(emulator.sent_sms) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "command"),
+    [("dial", "ATD"), ("ussd", "AT+CUSD=1")],
+)
+async def test_a_command_queued_when_close_begins_never_reaches_the_modem(
+    emulator: Sim7600Emulator, modem: Modem, action: str, command: str
+) -> None:
+    """A dial or USSD code waits behind the driver's own work (here reading an SMS) when the
+    modem is closed. Close cancels that work, which frees the line: the queued command must
+    end with ModemClosedError, not go out (a call nobody follows or ends, a USSD session,
+    possibly a paid one, whose answer nobody gets)."""
+    emulator.hang_command("AT+CMGR")
+    await emulator.deliver_sms(SENDER, "Are you home?")
+    await emulator.wait_for_command("AT+CMGR")  # the driver's read now holds the line
+    queued = asyncio.create_task(
+        modem.dial(SENDER) if action == "dial" else modem.send_ussd("*100#", timeout=60)
+    )
+    await asyncio.sleep(0.05)
+    await modem.close()
+    async with asyncio.timeout(2):
+        with pytest.raises(ModemClosedError):
+            await queued
+    await asyncio.sleep(0.2)  # anything written reaches the emulator by now
+    assert not any(sent.startswith(command) for sent in emulator.commands)

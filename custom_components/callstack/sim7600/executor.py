@@ -143,6 +143,14 @@ class AtExecutor:
             self._read_loop(), name="callstack AT reader"
         )
 
+    def refuse(self, reason: PortClosedError) -> None:
+        """From now on every command not yet on the line fails with ``reason`` instead of
+        being sent; the one in flight runs on until :meth:`close`. For a closing owner that
+        still has work to wind down, which would otherwise free the line for a queued
+        command (a dial, a USSD code) that nobody would then follow."""
+        if self._lost is None:
+            self._lost = reason
+
     async def close(self, reason: PortClosedError | None = None) -> None:
         """Stop the reader, fail a command in flight and every one queued behind it (with
         ``reason``, if given) and close the port."""
