@@ -232,11 +232,18 @@ class GnssService:
         """Ask whether the modem has GNSS and, when enabled, switch it on.
 
         Runs at every (re)initialisation: a modem restart switches GNSS off. ``AT+CGPS=1``
-        while the engine runs answers ERROR, so the state is read first.
+        while the engine runs answers ERROR, so the state is read first. A modem that
+        answered before and times out now (just restarted, busy) still has its receiver:
+        only its running state is unknown, so it is switched on all the same.
         """
         try:
             running = parse_cgps(await self._execute("AT+CGPS?"))
-        except (AtCommandError, AtTimeoutError):
+        except AtTimeoutError:
+            if not self._state.supported:
+                self._set(replace(self._state, supported=False))
+                return
+            running = None
+        except AtCommandError:
             self._set(replace(self._state, supported=False))
             return
         self._set(replace(self._state, supported=True))
