@@ -32,6 +32,8 @@ from .nmea import (
     Sentence,
     parse_coordinate,
     parse_date,
+    parse_non_negative,
+    parse_number,
     parse_sentence,
     parse_time,
 )
@@ -175,13 +177,14 @@ def parse_cgpsinfo(lines: list[str]) -> GnssPosition | None:
     if latitude is None or longitude is None:
         return None
     day, moment = parse_date(fields[4]), parse_time(fields[5])
-    speed = float(fields[7]) if fields[7] else None
+    speed = parse_non_negative(fields[7])
+    course = parse_non_negative(fields[8])
     return GnssPosition(
         latitude=latitude,
         longitude=longitude,
-        altitude=float(fields[6]) if fields[6] else None,
+        altitude=parse_number(fields[6]),
         speed=None if speed is None else round(speed * KMH_PER_KNOT, 2),
-        course=float(fields[8]) if fields[8] and speed else None,
+        course=course if speed else None,
         time=None if day is None or moment is None else datetime.combine(day, moment),
     )
 
