@@ -143,6 +143,11 @@ class AtExecutor:
             self._read_loop(), name="callstack AT reader"
         )
 
+    def interrupt(self, reason: PortClosedError) -> None:
+        """Fail the command in flight now (with what the modem had answered): the modem
+        restarted and forgot it, so its answer will never come. Queued commands go on."""
+        self._fail_pending(reason)
+
     def refuse(self, reason: PortClosedError) -> None:
         """From now on every command not yet on the line fails with ``reason`` instead of
         being sent; the one in flight runs on until :meth:`close`. For a closing owner that

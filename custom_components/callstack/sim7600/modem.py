@@ -704,6 +704,10 @@ class Modem:
 
     def _modem_restarted(self) -> None:
         _LOGGER.info("The modem restarted; setting it up again")
+        if self._executor is not None:
+            # It forgot the command it was answering: do not let that block the line (and
+            # the set-up) until its timeout, up to a minute for an SMS.
+            self._executor.interrupt(PortClosedError("The modem restarted"))
         self.calls.connection_lost()
         self._spawn(self.audio.close())
 
