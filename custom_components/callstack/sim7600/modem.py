@@ -303,6 +303,11 @@ class Modem:
         still counts as sent).
         """
         self._closing = True
+        closed = ModemClosedError("The modem was closed")
+        if self._executor is not None:
+            # Before any task is cancelled: one that frees the line must not let a queued
+            # command out to the modem.
+            self._executor.refuse(closed)
         self.ussd.close()
         for end in list(self._on_close):
             end()
@@ -320,7 +325,7 @@ class Modem:
         await self.audio.close()
         await self.gnss.close()
         if self._executor is not None:
-            await self._executor.close(ModemClosedError("The modem was closed"))
+            await self._executor.close(closed)
         self.connected = False
 
     async def _open_and_initialise(self) -> None:
@@ -518,6 +523,8 @@ class Modem:
         before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
         executor = self._executor
         if executor is None or not executor.alive:
             raise PortClosedError("The modem is not connected")
@@ -697,6 +704,10 @@ class Modem:
 
     def _modem_restarted(self) -> None:
         _LOGGER.info("The modem restarted; setting it up again")
+        if self._executor is not None:
+            # It forgot the command it was answering: do not let that block the line (and
+            # the set-up) until its timeout, up to a minute for an SMS.
+            self._executor.interrupt(PortClosedError("The modem restarted"))
         self.calls.connection_lost()
         self._spawn(self.audio.close())
 
