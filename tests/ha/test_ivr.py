@@ -70,7 +70,7 @@ async def test_menu_prompt_stops_at_the_first_key_which_counts(
     response = await collect(hass, media="menu.wav", max_digits=2)
     assert response == {"digits": "42", "ended_by": "max_digits"}
     played = len(emulator.audio_received)
-    assert 0 < played < len(pcm) / 2
+    assert 0 < played < len(pcm) * 3 / 4  # cut short (with room for a loaded machine)
     assert bytes(emulator.audio_received) == pcm[:played]
     assert not in_call.runtime_data.modem.audio.busy
 

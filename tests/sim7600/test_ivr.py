@@ -65,7 +65,7 @@ async def test_a_key_during_the_prompt_stops_it_and_counts(
     played = len(emulator.audio_received)
     await asyncio.sleep(0.2)
     assert len(emulator.audio_received) == played  # the prompt stopped for good
-    assert 0 < played < len(pcm) / 2
+    assert 0 < played < len(pcm) * 3 / 4  # cut short (with room for a loaded machine)
     assert bytes(emulator.audio_received) == pcm[:played]  # what played was the prompt
 
 
