@@ -782,6 +782,7 @@ def instructions(stack: Stack, seconds: float) -> str:
             f"  {ctl} missed                      # the caller gives up ringing",
             f"  {ctl} sms {CALLER} 'Hello from the emulator'",
             f"  {ctl} dtmf 123#                   # keys pressed during a call",
+            f"  {ctl} keys 1 --after audio --delay 2  # press 1 two seconds into a prompt",
             f"  {ctl} status                      # call, settings and counters",
             f"  {ctl} --help                      # everything else (signal, sim, drop, ...)",
             "",

@@ -1,4 +1,5 @@
-"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play), SMS and USSD.
+"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play), DTMF
+menus (collect_dtmf) and alarm calls (dial with a message), SMS and USSD.
 
 Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
 loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
@@ -8,7 +9,8 @@ did not happen: a recording that captured nothing is an error, not an empty file
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from dataclasses import dataclass
 import logging
 import os
@@ -46,6 +48,7 @@ from .sim7600.errors import (
     Sim7600Error,
     WavFormatError,
 )
+from .sim7600.ivr import AlarmRequest, DtmfRequest, Prompt
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
 from .sim7600.wav import WavAudio
@@ -74,12 +77,36 @@ def _number[T: (int, float)](kind: type[T]) -> Callable[[Any], T]:
 
 
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+# What to play: a TTS message (with the TTS fields of callstack.say) or a media ID / WAV
+# name (see _prompt); one or the other. Empty counts as not given, so a blueprint can pass
+# both of its inputs along.
+_PROMPT: dict[vol.Marker, Any] = {
+    vol.Optional("message"): vol.Any(None, cv.string),
+    vol.Optional("media"): vol.Any(None, cv.string),
+    vol.Optional("tts_entity_id"): vol.Any(None, cv.string),
+    vol.Optional("language"): vol.Any(None, cv.string),
+    vol.Optional("options"): vol.Any(None, dict),
+}
+_TTS_FIELDS = ("tts_entity_id", "language", "options")
 SCHEMAS: dict[str, vol.Schema] = {
     "dial": vol.Schema(
         {
             **_ENTRY,
             vol.Required("number"): cv.string,
             vol.Optional("timeout", default=60): _number(float),
+            **_PROMPT,
+            vol.Optional("repeat", default=3): _number(int),
+            vol.Optional("acknowledge_digits", default=""): vol.Any(None, cv.string),
+        }
+    ),
+    "collect_dtmf": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("max_digits", default=1): _number(int),
+            vol.Optional("timeout", default=10): _number(float),
+            vol.Optional("inter_digit_timeout", default=5): _number(float),
+            vol.Optional("terminator", default="#"): vol.Any(None, cv.string),
+            **_PROMPT,
         }
     ),
     "answer": vol.Schema(_ENTRY),
@@ -202,21 +229,36 @@ async def _dial(
     timeout = call.data["timeout"]
     if not 5 <= timeout <= 300:
         raise _invalid("invalid_timeout", max="300")
+    try:
+        alarm = AlarmRequest(call.data["repeat"], (call.data["acknowledge_digits"] or "").upper())
+    except InvalidArgumentError:
+        raise _invalid("invalid_alarm") from None
     modem = _connected_modem(entry)
     if modem.calls.state is not CallState.IDLE:
         raise _error("call_in_progress")
     try:
-        result = await modem.dial(number, timeout)
+        async with _prompt(hass, entry, call.data) as message:
+            if message is None:
+                return {"result": (await modem.dial(number, timeout)).value}
+            if modem.audio.url is None:
+                raise _error("audio_bridge_not_running")
+            result = await modem.alarm_call(number, message, alarm, timeout)
     except CallStateError:
         raise _error("call_in_progress") from None
+    except AudioBusyError:
+        raise _error("playback_in_progress") from None
     except Sim7600Error as err:
         raise _device_error(err) from err
-    return {"result": result.value}
+    return {
+        "result": result.result.value,
+        "acknowledged": result.acknowledged,
+        "digit": result.digit,
+        "plays": result.plays,
+    }
 
 
-async def _answer(
-    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
-) -> ServiceResponse:
+async def async_answer(entry: CallstackConfigEntry) -> None:
+    """Answer the ringing call, with translated errors (the action and the button)."""
     modem = _connected_modem(entry)
     try:
         await modem.answer()
@@ -224,7 +266,6 @@ async def _answer(
         raise _error("no_incoming_call") from None
     except Sim7600Error as err:
         raise _device_error(err) from err
-    return None
 
 
 _NO_SUCH_CALL = {
@@ -235,10 +276,10 @@ _NO_SUCH_CALL = {
 }
 
 
-async def _hang_up(
-    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
-) -> ServiceResponse:
-    target = HangUpTarget(call.data["target"])
+async def async_hang_up(
+    entry: CallstackConfigEntry, target: HangUpTarget = HangUpTarget.ACTIVE
+) -> None:
+    """End, reject or cancel a call, with translated errors (the action and the button)."""
     modem = _connected_modem(entry)
     try:
         await modem.hang_up(target)
@@ -246,7 +287,48 @@ async def _hang_up(
         raise _error(_NO_SUCH_CALL[target]) from None
     except Sim7600Error as err:
         raise _device_error(err) from err
+
+
+async def _answer(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    await async_answer(entry)
     return None
+
+
+async def _hang_up(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    await async_hang_up(entry, HangUpTarget(call.data["target"]))
+    return None
+
+
+async def _collect_dtmf(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    terminator: str | None = call.data["terminator"] or None
+    try:
+        request = DtmfRequest(
+            call.data["max_digits"],
+            call.data["timeout"],
+            call.data["inter_digit_timeout"],
+            terminator.upper() if terminator else None,
+        )
+    except InvalidArgumentError:
+        raise _invalid("invalid_dtmf_request") from None
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE:
+        raise _error("no_active_call")
+    try:
+        async with _prompt(hass, entry, call.data) as prompt:
+            result = await modem.collect_dtmf(request, prompt)
+    except CallStateError:
+        raise _error("no_active_call") from None
+    except AudioBusyError:
+        raise _error("playback_in_progress") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return {"digits": result.digits, "ended_by": result.ended_by.value}
 
 
 async def _send_dtmf(
@@ -346,25 +428,95 @@ def _resolve_playable(hass: HomeAssistant, entry: CallstackConfigEntry, file: st
     return resolved
 
 
-async def _play(
-    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
-) -> ServiceResponse:
-    file: str = call.data["file"]
+async def _load_wav(hass: HomeAssistant, entry: CallstackConfigEntry, file: str) -> WavAudio:
+    """Read the WAV that ``file`` names (see :func:`_resolve_playable`) for the bridge."""
     if "\0" in file:
         raise _invalid("file_not_found")
     try:
         path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
     except (OSError, ValueError):  # a name too long, or one no file system can hold
         raise _invalid("file_not_found") from None
-    modem = _connected_modem(entry)
-    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
-        raise _error("audio_bridge_not_running")
+    modem = entry.runtime_data.modem
     try:
-        audio = await modem.audio.load(path)
+        return await modem.audio.load(path)
     except WavFormatError:
         raise _invalid("invalid_wav", rate=str(modem.audio.sample_rate)) from None
     except OSError:
         raise _invalid("file_not_found") from None
+
+
+async def _prompt_source(
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+) -> WavAudio:
+    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, opened for
+    one playing; raises the translated error when it cannot be played.
+
+    Interim: ``media`` is a WAV at the bridge's rate read by :func:`_load_wav`; a TTS
+    ``message`` needs the media/TTS resolver of the call-audio work and is refused.
+    """
+    if data.get("message") is not None:
+        raise _invalid("tts_not_available")
+    return await _load_wav(hass, entry, data["media"])
+
+
+class _CallPrompt:
+    """A prompt as the driver wants it: each call plays the message once.
+
+    Audio sources are single-use, so each playing opens a fresh one. The first is opened
+    at once: media that cannot be played is refused before anything is dialled or played,
+    and :meth:`aclose` releases it if it never played (the call was not answered).
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+    ) -> None:
+        self._hass = hass
+        self._entry = entry
+        self._data = data
+        self._pending: WavAudio | None = None
+
+    async def open(self) -> None:
+        self._pending = await _prompt_source(self._hass, self._entry, self._data)
+
+    async def __call__(self) -> None:
+        source, self._pending = self._pending, None
+        if source is None:
+            source = await _prompt_source(self._hass, self._entry, self._data)
+        await self._entry.runtime_data.modem.play(source)
+
+    async def aclose(self) -> None:
+        source, self._pending = self._pending, None
+        if (close := getattr(source, "aclose", None)) is not None:
+            await close()
+
+
+@contextlib.asynccontextmanager
+async def _prompt(
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+) -> AsyncIterator[Prompt | None]:
+    """The ``message`` or ``media`` of the call as a prompt (None when neither is given)."""
+    given = {key: data[key] for key in ("message", "media") if data.get(key)}
+    if len(given) > 1:
+        raise _invalid("message_and_media")
+    if not given:
+        yield None
+        return
+    tts = {key: data[key] for key in _TTS_FIELDS if data.get(key)}
+    prompt = _CallPrompt(hass, entry, given | tts)
+    await prompt.open()
+    try:
+        yield prompt
+    finally:
+        await prompt.aclose()
+
+
+async def _play(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    audio = await _load_wav(hass, entry, call.data["file"])
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
+        raise _error("audio_bridge_not_running")
     if call.data["wait"]:
         try:
             result = await modem.play(audio)
@@ -430,6 +582,7 @@ ACTIONS: dict[str, _Action] = {
     "answer": _Action(_answer, SupportsResponse.NONE),
     "hang_up": _Action(_hang_up, SupportsResponse.NONE),
     "send_dtmf": _Action(_send_dtmf, SupportsResponse.NONE),
+    "collect_dtmf": _Action(_collect_dtmf, SupportsResponse.ONLY),
     "record": _Action(_record, SupportsResponse.OPTIONAL),
     "play": _Action(_play, SupportsResponse.OPTIONAL),
     "send_sms": _Action(_send_sms, SupportsResponse.OPTIONAL),

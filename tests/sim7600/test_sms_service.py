@@ -11,6 +11,8 @@ import pytest
 from custom_components.callstack.sim7600 import sms as sms_module
 from custom_components.callstack.sim7600.errors import ModemClosedError
 from custom_components.callstack.sim7600.events import SmsDeliveryReport, SmsReceived
+from custom_components.callstack.sim7600.ivr import DtmfRequest
+from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from custom_components.callstack.sim7600.sms import SmsSendInterruptedError
 from custom_components.callstack.sim7600.sms_state import MemoryJournal
@@ -172,7 +174,10 @@ async def test_close_ends_a_ussd_wait_at_once(identity: Identity) -> None:
 
 
 async def test_close_ends_collecting_dtmf_at_once(emulator: Sim7600Emulator, modem: Modem) -> None:
-    waiting = asyncio.create_task(modem.collect_dtmf(4, timeout=60))
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    waiting = asyncio.create_task(modem.collect_dtmf(DtmfRequest(4, 60, 60)))
     await asyncio.sleep(0.05)
     await modem.close()
     async with asyncio.timeout(1):
