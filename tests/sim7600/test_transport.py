@@ -1,9 +1,10 @@
-"""The transport over a bare pseudo-terminal: back-pressure, and a device that vanishes."""
+"""The transport over a bare pseudo-terminal: back-pressure, a device that vanishes, pushed
+chunks and held reads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import contextlib
 import os
 import pty
@@ -60,29 +61,120 @@ async def test_a_full_port_is_flushed_without_loop_errors(pty_pair: tuple[int, s
         loop.set_exception_handler(None)
 
 
-async def test_a_vanished_device_ends_reads_and_writes_quietly(
-    pty_pair: tuple[int, str],
-) -> None:
+class Consumer:
+    """What a driver service registers with ``SerialPort.receive``."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.lost: list[PortClosedError] = []
+        self.changed = asyncio.Event()
+
+    def on_data(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.changed.set()
+
+    def on_lost(self, err: PortClosedError) -> None:
+        self.lost.append(err)
+        self.changed.set()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not done():
+                self.changed.clear()
+                await self.changed.wait()
+
+    @property
+    def received(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def test_a_vanished_device_ends_the_port_quietly(pty_pair: tuple[int, str]) -> None:
+    """The consumer hears of it once; no write is accepted after; nothing reaches the loop's
+    exception handler (pyserial-asyncio-fast needed a transport subclass for that; serialx
+    does not report EIO/ENXIO there)."""
     master, path = pty_pair
     loop = asyncio.get_running_loop()
     errors: list[dict[str, object]] = []
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     port = await open_port(path)
+    consumer = Consumer()
     try:
+        port.receive(consumer.on_data, consumer.on_lost)
         os.write(master, b"OK\r\n")
-        assert await port.read() == b"OK\r\n"
-        read = asyncio.ensure_future(port.read())
-        await asyncio.sleep(0.05)
+        await consumer.until(lambda: consumer.received == b"OK\r\n")
         os.close(master)  # unplugged
-        with pytest.raises(PortClosedError):
-            await read
+        await consumer.until(lambda: bool(consumer.lost))
         assert port.closed
         with pytest.raises(PortClosedError):
             port.write(b"AT\r")
+        with pytest.raises(PortClosedError):
+            await port.drain()
+        assert len(consumer.lost) == 1
         assert errors == []
     finally:
         await port.close()
         loop.set_exception_handler(None)
+
+
+async def test_closing_the_port_ourselves_is_not_a_loss(pty_pair: tuple[int, str]) -> None:
+    _, path = pty_pair
+    port = await open_port(path)
+    consumer = Consumer()
+    port.receive(consumer.on_data, consumer.on_lost)
+    await port.close()
+    await port.close()  # safe to repeat
+    await asyncio.sleep(0)
+    assert port.closed
+    assert consumer.lost == []
+    with pytest.raises(PortClosedError):
+        port.write(b"AT\r")
+
+
+async def test_bytes_read_before_the_consumer_registers_are_kept(
+    pty_pair: tuple[int, str],
+) -> None:
+    master, path = pty_pair
+    port = await open_port(path)
+    try:
+        os.write(master, b"RDY\r\n")
+        await asyncio.sleep(0.1)  # read by the transport, nobody to hand it to yet
+        consumer = Consumer()
+        port.receive(consumer.on_data, consumer.on_lost)
+        os.write(master, b"OK\r\n")
+        await consumer.until(lambda: len(consumer.received) == 9)
+        assert consumer.received == b"RDY\r\nOK\r\n"
+    finally:
+        await port.close()
+
+
+async def test_held_reads_gather_a_stream_into_fewer_chunks(pty_pair: tuple[int, str]) -> None:
+    """While reads are held, what arrives during the hold comes in one chunk after it; with
+    the hold off again, every write is its own chunk. No byte is lost or reordered."""
+    master, path = pty_pair
+    port = await open_port(path)
+    consumer = Consumer()
+
+    def on_data(data: bytes) -> None:
+        consumer.on_data(data)
+        if data == b"frame-1":
+            # Arrive while the port is held: after this callback, before the hold ends.
+            os.write(master, b"frame-2")
+            os.write(master, b"frame-3")
+
+    try:
+        port.hold_reads(0.2)
+        port.receive(on_data, consumer.on_lost)
+        os.write(master, b"frame-1")
+        await consumer.until(lambda: len(consumer.received) == 21)
+        assert consumer.chunks == [b"frame-1", b"frame-2frame-3"]
+
+        port.hold_reads(0)
+        for frame in (b"frame-4", b"frame-5"):
+            os.write(master, frame)
+            await consumer.until(lambda frame=frame: consumer.chunks[-1] == frame)  # type: ignore[misc]
+        assert consumer.chunks[2:] == [b"frame-4", b"frame-5"]
+    finally:
+        await port.close()
 
 
 async def test_a_missing_device_cannot_be_opened() -> None:

@@ -1,6 +1,9 @@
 """The AT command executor: one command at a time over one port, URCs routed aside.
 
-A single reader task owns the port. Each line either belongs to the command in flight
+The executor is the port's consumer: every chunk is split into lines in the port's read
+callback, so the final result code of a command resolves its future right there and the
+waiting caller resumes in the next loop iteration (no reader task in between, which cost
+one more iteration per reply). Each line either belongs to the command in flight
 (its echo, its response lines, its final result code) or is a URC, which is parsed and
 handed to ``on_urc`` at once, even in the middle of another command's reply. Final result
 codes become typed exceptions. A command that times out marks the line for a resync: the
@@ -126,7 +129,7 @@ class AtExecutor:
         self._splitter = LineSplitter()
         self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._started = False
         self._lost: Sim7600Error | None = None
         self._needs_resync = False
         self._held_line_timer: asyncio.TimerHandle | None = None
@@ -135,13 +138,12 @@ class AtExecutor:
     @property
     def alive(self) -> bool:
         """Whether the port is open and answering."""
-        return self._lost is None and self._reader is not None and not self._reader.done()
+        return self._lost is None and self._started
 
     def start(self) -> None:
-        """Start the reader task."""
-        self._reader = asyncio.get_running_loop().create_task(
-            self._read_loop(), name="callstack AT reader"
-        )
+        """Start taking the port's bytes."""
+        self._started = True
+        self.port.receive(self._on_data, self._mark_lost)
 
     def interrupt(self, reason: PortClosedError) -> None:
         """Fail the command in flight now (with what the modem had answered): the modem
@@ -157,14 +159,10 @@ class AtExecutor:
             self._lost = reason
 
     async def close(self, reason: PortClosedError | None = None) -> None:
-        """Stop the reader, fail a command in flight and every one queued behind it (with
-        ``reason``, if given) and close the port."""
+        """Fail a command in flight and every one queued behind it (with ``reason``, if
+        given) and close the port."""
         if self._lost is None:
             self._lost = reason or PortClosedError("The port was closed")
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
         self._watch_held_line(None)
         self._fail_pending(self._lost)
         await self.port.close()
@@ -294,21 +292,19 @@ class AtExecutor:
         finally:
             self._pending = None
 
-    async def _read_loop(self) -> None:
+    def _on_data(self, data: bytes) -> None:
+        if self._lost is not None:
+            return
         try:
-            while True:
-                data = await self.port.read()
-                for item in self._splitter.feed(data):
-                    self._handle(item)
-                self.stats.oversized_lines = self._splitter.dropped
-                self._watch_held_line(asyncio.get_running_loop())
-        except PortClosedError as err:
-            self._mark_lost(err)
+            for item in self._splitter.feed(data):
+                self._handle(item)
+            self._watch_held_line(asyncio.get_running_loop())
         except Exception:
             # A bug must not leave a silent, half-dead port behind: report it and let the
             # supervisor start afresh.
             _LOGGER.exception("The AT reader failed")
             self._mark_lost(PortClosedError("The AT reader failed"))
+        self.stats.oversized_lines = self._splitter.dropped
 
     def _watch_held_line(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """(Re)start the quiet timer while the splitter holds a line; stop it otherwise."""
