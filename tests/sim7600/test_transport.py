@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 import contextlib
+import logging
 import os
 import pty
 import tty
 
 import pytest
+import serialx
 
 from custom_components.callstack.sim7600.errors import PortClosedError, PortOpenError
 from custom_components.callstack.sim7600.transport import open_port
@@ -175,6 +177,43 @@ async def test_held_reads_gather_a_stream_into_fewer_chunks(pty_pair: tuple[int,
         assert consumer.chunks[2:] == [b"frame-4", b"frame-5"]
     finally:
         await port.close()
+
+
+async def test_serialx_logs_only_byte_counts_for_our_ports(
+    pty_pair: tuple[int, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """serialx logs every chunk at DEBUG: for our ports the records show byte counts; another
+    serialx user in the same process keeps its full records."""
+    caplog.set_level(logging.DEBUG)
+    master, path = pty_pair
+    port = await open_port(path)
+    consumer = Consumer()
+    try:
+        port.receive(consumer.on_data, consumer.on_lost)
+        port.write(b'AT+CPIN="97531"\r')
+        os.write(master, b'\r\n+CLIP: "+15557654321",145\r\n')
+        await consumer.until(lambda: b"145" in consumer.received)
+        assert b"97531" in await drain_master(master, 16)
+    finally:
+        await port.close()
+    assert "97531" not in caplog.text
+    assert "7654321" not in caplog.text
+    assert "Received <" in caplog.text
+    assert "writing <16 bytes>" in caplog.text
+
+    other_master, other_slave = pty.openpty()
+    tty.setraw(other_slave)
+    other_path = os.ttyname(other_slave)
+    os.close(other_slave)
+    try:
+        reader, writer = await serialx.open_serial_connection(other_path, baudrate=115200)
+        os.write(other_master, b"ZIGBEE-FRAME")
+        assert await reader.readexactly(12) == b"ZIGBEE-FRAME"
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        os.close(other_master)
+    assert "ZIGBEE-FRAME" in caplog.text
 
 
 async def test_a_missing_device_cannot_be_opened() -> None:

@@ -6,6 +6,13 @@ A port is named by a URL as ``serialx`` reads it: a device path (``/dev/ttyUSB2`
 speaks RFC 2217 natively on the loop, so every kind of port is one asyncio transport with no
 thread of its own. Swapping the serial library touches this module only.
 
+serialx logs every chunk it reads or writes at DEBUG. On a phone line those chunks are
+modem lines (the PIN, numbers, SMS text) and call audio, so the records serialx makes for
+*our* ports carry byte counts instead (:func:`.redact.redact_log_argument`). Ours are told
+apart by a context variable set while we open, write to and close a port: asyncio copies the
+context into every callback registered meanwhile (the port's read and write callbacks, its
+close task), so other serialx users in the same Home Assistant keep their full records.
+
 Bytes are pushed, not pulled: the port's one consumer registers callbacks with
 :meth:`SerialPort.receive` and sees every chunk inside the transport's read callback. A
 consumer that resolves a future there (the AT executor with a final result code) resumes
@@ -16,8 +23,10 @@ reader task in between would add one iteration to every reply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
+import contextvars
+import logging
 
 import serialx
 from serialx.platforms.serial_rfc2217 import RFC2217SerialTransport
@@ -28,10 +37,44 @@ from serialx.platforms.serial_rfc2217.types import (
 )
 
 from .errors import PortClosedError, PortOpenError
+from .redact import redact_log_argument
 
 BAUDRATE = 115200  # Ignored by the USB modem, required by the serial layer.
 
 _OPEN_ERRORS = (OSError, serialx.SerialException, ValueError, TimeoutError)
+_OUR_PORT: contextvars.ContextVar[bool] = contextvars.ContextVar("callstack_port", default=False)
+
+
+@contextlib.contextmanager
+def _as_our_port() -> Iterator[None]:
+    """Mark serialx work done inside (and callbacks it registers) as one of our ports'."""
+    token = _OUR_PORT.set(True)
+    try:
+        yield
+    finally:
+        _OUR_PORT.reset(token)
+
+
+class _RedactOurBytes(logging.Filter):
+    """Byte counts instead of bytes in the records serialx makes for our ports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _OUR_PORT.get() and isinstance(record.args, tuple):
+            record.args = tuple(redact_log_argument(arg) for arg in record.args)
+        return True
+
+
+def _install_log_filter() -> None:
+    # A logger's filters do not apply to its children's records: filter each of serialx's.
+    redact = _RedactOurBytes()
+    for name in list(logging.Logger.manager.loggerDict):
+        if name == "serialx" or name.startswith("serialx."):
+            logger = logging.getLogger(name)
+            if not any(isinstance(known, _RedactOurBytes) for known in logger.filters):
+                logger.addFilter(redact)
+
+
+_install_log_filter()
 
 
 class SerialPort(asyncio.Protocol):
@@ -94,7 +137,8 @@ class SerialPort(asyncio.Protocol):
         if self._lost is not None or self._transport is None:
             raise PortClosedError("The port is closed")
         try:
-            self._transport.write(data)
+            with _as_our_port():
+                self._transport.write(data)
         except (OSError, serialx.SerialException) as err:
             raise PortClosedError("The port failed") from err
 
@@ -121,7 +165,8 @@ class SerialPort(asyncio.Protocol):
             self._resume.cancel()
             self._resume = None
         if self._transport is not None:
-            self._transport.close()
+            with _as_our_port():
+                self._transport.close()
             with contextlib.suppress(OSError, serialx.SerialException):
                 await self._transport.wait_closed()
 
@@ -164,7 +209,8 @@ class SerialPort(asyncio.Protocol):
     def _resume_reading(self) -> None:
         self._resume = None
         if self._lost is None and self._transport is not None:
-            self._transport.resume_reading()
+            with _as_our_port():  # registers the read callback anew: in our context
+                self._transport.resume_reading()
 
     def _wake_drainers(self) -> None:
         for waiter in self._drain_waiters:
@@ -194,13 +240,14 @@ async def open_port(url: str) -> SerialPort:
     port = SerialPort(url)
     transport_cls = _Rfc2217Transport if url.startswith("rfc2217://") else None
     try:
-        await serialx.create_serial_connection(
-            asyncio.get_running_loop(),
-            lambda: port,
-            url,
-            baudrate=BAUDRATE,
-            transport_cls=transport_cls,
-        )
+        with _as_our_port():
+            await serialx.create_serial_connection(
+                asyncio.get_running_loop(),
+                lambda: port,
+                url,
+                baudrate=BAUDRATE,
+                transport_cls=transport_cls,
+            )
     except _OPEN_ERRORS as err:
         raise PortOpenError("The port could not be opened") from err
     return port
