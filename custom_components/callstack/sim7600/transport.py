@@ -136,11 +136,13 @@ class SerialPort(asyncio.Protocol):
         """Queue bytes for the port without blocking."""
         if self._lost is not None or self._transport is None:
             raise PortClosedError("The port is closed")
+        token = _OUR_PORT.set(True)  # not _as_our_port(): this is every command's path
         try:
-            with _as_our_port():
-                self._transport.write(data)
+            self._transport.write(data)
         except (OSError, serialx.SerialException) as err:
             raise PortClosedError("The port failed") from err
+        finally:
+            _OUR_PORT.reset(token)
 
     async def drain(self) -> None:
         """Wait until the write buffer is below its high-water mark."""
