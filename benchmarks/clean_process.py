@@ -29,6 +29,7 @@ from homeassistant.setup import async_setup_component
 from .calls import answered_call
 from .harness import DOMAIN, load, make_entry, running_hass
 from .host import EmulatorHost
+from .recording import HELD_READ_MARGIN
 
 PLATFORMS = ("sensor", "binary_sensor", "event", "notify")
 BYTES_PER_SECOND = 16_000
@@ -81,6 +82,7 @@ async def measure(record_seconds: float, idle_seconds: float) -> dict[str, Any]:
         async with answered_call(hass, host, entry):
             await asyncio.sleep(0.5)
             await host.request("clear")
+            await asyncio.sleep(HELD_READ_MARGIN)  # PCM sent before the clear is read by now
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
             response = await hass.services.async_call(
                 DOMAIN,

@@ -112,6 +112,32 @@ def _no_links(source: object, target: object) -> None:
     raise PermissionError(1, "Operation not permitted")  # as on FAT or CIFS
 
 
+async def test_a_real_time_stream_is_read_in_few_large_chunks(
+    identity: Identity, tmp_path: Path
+) -> None:
+    """While only recording, the audio port is read every READ_HOLD_SECONDS (five frames),
+    not at each 20 ms frame; the recording stays sample-exact."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            reads, frames = modem.audio.stats.reads, emu.audio_frames_sent
+            result = await modem.record(tmp_path / "call.wav", 1.0)
+            reads, frames = modem.audio.stats.reads - reads, emu.audio_frames_sent - frames
+            assert frames >= 40
+            assert reads <= frames / 2  # about frames / 5; reading at once gives one per frame
+            pcm, _ = wav_pcm(result.path)
+            offset = bytes(emu.audio_sent).find(pcm)
+            assert offset >= 0
+            assert offset % 2 == 0
+            assert pcm == test_signal(offset // 2, 8000)
+            await modem.hang_up()
+        finally:
+            await modem.close()
+
+
 async def test_call_ending_midway_returns_what_was_recorded(
     emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
 ) -> None:

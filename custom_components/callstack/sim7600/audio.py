@@ -5,8 +5,9 @@ mono PCM (8 kHz: 320 bytes per 20 ms) on its audio port, and plays what the host
 there into the call. The stream must be switched on with ``AT+CPCMREG=1`` on every call,
 after ``VOICE CALL: BEGIN``; the modem may refuse for a while, so it is retried within a
 bound. The PCM is taken in the port's read callback and fanned out to recordings; while no
-audio is played, the port is read only every :data:`READ_HOLD_SECONDS`, so the loop wakes a
-few times a second rather than at every 20 ms frame.
+audio is played and the stream runs in real time, the port is read only every
+:data:`READ_HOLD_SECONDS`, so the loop wakes a few times a second rather than at every
+20 ms frame.
 
 Recording fails closed: it refuses before creating a file when the bridge is not
 running, writes through a temporary file, and never returns an empty WAV as a result.
@@ -47,10 +48,15 @@ REGISTER_RETRY = 0.5
 _FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
 STALL_SECONDS = 2.0  # no PCM for this long during a call: the stream has stalled
 _PLAYBACK_DRAIN_TIMEOUT = 2.0
-READ_HOLD_SECONDS = 0.06
+READ_HOLD_SECONDS = 0.1
 """How long the audio port is left unread after each chunk while nothing is played: the
-kernel gathers three frames meanwhile (about 1 KB at 8 kHz, far below what a tty buffers),
-and the loop wakes a third as often. Measured in BENCHMARKS.md (recording CPU)."""
+kernel gathers five 20 ms frames meanwhile (1.6 KB at 8 kHz, 3.2 KB at 16 kHz; a pty holds
+about 20 KB, a USB serial port 64 KB) and the loop wakes a fifth as often. Recording CPU in
+BENCHMARKS.md: 0.50 % of a core per audio second reading at once, 0.41 % holding 60 ms,
+0.30 % holding 100 ms."""
+_BACKLOG_FACTOR = 1.5
+"""A stream that has delivered this many times what real time allows is draining a backlog
+(or comes from an accelerated emulator): it is read at once, as fast as it comes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,7 @@ class AudioBridge:
         self._playing = False
         self._lifecycle = asyncio.Lock()
         self._stream_bytes = 0  # bytes read since PCM was switched on
+        self._stream_start = 0.0  # loop time at which PCM was switched on
         self.stats = BridgeStats()
 
     @property
@@ -183,7 +190,7 @@ class AudioBridge:
                 return
             self._port = port
             self._stream_bytes = 0  # PCM starts now, on a sample boundary
-            port.hold_reads(READ_HOLD_SECONDS)
+            self._stream_start = asyncio.get_running_loop().time()
             port.receive(self._on_pcm, self._on_port_lost)
             self.stats.sessions += 1
             self._set(BridgeState.RUNNING, None)
@@ -271,13 +278,22 @@ class AudioBridge:
     def _on_pcm(self, data: bytes) -> None:
         """A chunk of the far end's PCM (called in the port's read callback)."""
         self.stats.bytes_in += len(data)
+        self.stats.reads += 1
         self._stream_bytes += len(data)
         if self._recording is not None:
             self._recording.feed(data)
         if self._port is not None:
-            # A recording only needs the audio before its next flush to the file; while
-            # audio is played into the call the port is read at once.
-            self._port.hold_reads(0.0 if self._playing else READ_HOLD_SECONDS)
+            self._port.hold_reads(READ_HOLD_SECONDS if self._may_hold_reads() else 0.0)
+
+    def _may_hold_reads(self) -> bool:
+        """A recording needs the audio only by its next flush to the file, so reads may
+        wait, unless audio is being played (then the port is read at once) or the stream
+        is ahead of real time (a backlog, or an accelerated emulator: drain it at once)."""
+        if self._playing:
+            return False
+        elapsed = asyncio.get_running_loop().time() - self._stream_start
+        real_time = (elapsed + READ_HOLD_SECONDS) * self.sample_rate * SAMPLE_WIDTH
+        return self._stream_bytes <= real_time * _BACKLOG_FACTOR
 
     def _on_port_lost(self, _err: PortClosedError) -> None:
         if self.state is BridgeState.RUNNING:
@@ -469,5 +485,6 @@ class BridgeStats:
 
     sessions: int = 0
     bytes_in: int = 0
+    reads: int = 0  # chunks taken from the audio port (fewer than frames: reads are held)
     frames_out: int = 0
     recordings: int = 0
