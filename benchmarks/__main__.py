@@ -118,6 +118,8 @@ async def clean_process(plan: Plan) -> dict[str, Any]:
         str(plan.record_seconds),
         "--idle-seconds",
         str(plan.clean_idle_seconds),
+        "--floor-seconds",
+        str(plan.record_seconds / 3),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
@@ -227,6 +229,16 @@ def _add_clean_rows(
         "≤ 0.5 %",
         net <= 0.005,
     )
+    floor = clean["serial_floor"]
+    new, old = floor["serialx"], floor["serial_asyncio_fast"]
+    record.row(
+        f"floor: bare read loop per audio second, serialx vs serial_asyncio_fast "
+        f"({floor['seconds']:.0f} s each, same call)",
+        f"{new['cpu_per_audio_s_net'] * 100:.2f} % vs {old['cpu_per_audio_s_net'] * 100:.2f} %"
+        f" of a core: {new['cpu_per_audio_s_net'] / old['cpu_per_audio_s_net']:.2f}x",
+        "≤ 1x (not costlier)",
+        new["cpu_per_audio_s_net"] <= old["cpu_per_audio_s_net"],
+    )
     results["setup"].row(
         "first setup in a fresh process (imports included)",
         f"{clean['cold_setup_s'] * 1000:.0f} ms",
@@ -235,7 +247,7 @@ def _add_clean_rows(
     footprint_result.data = {"imports": imports, "memory": clean}
     footprint_result.row(
         f"import time, driver alone (median of {imports['runs']}, -X importtime)",
-        f"{imports['driver_ms']:.0f} ms (with pyserial, serial_asyncio_fast, asyncio)",
+        f"{imports['driver_ms']:.0f} ms (with serialx, asyncio)",
     )
     footprint_result.row(
         "import time, integration + platforms on a loaded HA",

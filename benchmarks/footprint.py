@@ -4,7 +4,7 @@ Import time, each the median of several fresh interpreters:
 
 * driver: ``custom_components.callstack.sim7600.modem`` with the integration package
   stubbed, so Home Assistant is not imported (the driver does not need it); includes
-  pyserial and serial_asyncio_fast.
+  serialx.
 * integration on a running HA: the integration and its platform modules after the HA
   modules every installation has loaded by then (core, config entries, helpers, and the
   sensor, binary_sensor, event and notify platforms) are imported already.
