@@ -45,15 +45,18 @@ FRAME_SECONDS = 0.02  # the modem's 20 ms cadence
 MAX_RECORD_SECONDS = 3600.0
 REGISTER_TIMEOUT = 12.0  # how long to keep asking AT+CPCMREG=1 after connect
 REGISTER_RETRY = 0.5
-_FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
+_FLUSH_SECONDS = 0.5  # how often recorded PCM goes to the file (a thread hop each time)
 STALL_SECONDS = 2.0  # no PCM for this long during a call: the stream has stalled
 _PLAYBACK_DRAIN_TIMEOUT = 2.0
-READ_HOLD_SECONDS = 0.1
+READ_HOLD_SECONDS = 0.2
 """How long the audio port is left unread after each chunk while nothing is played: the
-kernel gathers five 20 ms frames meanwhile (1.6 KB at 8 kHz, 3.2 KB at 16 kHz; a pty holds
-about 20 KB, a USB serial port 64 KB) and the loop wakes a fifth as often. Recording CPU in
-BENCHMARKS.md: 0.50 % of a core per audio second reading at once, 0.41 % holding 60 ms,
-0.30 % holding 100 ms."""
+kernel gathers ten 20 ms frames meanwhile (3.2 KB at 8 kHz, 6.4 KB at 16 kHz; a pty holds
+about 20 KB, a USB serial port 64 KB) and the loop wakes a tenth as often. Recording CPU per
+audio second on the benchmark machine (20 s runs): 0.50 % of a core reading at once, 0.41 %
+holding 60 ms, 0.36 % holding 100 ms, 0.20 % holding 200 ms with 0.5 s file flushes."""
+_TAIL_SECONDS = 0.02
+"""A recording ended by a key press or by the call's end ends this much later, with reads
+no longer held, so the audio the kernel gathered meanwhile is in it."""
 _BACKLOG_FACTOR = 1.5
 """A stream that has delivered this many times what real time allows is draining a backlog
 (or comes from an accelerated emulator): it is read at once, as fast as it comes."""
@@ -93,6 +96,7 @@ class _Recording:
         # stream: a read can end in the middle of a sample.
         self._skip = skip
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.ending = False  # ends after its tail (_TAIL_SECONDS)
 
     def feed(self, data: bytes) -> None:
         if self.ended.done():
@@ -231,8 +235,8 @@ class AudioBridge:
         registered = self.state is BridgeState.RUNNING or self.error in ("port_lost", "stalled")
         if self.state is not BridgeState.FAILED:
             self._set(BridgeState.STOPPED, None)
-        if self._recording is not None:
-            self._recording.end("call_ended")
+        if self._end_recording("call_ended"):
+            await asyncio.sleep(_TAIL_SECONDS)  # the port stays open until the tail is read
         async with self._lifecycle:
             await self._close_port()
             if registered:
@@ -240,8 +244,8 @@ class AudioBridge:
 
     async def close(self) -> None:
         """Stop without talking to the modem (it is going away)."""
-        if self._recording is not None:
-            self._recording.end("call_ended")
+        if self._end_recording("call_ended"):
+            await asyncio.sleep(_TAIL_SECONDS)
         if self.state is not BridgeState.UNAVAILABLE:
             self.state = BridgeState.STOPPED
         await self._close_port()
@@ -289,7 +293,7 @@ class AudioBridge:
         """A recording needs the audio only by its next flush to the file, so reads may
         wait, unless audio is being played (then the port is read at once) or the stream
         is ahead of real time (a backlog, or an accelerated emulator: drain it at once)."""
-        if self._playing:
+        if self._playing or (self._recording is not None and self._recording.ending):
             return False
         elapsed = asyncio.get_running_loop().time() - self._stream_start
         real_time = (elapsed + READ_HOLD_SECONDS) * self.sample_rate * SAMPLE_WIDTH
@@ -338,7 +342,21 @@ class AudioBridge:
         """A DTMF digit arrived; it may end a recording."""
         del digit
         if self._recording is not None and self._recording.stop_on_dtmf:
-            self._recording.end("dtmf")
+            self._end_recording("dtmf")
+
+    def _end_recording(self, reason: str) -> bool:
+        """End the recording for ``reason`` once the audio held back in the kernel is read;
+        True when that takes :data:`_TAIL_SECONDS` (reads were being held)."""
+        recording = self._recording
+        if recording is None or recording.ended.done() or recording.ending:
+            return False
+        if self._port is None or not self._port.holding:
+            recording.end(reason)
+            return False
+        recording.ending = True
+        self._port.hold_reads(0.0)
+        asyncio.get_running_loop().call_later(_TAIL_SECONDS, recording.end, reason)
+        return True
 
     async def record(
         self,

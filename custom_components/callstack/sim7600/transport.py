@@ -120,6 +120,11 @@ class SerialPort(asyncio.Protocol):
         if self._lost is not None and not self._ours:
             self._loop.call_soon(on_lost, self._lost)
 
+    @property
+    def holding(self) -> bool:
+        """Whether reading is held back right now (see :meth:`hold_reads`)."""
+        return self._resume is not None
+
     def hold_reads(self, seconds: float) -> None:
         """After each chunk, leave the port unread for ``seconds`` (0: read at once again).
 
