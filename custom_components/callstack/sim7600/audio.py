@@ -296,7 +296,9 @@ class AudioBridge:
         if self._playing or (self._recording is not None and self._recording.ending):
             return False
         elapsed = asyncio.get_running_loop().time() - self._stream_start
-        real_time = (elapsed + READ_HOLD_SECONDS) * self.sample_rate * SAMPLE_WIDTH
+        if elapsed < READ_HOLD_SECONDS:
+            return False  # too early to tell the stream's rate
+        real_time = elapsed * self.sample_rate * SAMPLE_WIDTH
         return self._stream_bytes <= real_time * _BACKLOG_FACTOR
 
     def _on_port_lost(self, _err: PortClosedError) -> None:
@@ -331,12 +333,12 @@ class AudioBridge:
                 _LOGGER.debug("Could not check call audio after a call swap")
                 return
             self._stream_bytes = 0  # the stream starts again on a sample boundary
+            self._stream_start = asyncio.get_running_loop().time()
 
     def call_ended(self) -> None:
         """The call being recorded ended, or went on hold, while another call keeps the
         bridge running: the recording ends as it would at the end of the call."""
-        if self._recording is not None:
-            self._recording.end("call_ended")
+        self._end_recording("call_ended")
 
     def dtmf(self, digit: str) -> None:
         """A DTMF digit arrived; it may end a recording."""
@@ -346,10 +348,12 @@ class AudioBridge:
 
     def _end_recording(self, reason: str) -> bool:
         """End the recording for ``reason`` once the audio held back in the kernel is read;
-        True when that takes :data:`_TAIL_SECONDS` (reads were being held)."""
+        True while that goes on (:data:`_TAIL_SECONDS`): the port must stay open meanwhile."""
         recording = self._recording
-        if recording is None or recording.ended.done() or recording.ending:
+        if recording is None or recording.ended.done():
             return False
+        if recording.ending:
+            return True
         if self._port is None or not self._port.holding:
             recording.end(reason)
             return False
