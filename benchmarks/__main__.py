@@ -36,8 +36,7 @@ from .harness import Heartbeat, running_hass
 from .host import EmulatorHost
 from .stats import Result, Row
 
-START_MARK = "<!-- bench:results:start -->"
-END_MARK = "<!-- bench:results:end -->"
+SECTION = "results"  # BENCHMARKS.md's section for the oldest HA; --section names another
 STALL_PHASES = ("1", "2", "3a", "3b", "4")
 
 
@@ -250,6 +249,11 @@ def _add_clean_rows(
         f"{imports['driver_ms']:.0f} ms (with serialx, asyncio)",
     )
     footprint_result.row(
+        "import time, serial library alone after asyncio: serialx vs serial_asyncio_fast",
+        f"{imports['serialx_ms']:.0f} ms vs {imports['serial_asyncio_fast_ms']:.0f} ms: "
+        f"{imports['serialx_ms'] / imports['serial_asyncio_fast_ms']:.2f}x",
+    )
+    footprint_result.row(
         "import time, integration + platforms on a loaded HA",
         f"{imports['integration_ms']:.0f} ms, of which Callstack's own modules "
         f"{imports['ours_self_ms']:.0f} ms",
@@ -298,14 +302,15 @@ def machine_lines(facts: dict[str, Any], command: str, seconds: float) -> str:
     )
 
 
-def write_doc(path: Path, text: str) -> None:
-    """Replace the section between the result markers of ``path``."""
+def write_doc(path: Path, text: str, section: str = SECTION) -> None:
+    """Replace the text between the ``bench:<section>`` markers of ``path``."""
+    start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
     doc = path.read_text()
-    head, _, rest = doc.partition(START_MARK)
-    _, found, tail = rest.partition(END_MARK)
+    head, _, rest = doc.partition(start_mark)
+    _, found, tail = rest.partition(end_mark)
     if not found:
-        raise SystemExit(f"{path} has no {START_MARK} ... {END_MARK} section")
-    path.write_text(f"{head}{START_MARK}\n{text}\n{END_MARK}{tail}")
+        raise SystemExit(f"{path} has no {start_mark} ... {end_mark} section")
+    path.write_text(f"{head}{start_mark}\n{text}\n{end_mark}{tail}")
 
 
 def main() -> None:
@@ -314,6 +319,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--write-doc", type=Path, help="update the results of BENCHMARKS.md")
+    parser.add_argument(
+        "--section",
+        default=SECTION,
+        help="which results section of the doc (bench:<section> markers): one per HA version",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     plan = QUICK if args.quick else Plan()
@@ -345,7 +355,7 @@ def main() -> None:
             )
         )
     if args.write_doc:
-        write_doc(args.write_doc, f"{about}\n\n{markdown}")
+        write_doc(args.write_doc, f"{about}\n\n{markdown}", args.section)
 
 
 if __name__ == "__main__":
