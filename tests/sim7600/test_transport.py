@@ -179,6 +179,40 @@ async def test_held_reads_gather_a_stream_into_fewer_chunks(pty_pair: tuple[int,
         await port.close()
 
 
+async def test_a_pulling_consumer_reads_everything_then_hears_of_the_loss(
+    pty_pair: tuple[int, str],
+) -> None:
+    """``read()`` instead of ``receive()`` (the NMEA port): every byte, then PortClosedError
+    once the device is gone; a read waiting when we close the port ends too."""
+    master, path = pty_pair
+    port = await open_port(path)
+    try:
+        os.write(master, b"$GPGGA,1*00\r\n")
+        received = b""
+        while len(received) < 13:
+            received += await port.read()
+        assert received == b"$GPGGA,1*00\r\n"
+        os.close(master)  # unplugged
+        with pytest.raises(PortClosedError):
+            async with asyncio.timeout(5):
+                await port.read()
+    finally:
+        await port.close()
+
+    other_master, other_slave = pty.openpty()
+    tty.setraw(other_slave)
+    other = await open_port(os.ttyname(other_slave))
+    os.close(other_slave)
+    try:
+        waiting = asyncio.ensure_future(other.read())
+        await asyncio.sleep(0.05)
+        await other.close()
+        with pytest.raises(PortClosedError):
+            await waiting
+    finally:
+        os.close(other_master)
+
+
 async def test_serialx_logs_only_byte_counts_for_our_ports(
     pty_pair: tuple[int, str], caplog: pytest.LogCaptureFixture
 ) -> None:

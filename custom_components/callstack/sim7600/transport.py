@@ -13,11 +13,12 @@ apart by a context variable set while we open, write to and close a port: asynci
 context into every callback registered meanwhile (the port's read and write callbacks, its
 close task), so other serialx users in the same Home Assistant keep their full records.
 
-Bytes are pushed, not pulled: the port's one consumer registers callbacks with
-:meth:`SerialPort.receive` and sees every chunk inside the transport's read callback. A
-consumer that resolves a future there (the AT executor with a final result code) resumes
-its waiter in the very next loop iteration, as a bare ``StreamReader.readline()`` would; a
-reader task in between would add one iteration to every reply.
+The port's one consumer either registers callbacks with :meth:`SerialPort.receive` and sees
+every chunk inside the transport's read callback, or pulls chunks with :meth:`SerialPort.read`.
+A consumer that resolves a future in the callback (the AT executor with a final result code)
+resumes its waiter in the very next loop iteration, as a bare ``StreamReader.readline()``
+would; a reader task pulling in between adds one iteration to every reply. Pulling suits
+consumers whose latency does not matter (NMEA sentences).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .redact import redact_log_argument
 BAUDRATE = 115200  # Ignored by the USB modem, required by the serial layer.
 
 _OPEN_ERRORS = (OSError, serialx.SerialException, ValueError, TimeoutError)
+_PULL_LIMIT = 64 * 1024  # bytes kept for read() before the port stops reading (as asyncio)
 _OUR_PORT: contextvars.ContextVar[bool] = contextvars.ContextVar("callstack_port", default=False)
 
 
@@ -91,7 +93,9 @@ class SerialPort(asyncio.Protocol):
         self._transport: serialx.BaseSerialTransport | None = None
         self._on_data: Callable[[bytes], None] | None = None
         self._on_lost: Callable[[PortClosedError], None] | None = None
-        self._early = bytearray()  # bytes read before the consumer registered
+        self._early = bytearray()  # bytes read and not yet pulled, or before receive()
+        self._reader: asyncio.Future[None] | None = None  # a read() waiting for bytes
+        self._pull_paused = False
         self._lost: PortClosedError | None = None
         self._ours = False  # closed by us: no on_lost
         self._write_paused = False
@@ -124,6 +128,25 @@ class SerialPort(asyncio.Protocol):
     def holding(self) -> bool:
         """Whether reading is held back right now (see :meth:`hold_reads`)."""
         return self._resume is not None
+
+    async def read(self) -> bytes:
+        """Every byte read since the last call (waiting for some); for a consumer that pulls
+        instead of :meth:`receive`. Raises :class:`PortClosedError` once the port is gone
+        and every byte it read has been returned."""
+        while not self._early:
+            if self._lost is not None:
+                raise self._lost
+            self._reader = self._loop.create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+        data = bytes(self._early)
+        self._early.clear()
+        if self._pull_paused and self._lost is None and self._transport is not None:
+            self._pull_paused = False
+            self._transport.resume_reading()
+        return data
 
     def hold_reads(self, seconds: float) -> None:
         """After each chunk, leave the port unread for ``seconds`` (0: read at once again).
@@ -168,6 +191,7 @@ class SerialPort(asyncio.Protocol):
         self._ours = True
         self._lost = self._lost or PortClosedError("The port is closed")
         self._wake_drainers()
+        self._wake_reader()
         if self._resume is not None:
             self._resume.cancel()
             self._resume = None
@@ -189,6 +213,11 @@ class SerialPort(asyncio.Protocol):
         if self._on_data is None:
             if not self._ours:
                 self._early += data
+                self._wake_reader()
+                if len(self._early) > _PULL_LIMIT and not self._pull_paused:
+                    assert self._transport is not None
+                    self._pull_paused = True  # read() resumes: the consumer is behind
+                    self._transport.pause_reading()
             return
         self._on_data(data)
         if self._hold and self._resume is None and self._lost is None:
@@ -203,6 +232,7 @@ class SerialPort(asyncio.Protocol):
             if self._on_lost is not None:
                 self._on_lost(self._lost)
         self._wake_drainers()
+        self._wake_reader()
 
     def pause_writing(self) -> None:
         """The transport's write buffer is above its high-water mark."""
@@ -218,6 +248,10 @@ class SerialPort(asyncio.Protocol):
         if self._lost is None and self._transport is not None:
             with _as_our_port():  # registers the read callback anew: in our context
                 self._transport.resume_reading()
+
+    def _wake_reader(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.set_result(None)
 
     def _wake_drainers(self) -> None:
         for waiter in self._drain_waiters:
