@@ -213,6 +213,38 @@ async def test_a_pulling_consumer_reads_everything_then_hears_of_the_loss(
         os.close(other_master)
 
 
+async def test_a_pulling_consumer_that_falls_behind_loses_nothing(
+    pty_pair: tuple[int, str],
+) -> None:
+    """Past 64 KiB unread the port stops reading (the kernel, then the writer, wait), and
+    reading again resumes it: every byte arrives, in order."""
+    master, path = pty_pair
+    port = await open_port(path)
+    payload = bytes(range(256)) * 512  # 128 KiB
+    os.set_blocking(master, False)
+
+    async def write_all() -> None:
+        sent = 0
+        while sent < len(payload):
+            try:
+                sent += os.write(master, payload[sent:])
+            except BlockingIOError:  # the pty is full: the port is not reading
+                await asyncio.sleep(0.005)
+
+    writing = asyncio.ensure_future(write_all())
+    try:
+        await asyncio.sleep(0.3)  # nobody reads meanwhile
+        received = b""
+        async with asyncio.timeout(10):
+            while len(received) < len(payload):
+                received += await port.read()
+            await writing
+        assert received == payload
+    finally:
+        writing.cancel()
+        await port.close()
+
+
 async def test_serialx_logs_only_byte_counts_for_our_ports(
     pty_pair: tuple[int, str], caplog: pytest.LogCaptureFixture
 ) -> None:

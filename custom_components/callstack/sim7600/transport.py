@@ -121,6 +121,7 @@ class SerialPort(asyncio.Protocol):
         if self._early:
             early, self._early = bytes(self._early), bytearray()
             self.data_received(early)
+        self._resume_pulled()
         if self._lost is not None and not self._ours:
             self._loop.call_soon(on_lost, self._lost)
 
@@ -143,10 +144,15 @@ class SerialPort(asyncio.Protocol):
                 self._reader = None
         data = bytes(self._early)
         self._early.clear()
+        self._resume_pulled()
+        return data
+
+    def _resume_pulled(self) -> None:
+        """Read again after pausing for a consumer that had fallen behind."""
         if self._pull_paused and self._lost is None and self._transport is not None:
             self._pull_paused = False
-            self._transport.resume_reading()
-        return data
+            with _as_our_port():  # registers the read callback anew: in our context
+                self._transport.resume_reading()
 
     def hold_reads(self, seconds: float) -> None:
         """After each chunk, leave the port unread for ``seconds`` (0: read at once again).
