@@ -9,7 +9,9 @@ Run by the runner as ``python -m benchmarks.clean_process``; prints one JSON obj
 * The first setup in this process: imports of the integration included.
 * CPU (user+system of this process, all threads) with HA idle and the entry loaded, then
   over a real-time recording of a call; the net figure per second of audio is the
-  recording's CPU minus the idle rate over the same wall time. There is no 1 ms heartbeat
+  recording's CPU minus the idle rate over the same wall time.
+* After HA has stopped, the floor of each serial library on the same stream
+  (:mod:`benchmarks.serial_floor`). There is no 1 ms heartbeat
   here: on this machine it alone costs several percent of a core, ten times the target.
 """
 
@@ -56,7 +58,9 @@ async def settled_rss(hass: Any) -> int:
     return rss_kib()
 
 
-async def measure(record_seconds: float, idle_seconds: float) -> dict[str, Any]:
+async def measure(
+    record_seconds: float, idle_seconds: float, floor_seconds: float
+) -> dict[str, Any]:
     """Everything this process measures, as one dict."""
     out: dict[str, Any] = {}
     async with EmulatorHost() as host, running_hass() as hass:
@@ -78,9 +82,14 @@ async def measure(record_seconds: float, idle_seconds: float) -> dict[str, Any]:
         idle_rate = (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
         out["idle_cpu_per_second"] = idle_rate
 
+        # Imported only now: it imports the driver (and serialx), which the first setup and
+        # the memory figures above must pay for themselves.
+        from .recording import HELD_READ_MARGIN
+
         async with answered_call(hass, host, entry):
             await asyncio.sleep(0.5)
             await host.request("clear")
+            await asyncio.sleep(HELD_READ_MARGIN)  # PCM sent before the clear is read by now
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
             response = await hass.services.async_call(
                 DOMAIN,
@@ -102,6 +111,12 @@ async def measure(record_seconds: float, idle_seconds: float) -> dict[str, Any]:
             cpu_per_audio_s_net=max(0.0, cpu - idle_rate * wall) / audio,
             compare=compare,
         )
+    # After HA (the first setup above must pay the driver's imports): each serial library's
+    # bare read loop on a call of its own.
+    from . import serial_floor
+
+    async with EmulatorHost() as host:
+        out["serial_floor"] = await serial_floor.measure(host, floor_seconds)
     return out
 
 
@@ -110,8 +125,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.clean_process")
     parser.add_argument("--record-seconds", type=float, default=60.0)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--floor-seconds", type=float, default=20.0)
     args = parser.parse_args()
-    result = asyncio.run(measure(args.record_seconds, args.idle_seconds))
+    result = asyncio.run(measure(args.record_seconds, args.idle_seconds, args.floor_seconds))
     print(json.dumps(result))
 
 

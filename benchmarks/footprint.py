@@ -4,10 +4,12 @@ Import time, each the median of several fresh interpreters:
 
 * driver: ``custom_components.callstack.sim7600.modem`` with the integration package
   stubbed, so Home Assistant is not imported (the driver does not need it); includes
-  pyserial and serial_asyncio_fast.
+  serialx.
 * integration on a running HA: the integration and its platform modules after the HA
   modules every installation has loaded by then (core, config entries, helpers, and the
   sensor, binary_sensor, event and notify platforms) are imported already.
+* each serial library alone (serialx, and serial_asyncio_fast with pyserial, the one before
+  it), after asyncio.
 * our own code only: the sum of the "self" times of every ``custom_components.callstack``
   module in that import.
 
@@ -90,8 +92,17 @@ async def import_times(runs: int) -> dict[str, Any]:
     """Medians over ``runs`` fresh interpreters for the driver and the integration."""
     driver = [await _importtime("", DRIVER) for _ in range(runs)]
     integration = [await _importtime(HA_LOADED, INTEGRATION) for _ in range(runs)]
+    # The serial library alone, asyncio preloaded (every HA has it): the one before serialx too.
+    libraries = {
+        name: [await _importtime("import asyncio", f"import {name}") for _ in range(runs)]
+        for name in ("serialx", "serial_asyncio_fast")
+    }
     return {
         "driver_ms": statistics.median(item["total_ms"] for item in driver),
+        **{
+            f"{name}_ms": statistics.median(item["total_ms"] for item in samples)
+            for name, samples in libraries.items()
+        },
         "integration_ms": statistics.median(item["total_ms"] for item in integration),
         "ours_self_ms": statistics.median(item["ours_ms"] for item in integration),
         "runs": runs,

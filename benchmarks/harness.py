@@ -57,19 +57,24 @@ async def running_hass() -> AsyncGenerator[HomeAssistant]:
                 await hass.async_stop(force=True)
 
 
-_entry_counter = 0
+_entries: dict[tuple[str, str | None], MockConfigEntry] = {}
 
 
 def make_entry(at: str, audio: str | None) -> MockConfigEntry:
-    """A config entry for one emulator's ports, as the config flow would store it."""
-    global _entry_counter  # noqa: PLW0603 - unique ids within one run
-    _entry_counter += 1
-    return MockConfigEntry(
-        domain=DOMAIN,
-        data={CONF_AT_PORT: at, CONF_AUDIO_PORT: audio},
-        unique_id=f"callstack-bench-{_entry_counter}",
-        title="SIMCOM_SIM7600G-H",
-    )
+    """The config entry for one emulator's ports, as the config flow would store it.
+
+    One per pair of ports, reused by every benchmark on that emulator: the integration
+    refuses to set up a second entry with a port another entry (loaded or not) has.
+    """
+    entry = _entries.get((at, audio))
+    if entry is None:
+        entry = _entries[at, audio] = MockConfigEntry(
+            domain=DOMAIN,
+            data={CONF_AT_PORT: at, CONF_AUDIO_PORT: audio},
+            unique_id=f"callstack-bench-{len(_entries) + 1}",
+            title="SIMCOM_SIM7600G-H",
+        )
+    return entry
 
 
 async def load(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -94,6 +99,7 @@ async def remove(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await unload(hass, entry)
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
+    _entries.pop((entry.data[CONF_AT_PORT], entry.data[CONF_AUDIO_PORT]), None)
 
 
 class EventWaiter:

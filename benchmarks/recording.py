@@ -22,12 +22,18 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
+from custom_components.callstack.sim7600.audio import READ_HOLD_SECONDS
+
 from .calls import answered_call
 from .harness import DOMAIN
 from .host import EmulatorHost
 from .stats import Result
 
 BYTES_PER_SECOND = 16_000  # 8 kHz, 16-bit mono
+HELD_READ_MARGIN = 4 * READ_HOLD_SECONDS
+"""While recording, the bridge reads the audio port only every READ_HOLD_SECONDS: PCM sent
+before the emulator's ``clear`` may still sit in the kernel's buffer. After this wait it has
+been read (and dropped: no recording yet), so a recording holds only PCM sent after it."""
 
 
 def _cpu_seconds() -> float:
@@ -53,6 +59,7 @@ async def real_time(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> 
     async with answered_call(hass, host):
         await asyncio.sleep(0.5)  # the stream is flowing
         await host.request("clear")
+        await asyncio.sleep(HELD_READ_MARGIN)  # PCM sent before the clear is read by now
         dropped_before = (await host.request("status"))["audio"]["frames_dropped"]
         cpu0, wall0 = _cpu_seconds(), time.perf_counter()
         response = await _record(hass, seconds, "bench-realtime.wav")

@@ -59,7 +59,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
-from serial.tools import list_ports
+import serialx
 import voluptuous as vol
 
 from .const import (
@@ -234,15 +234,18 @@ def list_serial_ports() -> list[SerialPortChoice]:
     Blocking I/O: run it in the executor.
     """
     choices: list[SerialPortChoice] = []
-    for info in list_ports.comports():
-        path = usb.get_serial_by_id(info.device)
+    for info in serialx.list_serial_ports():
+        device = info.resolved_device  # /dev/ttyUSBn; ``device`` may be the by-id link
+        path = usb.get_serial_by_id(device)
         vid = f"{info.vid:04X}" if info.vid is not None else None
         pid = f"{info.pid:04X}" if info.pid is not None else None
-        interface = usb_interface(path)
-        simcom = vid == USB_VID and pid in USB_PIDS
-        choices.append(
-            port_choice(info.device, path, pid if simcom else None, interface, info.description)
+        # The USB interface number comes from sysfs, so it is known even where udev made
+        # no /dev/serial/by-id links (some containers).
+        interface = (
+            f"{info.interface_num:02x}" if info.interface_num is not None else usb_interface(path)
         )
+        simcom = vid == USB_VID and pid in USB_PIDS
+        choices.append(port_choice(device, path, pid if simcom else None, interface, info.product))
     choices.sort(key=lambda choice: (not choice.likely_at, choice.pid is None, choice.path))
     return choices
 

@@ -1,7 +1,7 @@
 """Tests of the Callstack config, reconfigure, USB discovery and options flows.
 
 The modem is the project's SIM7600 emulator on a real PTY (or TCP for ser2net URLs); only
-the host boundaries are patched: pyserial's port listing and HA's by-id lookup.
+the host boundaries are patched: serialx's port listing and HA's by-id lookup.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from serial.tools.list_ports_common import ListPortInfo
+from serialx import SerialPortInfo
 import voluptuous as vol
 
 from custom_components.callstack import config_flow
@@ -118,25 +118,30 @@ def port_info(
     pid: int | None = 0x9001,
     serial: str | None = None,
     product: str | None = None,
-) -> ListPortInfo:
-    """What pyserial's comports() reports for one port (``product``: its description)."""
-    info = ListPortInfo(device, skip_link_detection=True)
-    info.vid = vid
-    info.pid = pid
-    if vid is not None:
-        info.serial_number = serial or "0123456789ABCDEF"
-        info.manufacturer = "SimTech, Incorporated"
-        info.description = "SimTech, Incorporated"
-    if product is not None:
-        info.description = product
-    return info
+    interface: int | None = None,
+) -> SerialPortInfo:
+    """What serialx's list_serial_ports() reports for one port (a USB one when ``vid``;
+    ``product``: its product name)."""
+    usb = vid is not None
+    return SerialPortInfo(
+        device=device,
+        resolved_device=device,
+        vid=vid,
+        pid=pid,
+        serial_number=(serial or "0123456789ABCDEF") if usb else None,
+        manufacturer="SimTech, Incorporated" if usb else None,
+        product=product or ("SimTech, Incorporated" if usb else None),
+        bcd_device=0x0318 if usb else None,
+        interface_description=None,
+        interface_num=interface,
+    )
 
 
 @contextmanager
-def host_ports(ports: list[ListPortInfo], by_id: dict[str, str]) -> Iterator[None]:
+def host_ports(ports: list[SerialPortInfo], by_id: dict[str, str]) -> Iterator[None]:
     """Patch the host's serial port list and its /dev/serial/by-id links."""
     with (
-        patch("serial.tools.list_ports.comports", return_value=ports),
+        patch("serialx.list_serial_ports", return_value=ports),
         patch(
             "homeassistant.components.usb.get_serial_by_id",
             side_effect=lambda device: by_id.get(device, device),
@@ -343,6 +348,23 @@ async def test_user_picker_preselects_no_port_that_is_not_a_modem(
         "/dev/ttyS0",
     ]
     assert suggested(result, CONF_AT_PORT) is None
+
+
+def test_list_serial_ports_knows_the_interface_without_by_id_links() -> None:
+    """Where udev made no /dev/serial/by-id links (some containers) the AT interface is
+    still found: serialx reads its number from sysfs."""
+    ports = [port_info("/dev/ttyUSB4", interface=4), port_info("/dev/ttyUSB2", interface=2)]
+    with host_ports(ports, {}):
+        choices = list_serial_ports()
+    assert [choice.path for choice in choices] == ["/dev/ttyUSB2", "/dev/ttyUSB4"]
+    assert choices[0].likely_at
+    assert "interface 02" in choices[0].label
+    assert not choices[1].likely_at
+
+
+def test_list_serial_ports_reads_this_host() -> None:
+    """Unpatched: serialx lists this machine's ports (possibly none) without failing."""
+    assert all(choice.path.startswith("/dev/") for choice in list_serial_ports())
 
 
 # ---- user flow --------------------------------------------------------------------------
@@ -688,7 +710,9 @@ async def _to_pin_step(hass: HomeAssistant, emu: Any) -> Any:
 
 
 def _wrong_pin(emu: Any) -> str:
-    return "1234" if emu.identity.pin != "1234" else "4321"
+    # Not "1234": the emulator's USB serial number 0123456789ABCDEF is in the by-id path,
+    # which serialx logs at DEBUG when it opens the port.
+    return "8642" if emu.identity.pin != "8642" else "2468"
 
 
 async def test_pin_wrong_then_right(

@@ -54,7 +54,7 @@ def search_imei(known_unique_id: str, imei_near: str, window: int = 20_000) -> s
 
 async def user_flow_for(hass: HomeAssistant, emulator: Sim7600Emulator) -> Any:
     """Set the emulator's modem up through the user flow (manual port entry)."""
-    with patch("serial.tools.list_ports.comports", return_value=[]):
+    with patch("serialx.list_serial_ports", return_value=[]):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_AT_PORT: emulator.at_link}

@@ -29,16 +29,6 @@ ACCEPTERS = {"socket": "tcp,127.0.0.1,{port}", "rfc2217": "telnet(rfc2217),tcp,1
 _TCP_LISTEN = "0A"
 
 
-def emulator_speed(scheme: str) -> float:
-    """How much faster than real time the emulator streams PCM for ``scheme``.
-
-    pyserial's RFC 2217 client queues received bytes one at a time; on a fast machine it
-    keeps up with about 10x the 16 kB/s of 8 kHz PCM and drops frames at 20x, so RFC 2217
-    runs in real time, as on a user's machine.
-    """
-    return FAST_AUDIO if scheme == "socket" else 1.0
-
-
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -160,9 +150,11 @@ def scheme(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def emulator(identity: Identity, scheme: str) -> AsyncGenerator[Sim7600Emulator]:
-    """The emulator on pseudo-terminals, its audio as fast as ``scheme`` can carry it."""
-    emu = Sim7600Emulator(identity=identity, audio_speed=emulator_speed(scheme))
+async def emulator(identity: Identity) -> AsyncGenerator[Sim7600Emulator]:
+    """The emulator on pseudo-terminals, its audio at 20x real time over either scheme
+    (pyserial's RFC 2217 client, which queued bytes one at a time in a thread, dropped
+    frames at that speed and needed real time)."""
+    emu = Sim7600Emulator(identity=identity, audio_speed=FAST_AUDIO)
     await emu.start_pty()
     try:
         yield emu

@@ -112,6 +112,32 @@ def _no_links(source: object, target: object) -> None:
     raise PermissionError(1, "Operation not permitted")  # as on FAT or CIFS
 
 
+async def test_a_real_time_stream_is_read_in_few_large_chunks(
+    identity: Identity, tmp_path: Path
+) -> None:
+    """While only recording, the audio port is read every READ_HOLD_SECONDS (ten frames),
+    not at each 20 ms frame; the recording stays sample-exact."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            reads, frames = modem.audio.stats.reads, emu.audio_frames_sent
+            result = await modem.record(tmp_path / "call.wav", 1.0)
+            reads, frames = modem.audio.stats.reads - reads, emu.audio_frames_sent - frames
+            assert frames >= 40
+            assert reads <= frames / 2  # about frames / 10; reading at once gives one per frame
+            pcm, _ = wav_pcm(result.path)
+            offset = bytes(emu.audio_sent).find(pcm)
+            assert offset >= 0
+            assert offset % 2 == 0
+            assert pcm == test_signal(offset // 2, 8000)
+            await modem.hang_up()
+        finally:
+            await modem.close()
+
+
 async def test_call_ending_midway_returns_what_was_recorded(
     emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
 ) -> None:
@@ -136,6 +162,37 @@ async def test_key_press_can_end_a_recording(
     await emulator.send_dtmf("#")
     result = await recording
     assert result.ended_by == "dtmf"
+
+
+async def test_a_key_press_keeps_the_audio_held_back_before_it(
+    identity: Identity, tmp_path: Path
+) -> None:
+    """Reads are held while recording, so when a key press ends the recording the last
+    frames before it are still in the kernel: they are read and kept, not lost."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            recording = asyncio.ensure_future(
+                modem.record(tmp_path / "dtmf.wav", 30.0, stop_on_dtmf=True)
+            )
+            # Half-way through a hold: reads are held for ten frames from the stream's start.
+            await until(lambda: emu.audio_frames_sent >= 35)
+            sent_at_key = len(emu.audio_sent)
+            await emu.send_dtmf("#")
+            result = await recording
+            assert result.ended_by == "dtmf"
+            pcm, _ = wav_pcm(result.path)
+            offset = bytes(emu.audio_sent).find(pcm)
+            assert offset >= 0
+            # The recording reaches the frame in flight at the key press; a held read
+            # would have lost up to ten frames (3 200 bytes).
+            assert offset + len(pcm) >= sent_at_key - 320
+            await modem.hang_up()
+        finally:
+            await modem.close()
 
 
 async def test_port_drop_midway_raises_and_leaves_no_file(

@@ -104,6 +104,25 @@ async def test_a_timed_out_command_does_not_wedge_the_next(emulator: Sim7600Emul
         await executor.close()
 
 
+async def test_a_short_timeout_after_long_ones_fires_on_time(emulator: Sim7600Emulator) -> None:
+    """Commands share one timer (re-armed only when it would fire too late): a 0.3 s
+    command after 60 s ones must still time out after about 0.3 s, not 60 s."""
+    executor = await executor_for(emulator.at_link, [])
+    loop = asyncio.get_running_loop()
+    try:
+        await executor.execute("ATE0", timeout=60)
+        await executor.execute("AT", timeout=60)
+        emulator.hang_command("AT+COPS?")
+        started = loop.time()
+        async with asyncio.timeout(10):  # generous: a loaded machine is slow, not 60 s slow
+            with pytest.raises(AtTimeoutError):
+                await executor.execute("AT+COPS?", timeout=0.3)
+        assert 0.3 <= loop.time() - started < 10
+        assert await executor.execute("AT+CSQ", timeout=60) == ["+CSQ: 20,99"]
+    finally:
+        await executor.close()
+
+
 async def test_garbage_bytes_are_survived(emulator: Sim7600Emulator) -> None:
     executor = await executor_for(emulator.at_link, [])
     try:

@@ -8,6 +8,7 @@ import re
 import struct
 
 from awesomeversion import AwesomeVersion
+from packaging.requirements import Requirement
 import yaml
 
 ROOT = Path(__file__).parents[2]
@@ -23,6 +24,13 @@ HACS_KEYS = {
     "persistent_directory",
     "zip_release",
 }
+# serialx as HA's package_constraints.txt pin it: HA 2026.10.4 and HA 2026.11.0.
+SERIALX_PINS_OF_HA = ("1.11.0", "1.15.1")
+SERIALX_TESTED = next(
+    line.partition("==")[2]
+    for line in (ROOT / "requirements_test.txt").read_text().splitlines()
+    if line.startswith("serialx==")
+)
 
 
 def load(name: str) -> dict:
@@ -46,8 +54,14 @@ def test_manifest_follows_hassfest_rules() -> None:
     assert manifest["loggers"]
     assert AwesomeVersion(manifest["version"]).valid
     pinned = re.compile(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*")
-    assert all(pinned.fullmatch(requirement) for requirement in manifest["requirements"])
-    assert any(r.startswith("pyserial-asyncio-fast==") for r in manifest["requirements"])
+    requirements = {Requirement(text).name: Requirement(text) for text in manifest["requirements"]}
+    # HA installs a custom integration's requirements under its own package constraints:
+    # serialx is pinned by HA itself (usb, serial: 1.11.0 in 2026.10, 1.15.1 in 2026.11; none
+    # in 2025.4), so it is a range holding every such pin; anything else is pinned.
+    serialx = requirements.pop("serialx")
+    assert all(version in serialx.specifier for version in SERIALX_PINS_OF_HA)
+    assert SERIALX_TESTED in serialx.specifier
+    assert all(pinned.fullmatch(str(requirement)) for requirement in requirements.values())
     assert {(m["vid"], m["pid"]) for m in manifest["usb"]} == {("1E0E", "9001"), ("1E0E", "9011")}
     for matcher in manifest["usb"]:
         assert matcher["vid"] == matcher["vid"].upper()

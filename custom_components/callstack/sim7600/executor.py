@@ -1,6 +1,9 @@
 """The AT command executor: one command at a time over one port, URCs routed aside.
 
-A single reader task owns the port. Each line either belongs to the command in flight
+The executor is the port's consumer: every chunk is split into lines in the port's read
+callback, so the final result code of a command resolves its future right there and the
+waiting caller resumes in the next loop iteration (no reader task in between, which cost
+one more iteration per reply). Each line either belongs to the command in flight
 (its echo, its response lines, its final result code) or is a URC, which is parsed and
 handed to ``on_urc`` at once, even in the middle of another command's reply. Final result
 codes become typed exceptions. A command that times out marks the line for a resync: the
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import logging
+import math
 import re
 from typing import Protocol
 
@@ -42,6 +46,7 @@ DEAD_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the port counts as d
 # A held +CUSD line whose text has not closed is reported as it is after this much quiet.
 HELD_LINE_QUIET = 0.5
 _RESYNC_QUIET = 0.1
+_BARE_OK = b"\r\nOK\r\n"  # a final OK with echo off (ATE0)
 _CALL_FINALS = {"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
 _UNSAFE = re.compile(r"[\r\n\x1a\x1b\x00]")
 _PREFIX = re.compile(r"^AT([+^$][A-Z]+)", re.IGNORECASE)
@@ -103,6 +108,7 @@ class _Pending:
     call_final: bool
     done: asyncio.Future[list[str]]
     prompt: asyncio.Future[None] | None
+    deadline: float  # loop time at which the command times out
     lines: list[str] = field(default_factory=list)
     payload_sent: bool = False
 
@@ -126,7 +132,8 @@ class AtExecutor:
         self._splitter = LineSplitter()
         self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._started = False
         self._lost: Sim7600Error | None = None
         self._needs_resync = False
         self._held_line_timer: asyncio.TimerHandle | None = None
@@ -135,13 +142,12 @@ class AtExecutor:
     @property
     def alive(self) -> bool:
         """Whether the port is open and answering."""
-        return self._lost is None and self._reader is not None and not self._reader.done()
+        return self._lost is None and self._started
 
     def start(self) -> None:
-        """Start the reader task."""
-        self._reader = asyncio.get_running_loop().create_task(
-            self._read_loop(), name="callstack AT reader"
-        )
+        """Start taking the port's bytes."""
+        self._started = True
+        self.port.receive(self._on_data, self._mark_lost)
 
     def interrupt(self, reason: PortClosedError) -> None:
         """Fail the command in flight now (with what the modem had answered): the modem
@@ -157,15 +163,14 @@ class AtExecutor:
             self._lost = reason
 
     async def close(self, reason: PortClosedError | None = None) -> None:
-        """Stop the reader, fail a command in flight and every one queued behind it (with
-        ``reason``, if given) and close the port."""
+        """Fail a command in flight and every one queued behind it (with ``reason``, if
+        given) and close the port."""
         if self._lost is None:
             self._lost = reason or PortClosedError("The port was closed")
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
         self._watch_held_line(None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._fail_pending(self._lost)
         await self.port.close()
 
@@ -192,20 +197,19 @@ class AtExecutor:
         waited behind others thus acts on the state of that moment (``ATD``: a call that
         rang meanwhile).
         """
-        if _UNSAFE.search(command) or (
-            payload is not None and _UNSAFE.search(payload.decode("latin-1"))
-        ):
+        compiled = _compile(command)
+        if payload is not None and _UNSAFE.search(payload.decode("latin-1")):
             raise InvalidArgumentError("Control characters are not allowed in AT commands")
         async with self._lock:
             if self._lost is not None:
                 raise self._lost
             if self._needs_resync:
                 await self._resync(min(timeout, DEFAULT_TIMEOUT))
-            if prefix is None:
-                prefix = _derive_prefix(command)
             if before_send is not None:
                 before_send()
-            return await self._run(command, timeout, payload, prefix)
+            return await self._run(
+                compiled, timeout, payload, compiled.prefix if prefix is None else prefix
+            )
 
     async def execute_if_idle(
         self, command: str, timeout: float = DEFAULT_TIMEOUT
@@ -221,34 +225,34 @@ class AtExecutor:
         return await self.execute(command, timeout=timeout)
 
     async def _run(
-        self, command: str, timeout: float, payload: bytes | None, prefix: str | None
+        self, command: _Command, timeout: float, payload: bytes | None, prefix: str | None
     ) -> list[str]:
         loop = asyncio.get_running_loop()
-        upper = command.upper()
         pending = _Pending(
-            command=command,
+            command=command.text,
             prefix=prefix,
-            call_final=upper.startswith(("ATD", "ATA")),
+            call_final=command.call_final,
             done=loop.create_future(),
             prompt=loop.create_future() if payload is not None else None,
+            deadline=loop.time() + timeout,
         )
         self._pending = pending
         self.stats.commands += 1
         if _LOGGER.isEnabledFor(logging.DEBUG):  # the hot path: no objects when quiet
-            _LOGGER.debug("-> %s", RedactedLine(command))
+            _LOGGER.debug("-> %s", RedactedLine(command.text))
+        self._arm_timer(pending.deadline)
         try:
-            async with asyncio.timeout(timeout):
-                self.port.write(command.encode("ascii") + b"\r")
-                if pending.prompt is not None and payload is not None:
-                    # The modem may answer an error instead of the prompt.
-                    await asyncio.wait(
-                        (pending.prompt, pending.done), return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if not pending.done.done():
-                        self.port.write(payload + b"\x1a")
-                        pending.payload_sent = True
-                result = await pending.done
-        except TimeoutError:
+            self.port.write(command.wire)
+            if pending.prompt is not None and payload is not None:
+                # The modem may answer an error instead of the prompt.
+                await asyncio.wait(
+                    (pending.prompt, pending.done), return_when=asyncio.FIRST_COMPLETED
+                )
+                if not pending.done.done():
+                    self.port.write(payload + b"\x1a")
+                    pending.payload_sent = True
+            result = await pending.done
+        except _Expired:
             self._abandon(pending)
             self._timed_out()
             raise AtTimeoutError(
@@ -267,6 +271,30 @@ class AtExecutor:
         self.stats.consecutive_timeouts = 0
         return result
 
+    def _arm_timer(self, deadline: float) -> None:
+        """Make sure the timer fires by ``deadline``.
+
+        One timer serves every command: it is re-armed only when it is not armed or would
+        fire too late, and a command that finishes leaves it alone. Commands are answered in
+        well under their time-out, so most commands start no timer at all (one timer per
+        command was the largest cost of the round trip after the port itself).
+        """
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        pending = self._pending
+        if pending is None or pending.done.done() or pending.deadline == math.inf:
+            return
+        if asyncio.get_running_loop().time() >= pending.deadline:
+            pending.done.set_exception(_Expired())
+        else:
+            self._arm_timer(pending.deadline)
+
     def _abandon(self, pending: _Pending) -> None:
         """Never leave the modem waiting for an SMS body nobody will send."""
         if pending.prompt is not None and not pending.done.done():
@@ -283,32 +311,42 @@ class AtExecutor:
     async def _resync(self, timeout: float) -> None:
         """Swallow late replies to a timed-out command before the next one goes out."""
         self.stats.resyncs += 1
-        await self._run("AT", timeout, None, None)
+        await self._run(_compile("AT"), timeout, None, None)
         self._needs_resync = False
         # A late OK of the timed-out command may have answered our AT: wait for the real one.
         self._pending = _Pending(
-            "AT", None, False, asyncio.get_running_loop().create_future(), None
+            "AT", None, False, asyncio.get_running_loop().create_future(), None, math.inf
         )
         try:
             await asyncio.sleep(_RESYNC_QUIET)
         finally:
             self._pending = None
 
-    async def _read_loop(self) -> None:
+    def _on_data(self, data: bytes) -> None:
+        if self._lost is not None:
+            return
+        pending = self._pending
+        if (
+            data == _BARE_OK
+            and pending is not None
+            and self._splitter.idle
+            and not pending.done.done()
+            and not _LOGGER.isEnabledFor(logging.DEBUG)
+        ):
+            # The reply of most commands, alone in one read: resolve it without splitting.
+            self.stats.lines += 1
+            pending.done.set_result(pending.lines)
+            return
         try:
-            while True:
-                data = await self.port.read()
-                for item in self._splitter.feed(data):
-                    self._handle(item)
-                self.stats.oversized_lines = self._splitter.dropped
-                self._watch_held_line(asyncio.get_running_loop())
-        except PortClosedError as err:
-            self._mark_lost(err)
+            for item in self._splitter.feed(data):
+                self._handle(item)
+            self._watch_held_line(asyncio.get_running_loop())
         except Exception:
             # A bug must not leave a silent, half-dead port behind: report it and let the
             # supervisor start afresh.
             _LOGGER.exception("The AT reader failed")
             self._mark_lost(PortClosedError("The AT reader failed"))
+        self.stats.oversized_lines = self._splitter.dropped
 
     def _watch_held_line(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """(Re)start the quiet timer while the splitter holds a line; stop it otherwise."""
@@ -401,6 +439,44 @@ class AtExecutor:
         else:
             return False
         return True
+
+
+class _Expired(Exception):
+    """The reply's timer ran out (becomes :class:`AtTimeoutError` for the caller)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    """A command checked and prepared for the wire."""
+
+    text: str
+    wire: bytes
+    prefix: str | None
+    call_final: bool
+
+
+_PREPARED: dict[str, _Command] = {}
+_PREPARED_MAX = 64
+
+
+def _compile(command: str) -> _Command:
+    """Check ``command`` and prepare it; argument-less commands (the polled ones) are kept,
+    so they are checked once. Commands with arguments (numbers, the PIN) are never kept."""
+    compiled = _PREPARED.get(command)
+    if compiled is not None:
+        return compiled
+    if _UNSAFE.search(command):
+        raise InvalidArgumentError("Control characters are not allowed in AT commands")
+    compiled = _Command(
+        command,
+        command.encode("ascii") + b"\r",
+        _derive_prefix(command),
+        command.upper().startswith(("ATD", "ATA")),
+    )
+    keep = "=" not in command and '"' not in command and not compiled.call_final
+    if keep and len(_PREPARED) < _PREPARED_MAX:
+        _PREPARED[command] = compiled
+    return compiled
 
 
 def _derive_prefix(command: str) -> str | None:

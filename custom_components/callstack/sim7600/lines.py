@@ -83,6 +83,11 @@ class LineSplitter:
         self._hold_ussd(None)
         return [Line(text)]
 
+    @property
+    def idle(self) -> bool:
+        """Whether no partial line is held: the next byte starts a new line."""
+        return not (self._buffer or self._header is not None or self._ussd or self._discarding)
+
     def feed(self, data: bytes) -> list[Line | str]:
         """Add ``data``; return complete lines and :data:`PROMPT` markers in order."""
         if self._discarding:

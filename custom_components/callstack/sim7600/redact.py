@@ -82,3 +82,33 @@ class RedactedLine:
         return redact_line(self._line)
 
     __repr__ = __str__
+
+
+# "ff fb 00 41 54": how a serial library dumps the bytes it moves.
+_HEX_DUMP = re.compile(r"[0-9a-fA-F]{2}(?: ?[0-9a-fA-F]{2})*")
+
+
+def redact_log_argument(value: object) -> object:
+    """A log record's argument with raw port bytes, or a hex dump of them, reduced to their
+    length: ``<12 bytes>``. Anything else is returned as it is.
+
+    For records of the serial library, which logs every chunk it reads or writes at DEBUG;
+    on a phone line those chunks are modem lines (PIN, numbers, SMS text) or call audio.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _ByteCount(len(value))
+    if isinstance(value, str) and _HEX_DUMP.fullmatch(value):
+        return _ByteCount((len(value) + 1) // 3 if " " in value else len(value) // 2)
+    return value
+
+
+class _ByteCount:
+    __slots__ = ("_size",)
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+
+    def __repr__(self) -> str:
+        return f"<{self._size} bytes>"
+
+    __str__ = __repr__
