@@ -31,6 +31,7 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
+from .media import async_check_ffmpeg
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
@@ -40,6 +41,7 @@ from .sms_journal import StoreJournal
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
+    Platform.MEDIA_PLAYER,
     Platform.NOTIFY,
     Platform.SENSOR,
 ]
@@ -118,6 +120,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
+    if modem.audio.url is not None:
+        # Only MP3 and friends need FFmpeg; say so once, in repairs, if it is missing.
+        entry.async_create_background_task(hass, async_check_ffmpeg(hass), "callstack ffmpeg")
     return True
 
 

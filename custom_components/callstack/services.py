@@ -1,4 +1,5 @@
-"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play), SMS and USSD.
+"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play, say,
+stop_playback), SMS and USSD.
 
 Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
 loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
@@ -26,13 +27,17 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import VolSchemaType
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .const import CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER, DOMAIN
+from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
+from .media import async_audio_source, recordings_dir
 from .sim7600 import validate
+from .sim7600.audio import CHANNELS, MAX_GAIN
+from .sim7600.audio_source import AudioSource
 from .sim7600.errors import (
     AtCommandError,
     AudioBridgeLostError,
@@ -42,11 +47,9 @@ from .sim7600.errors import (
     InvalidArgumentError,
     RecordingEmptyError,
     Sim7600Error,
-    WavFormatError,
 )
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
-from .sim7600.wav import WavAudio
 from .sms_actions import async_send_sms
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,7 +59,12 @@ MEDIA_SOURCE_PREFIX = "media-source://media_source/local/"
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav")
 
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-SCHEMAS: dict[str, vol.Schema] = {
+_PLAYBACK: dict[vol.Marker, Any] = {
+    vol.Optional("wait", default=True): cv.boolean,
+    vol.Optional("volume", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=MAX_GAIN)),
+    vol.Optional("interrupt", default=False): cv.boolean,
+}
+SCHEMAS: dict[str, VolSchemaType] = {
     "dial": vol.Schema(
         {
             **_ENTRY,
@@ -80,11 +88,32 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("filename"): cv.string,
             vol.Optional("stop_on_dtmf", default=False): cv.boolean,
             vol.Optional("overwrite", default=False): cv.boolean,
+            vol.Optional("channels", default="caller"): vol.In(CHANNELS),
         }
     ),
-    "play": vol.Schema(
-        {**_ENTRY, vol.Required("file"): cv.string, vol.Optional("wait", default=True): cv.boolean}
+    "play": vol.All(
+        cv.has_at_least_one_key("media", "file"),
+        vol.Schema(
+            {
+                **_ENTRY,
+                # "file" is the name of the first version; "media" takes the same and more.
+                vol.Exclusive("media", "media"): cv.string,
+                vol.Exclusive("file", "media"): cv.string,
+                **_PLAYBACK,
+            }
+        ),
     ),
+    "say": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("message"): cv.string,
+            vol.Optional("tts_entity_id"): cv.string,
+            vol.Optional("language"): cv.string,
+            vol.Optional("options"): dict,
+            **_PLAYBACK,
+        }
+    ),
+    "stop_playback": vol.Schema(_ENTRY),
     "send_sms": vol.Schema(
         {
             **_ENTRY,
@@ -231,17 +260,6 @@ async def _send_dtmf(
     return None
 
 
-def media_dir(hass: HomeAssistant) -> Path:
-    """HA's local media folder (``/media`` on HA OS, else ``config/media``)."""
-    return Path(hass.config.media_dirs.get("local") or hass.config.path("media"))
-
-
-def recordings_dir(hass: HomeAssistant, entry: CallstackConfigEntry) -> Path:
-    """``<media dir>/<folder option>``: where recordings go and play reads relative names."""
-    folder: str = entry.options.get(CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER)
-    return media_dir(hass) / folder
-
-
 def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
     """Create the recordings folder; refuse it if it resolves outside the allowed dirs."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -275,7 +293,11 @@ async def _record(
         raise _invalid("file_exists")
     try:
         result = await modem.record(
-            target, duration, stop_on_dtmf=call.data["stop_on_dtmf"], overwrite=overwrite
+            target,
+            duration,
+            stop_on_dtmf=call.data["stop_on_dtmf"],
+            overwrite=overwrite,
+            channels=call.data["channels"],
         )
     except AudioBusyError:
         raise _error("recording_in_progress") from None
@@ -290,62 +312,80 @@ async def _record(
         "media_content_id": f"{MEDIA_SOURCE_PREFIX}{folder.name}/{filename}",
         "duration": result.duration,
         "ended_by": result.ended_by,
+        "channels": call.data["channels"],
     }
 
 
-def _resolve_playable(hass: HomeAssistant, entry: CallstackConfigEntry, file: str) -> Path:
-    """Find the WAV to play: a media-source id, a name in the recordings folder, or an
-    absolute path inside HA's allowed directories (symlinks resolved first)."""
-    if file.startswith(MEDIA_SOURCE_PREFIX):
-        path = media_dir(hass) / file.removeprefix(MEDIA_SOURCE_PREFIX)
-    elif os.path.isabs(file):
-        path = Path(file)
-    else:
-        path = recordings_dir(hass, entry) / file
-    resolved = path.resolve()
-    if not hass.config.is_allowed_path(str(resolved)):
-        raise _invalid("path_not_allowed")
-    if not resolved.is_file():
-        raise _invalid("file_not_found")
-    return resolved
+def _playable_call(entry: CallstackConfigEntry, interrupt: bool) -> Modem:
+    """The modem, if a call with running audio can take a playback now."""
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
+        raise _error("audio_bridge_not_running")
+    if modem.audio.busy and not interrupt:
+        raise _error("playback_in_progress")
+    return modem
 
 
 async def _play(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
-    file: str = call.data["file"]
-    if "\0" in file:
-        raise _invalid("file_not_found")
-    path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
-    modem = _connected_modem(entry)
-    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
-        raise _error("audio_bridge_not_running")
+    media: str = call.data.get("media") or call.data["file"]
+    _playable_call(entry, call.data["interrupt"])
+    source = await async_audio_source(hass, entry, media=media)
+    return await _start_playback(hass, entry, call, source)
+
+
+async def _say(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    _playable_call(entry, call.data["interrupt"])
+    source = await async_audio_source(
+        hass,
+        entry,
+        message=call.data["message"],
+        tts_engine=call.data.get("tts_entity_id"),
+        language=call.data.get("language"),
+        options=call.data.get("options"),
+    )
+    return await _start_playback(hass, entry, call, source)
+
+
+async def _start_playback(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall, source: AudioSource
+) -> ServiceResponse:
+    """Play a started source: wait for the end, or start it in the background."""
     try:
-        audio = await modem.audio.load(path)
-    except WavFormatError:
-        raise _invalid("invalid_wav", rate=str(modem.audio.sample_rate)) from None
-    except OSError:
-        raise _invalid("file_not_found") from None
+        modem = _playable_call(entry, call.data["interrupt"])
+    except HomeAssistantError:
+        await source.aclose()
+        raise
+    play = modem.play(source, gain=call.data["volume"], replace=call.data["interrupt"])
     if call.data["wait"]:
         try:
-            result = await modem.play(audio)
+            result = await play
         except AudioBusyError:
             raise _error("playback_in_progress") from None
         except Sim7600Error as err:
             raise _device_error(err) from err
         return {"duration": result.duration, "ended_by": result.ended_by}
-    if modem.audio.busy:
-        raise _error("playback_in_progress")
-    entry.async_create_background_task(hass, _play_quietly(modem, audio), "callstack playback")
-    return {"duration": audio.duration, "ended_by": "started"}
+    entry.async_create_background_task(hass, _play_quietly(play), "callstack playback")
+    duration = round(source.duration, 3) if source.duration is not None else None
+    return {"duration": duration, "ended_by": "started"}
 
 
-async def _play_quietly(modem: Modem, audio: WavAudio) -> None:
+async def _play_quietly(play: Awaitable[object]) -> None:
     """Play without a caller waiting; the outcome can only be logged."""
     try:
-        await modem.play(audio)
+        await play
     except Sim7600Error as err:
         _LOGGER.warning("Playback into the call stopped: %s", type(err).__name__)
+
+
+async def _stop_playback(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    _connected_modem(entry).stop_playback()
+    return None
 
 
 async def _send_sms(
@@ -393,6 +433,8 @@ ACTIONS: dict[str, _Action] = {
     "send_dtmf": _Action(_send_dtmf, SupportsResponse.NONE),
     "record": _Action(_record, SupportsResponse.OPTIONAL),
     "play": _Action(_play, SupportsResponse.OPTIONAL),
+    "say": _Action(_say, SupportsResponse.OPTIONAL),
+    "stop_playback": _Action(_stop_playback, SupportsResponse.NONE),
     "send_sms": _Action(_send_sms, SupportsResponse.OPTIONAL),
     "send_ussd": _Action(_send_ussd, SupportsResponse.OPTIONAL),
     "cancel_ussd": _Action(_cancel_ussd, SupportsResponse.NONE),

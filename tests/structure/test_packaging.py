@@ -38,7 +38,10 @@ def test_manifest_follows_hassfest_rules() -> None:
     assert manifest["config_flow"] is True
     assert manifest["iot_class"] == "local_push"
     assert manifest["integration_type"] == "device"
-    assert manifest["dependencies"] == ["usb"]
+    # Only what a bare HA Core venv sets up without extra system packages: ffmpeg's
+    # integration loads whether or not the binary is installed (a repairs issue says so).
+    assert manifest["dependencies"] == ["ffmpeg", "media_source", "usb"]
+    assert manifest["after_dependencies"] == ["tts"]
     assert manifest["codeowners"]
     assert manifest["documentation"]
     assert manifest["issue_tracker"]

@@ -18,8 +18,8 @@ The design (the HA layer, the media player and DTMF prompts all build on it):
   - :class:`WavSource`: a RIFF/WAVE file streamed from an already opened file descriptor
     (the caller opens it once and checks *what it opened*, so a path swapped for a symlink
     after the check cannot be played) or from any async byte stream (a TTS result). Any
-    integer PCM width (8/16/24/32 bit), channel count and rate is converted to the bridge
-    format while it plays (channels averaged, rate converted with ``audioop.ratecv``,
+    integer PCM width (8/16/24/32 bit), mono or stereo, and any rate is converted to the bridge
+    format while it plays (stereo averaged, rate converted with ``audioop.ratecv``,
     whose state is kept across chunks). The header is parsed here, not by :mod:`wave`: a
     chunk size that lies raises :class:`MediaError` (``corrupt_header``), a data size of
     0 or 0xFFFFFFFF (a WAV streamed through a pipe) means "until the end", a data size
@@ -46,14 +46,12 @@ The design (the HA layer, the media player and DTMF prompts all build on it):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from array import array
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import logging
 import os
 import struct
-import sys
 from typing import Protocol, Self
 
 import audioop
@@ -263,29 +261,11 @@ class _Converter:
             data = audioop.lin2lin(data, self.width, SAMPLE_WIDTH)
         if self.channels == 2:
             data = audioop.tomono(data, SAMPLE_WIDTH, 0.5, 0.5)
-        elif self.channels > 2:
-            data = _mix_down(data, self.channels)
         if self.in_rate != self.out_rate:
             data, self._state = audioop.ratecv(
                 data, SAMPLE_WIDTH, 1, self.in_rate, self.out_rate, self._state
             )
         return data
-
-
-def _mix_down(data: bytes, channels: int) -> bytes:
-    """Average ``channels`` interleaved 16-bit channels into one (C-level slicing)."""
-    samples = array("h", data)
-    if sys.byteorder == "big":
-        samples.byteswap()
-    mixed = b""
-    for channel in range(channels):
-        part = audioop.mul(samples[channel::channels].tobytes(), SAMPLE_WIDTH, 1 / channels)
-        mixed = part if not mixed else audioop.add(mixed, part, SAMPLE_WIDTH)
-    if sys.byteorder == "big":
-        out = array("h", mixed)
-        out.byteswap()
-        return out.tobytes()
-    return mixed
 
 
 class WavSource(AudioSource):
@@ -398,6 +378,8 @@ def _parse_fmt(body: bytes) -> tuple[int, int, int, int]:
     width = bits // 8
     if not 1 <= channels <= 16 or not 1000 <= rate <= 768000:
         raise MediaError("corrupt_header")
+    if channels > 2:  # surround layouts: FFmpeg knows how to mix them down
+        raise MediaError("unsupported_encoding")
     if block_align != width * channels or byte_rate != rate * block_align:
         raise MediaError("corrupt_header")
     return tag, channels, rate, width

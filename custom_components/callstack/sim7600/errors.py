@@ -119,11 +119,3 @@ class DecoderMissingError(MediaError):
 
     def __init__(self) -> None:
         super().__init__("decoder_missing")
-
-
-class WavFormatError(MediaError):
-    """The WAV file does not have the format the bridge streams."""
-
-    def __init__(self, message: str = "not_wav") -> None:
-        super().__init__("not_wav")
-

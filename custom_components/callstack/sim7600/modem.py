@@ -21,6 +21,7 @@ from typing import Any
 
 from . import validate
 from .audio import AudioBridge, PlaybackResult, RecordingResult
+from .audio_source import AudioSource
 from .calls import CallTracker, DialResult
 from .errors import (
     AtCommandError,
@@ -71,7 +72,6 @@ from .urc import (
     parse_registration,
 )
 from .ussd import UssdResult, UssdService
-from .wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -198,6 +198,7 @@ class Modem:
             call=self.calls.call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
+            playing=self.audio.playing,
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
             network_stuck=self.network_stuck,
@@ -492,20 +493,36 @@ class Modem:
         await self.calls.send_dtmf(digits, duration_ms)
 
     async def record(
-        self, target: Path, duration: float, *, stop_on_dtmf: bool = False, overwrite: bool = False
+        self,
+        target: Path,
+        duration: float,
+        *,
+        stop_on_dtmf: bool = False,
+        overwrite: bool = False,
+        channels: str = "caller",
     ) -> RecordingResult:
-        """Record the far end of the active call (fails closed; see :class:`AudioBridge`)."""
+        """Record the far end of the active call (fails closed; see :class:`AudioBridge`);
+        ``channels="both"`` adds what we play as the right channel."""
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
         return await self.audio.record(
-            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite
+            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite, channels=channels
         )
 
-    async def play(self, audio: WavAudio) -> PlaybackResult:
-        """Play audio into the active call."""
+    async def play(
+        self, source: AudioSource, *, gain: float = 1.0, replace: bool = False
+    ) -> PlaybackResult:
+        """Play ``source`` into the active call, paced to real time (see
+        :meth:`AudioBridge.play`: takes ownership of the source, raises
+        :class:`MediaError` before sending anything when it cannot be played)."""
         if self.calls.state is not CallState.ACTIVE:
+            await source.aclose()
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.play(audio)
+        return await self.audio.play(source, gain=gain, replace=replace)
+
+    def stop_playback(self) -> None:
+        """Stop what is playing into the call (no frame is written after this)."""
+        self.audio.stop_playback()
 
     async def send_sms(
         self, number: str, text: str, *, request_delivery_report: bool = False
