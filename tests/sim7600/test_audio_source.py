@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import os
 from pathlib import Path
 import struct
+import wave
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import numpy as np
@@ -38,11 +39,11 @@ from custom_components.callstack.sim7600.errors import (
 from custom_components.callstack.sim7600.events import DtmfEvent
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
-from sim7600_emulator import Sim7600Emulator, test_signal
+from sim7600_emulator import Identity, Sim7600Emulator, test_signal
 from tests.helpers import until
 from tests.media_files import FFMPEG, best_match, decode, make_media, pcm, speech_like, write_wav
 
-from .conftest import Recorder
+from .conftest import Recorder, config_for
 
 CALLER = "+4915550000001"
 FRAME = 320
@@ -476,3 +477,58 @@ async def test_the_gain_changes_from_the_next_frame(
     assert heard[0] == 500
     assert heard[-1] == 3000
     assert set(np.unique(heard).tolist()) <= {500, 3000}
+
+
+# ---- both sides recorded ----------------------------------------------------------------
+
+
+async def test_both_sides_are_recorded_sample_aligned(identity: Identity, tmp_path: Path) -> None:
+    """Issue 13 item 6: a stereo WAV, the far end on the left exactly as it streamed, what
+    we played on the right exactly as written and contiguous, placed where it played: its
+    first sample sits at the far-end sample the host had received when it wrote the first
+    frame, which is within 60 ms (the two-way transport latency the emulator measures)
+    before the far-end sample the emulator had sent when that frame arrived."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            played = test_signal(70000, 2400)
+            recording = asyncio.ensure_future(
+                modem.record(tmp_path / "both.wav", 1.2, channels="both")
+            )
+            await asyncio.sleep(0.3)
+            assert (await modem.play(PcmSource(played, 8000))).ended_by == "finished"
+            result = await recording
+        finally:
+            await modem.close()
+    with wave.open(str(result.path), "rb") as wav:
+        assert wav.getnchannels() == 2
+        assert wav.getframerate() == 8000
+        stereo = pcm(wav.readframes(wav.getnframes())).reshape(-1, 2)
+    assert result.samples == stereo.shape[0] == 9600
+    left, right = stereo[:, 0].tobytes(), stereo[:, 1]
+    sent = bytes(emu.audio_sent)
+    l0 = sent.find(left)
+    assert l0 >= 0
+    assert l0 % 2 == 0
+    assert left == test_signal(l0 // 2, len(left) // 2)
+    r0 = int(np.flatnonzero(right)[0])
+    assert right[r0 : r0 + 2400].tobytes() == played
+    assert not right[:r0].any()
+    assert not right[r0 + 2400 :].any()
+    first_arrival = emu.audio_received_marks[0][0]
+    assert 0 <= first_arrival - (l0 // 2 + r0) <= 480
+
+
+async def test_recording_one_side_is_unchanged_by_playback(
+    emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
+) -> None:
+    recording = asyncio.ensure_future(in_call.record(tmp_path / "caller.wav", 0.5))
+    await in_call.play(PcmSource(test_signal(5000, 1600), 8000))
+    result = await recording
+    with wave.open(str(result.path), "rb") as wav:
+        assert wav.getnchannels() == 1
+        heard = wav.readframes(wav.getnframes())
+    assert bytes(emulator.audio_sent).find(heard) >= 0

@@ -49,6 +49,7 @@ REGISTER_RETRY = 0.5
 _FLUSH_SECONDS = 0.25  # how often recorded PCM goes to the file
 STALL_SECONDS = 2.0  # no PCM for this long during a call: the stream has stalled
 _PLAYBACK_DRAIN_TIMEOUT = 2.0
+_PLAYOUT_SLACK_FRAMES = 3  # lateness the modem's playout buffer absorbs (60 ms)
 MAX_GAIN = 4.0  # +12 dB; louder would clip most material
 CHANNELS = ("caller", "both")
 
@@ -81,8 +82,11 @@ class _Recording:
     With ``both`` the buffer is stereo: the far end on the left, what we played on the
     right. The right channel is placed on the incoming stream's own sample timeline
     (:meth:`played` gets the stream index a frame plays at), so left sample *i* and right
-    sample *i* are what was heard and what was sent at the same moment, within one
-    frame; where nothing was played the right channel is silence.
+    sample *i* are what was heard and what was sent at the same moment; where nothing was
+    played the right channel is silence. A played frame may land up to ``delay`` samples
+    behind the newest far-end sample (the modem's playout buffer absorbs that much
+    lateness), so stereo samples are only finalised ``delay`` samples behind, and all of
+    them when the recording ends.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class _Recording:
         *,
         both: bool = False,
         first: int = 0,
+        delay: int = 0,
     ) -> None:
         self.samples_wanted = samples_wanted
         self.stop_on_dtmf = stop_on_dtmf
@@ -100,7 +105,9 @@ class _Recording:
         self.buffer = bytearray()
         self.samples = 0
         self._odd = b""
-        self._next = first  # stream index of the next left sample
+        self._delay = delay
+        self._left = bytearray()  # far-end samples from stream index _base on, not final
+        self._base = first
         self._right = bytearray()  # played samples from stream index _right_base on
         self._right_base = first
         # Bytes to drop first so the recording starts on a sample boundary of the
@@ -117,46 +124,54 @@ class _Recording:
         whole = len(data) - len(data) % SAMPLE_WIDTH
         self._odd = data[whole:]
         take = min(whole // SAMPLE_WIDTH, self.samples_wanted - self.samples)
-        left = data[: take * SAMPLE_WIDTH]
         if self.both:
-            right = self._take_right(take)
-            self.buffer += audioop.add(
-                audioop.tostereo(left, SAMPLE_WIDTH, 1, 0),
-                audioop.tostereo(right, SAMPLE_WIDTH, 0, 1),
-                SAMPLE_WIDTH,
-            )
+            self._left += data[: take * SAMPLE_WIDTH]
+            self._finalise(len(self._left) // SAMPLE_WIDTH - self._delay)
         else:
-            self.buffer += left
+            self.buffer += data[: take * SAMPLE_WIDTH]
         self.samples += take
-        self._next += take
         if self.samples >= self.samples_wanted:
-            self.ended.set_result("duration")
+            self.end("duration")
 
     def played(self, frame: bytes, at: int) -> None:
         """``frame`` was written to play from stream sample index ``at`` on."""
         if not self.both or self.ended.done():
             return
-        if at < self._next:  # the part that would have played in the past is gone
-            frame = frame[(self._next - at) * SAMPLE_WIDTH :]
-            at = self._next
+        if at < self._base:  # the part that would have played in the past is gone
+            frame = frame[(self._base - at) * SAMPLE_WIDTH :]
+            at = self._base
         if not self._right:
-            self._right_base = at
+            self._right_base = max(self._right_base, at)
         end = self._right_base + len(self._right) // SAMPLE_WIDTH
         if at > end:
             self._right += bytes((at - end) * SAMPLE_WIDTH)
+        elif at < end:  # overlaps what is queued: the newer frame wins
+            del self._right[(at - self._right_base) * SAMPLE_WIDTH :]
         self._right += frame
 
-    def _take_right(self, count: int) -> bytes:
-        """The right channel for the next ``count`` left samples (silence where none)."""
-        lead = min(count, max(0, self._right_base - self._next))
+    def _finalise(self, count: int) -> None:
+        """Interleave the oldest ``count`` pending far-end samples with the right channel."""
+        if count <= 0:
+            return
+        left = bytes(self._left[: count * SAMPLE_WIDTH])
+        del self._left[: count * SAMPLE_WIDTH]
+        lead = min(count, max(0, self._right_base - self._base))
         body = count - lead
         taken = bytes(self._right[: body * SAMPLE_WIDTH])
         del self._right[: body * SAMPLE_WIDTH]
-        self._right_base = max(self._right_base, self._next + count)
-        return bytes(lead * SAMPLE_WIDTH) + taken.ljust(body * SAMPLE_WIDTH, b"\0")
+        self._base += count
+        self._right_base = max(self._right_base, self._base)
+        right = bytes(lead * SAMPLE_WIDTH) + taken.ljust(body * SAMPLE_WIDTH, b"\0")
+        self.buffer += audioop.add(
+            audioop.tostereo(left, SAMPLE_WIDTH, 1, 0),
+            audioop.tostereo(right, SAMPLE_WIDTH, 0, 1),
+            SAMPLE_WIDTH,
+        )
 
     def end(self, reason: str) -> None:
         if not self.ended.done():
+            if self.both:
+                self._finalise(len(self._left) // SAMPLE_WIDTH)
             self.ended.set_result(reason)
 
     def fail(self, err: Exception) -> None:
@@ -398,6 +413,7 @@ class AudioBridge:
             skip=skip,
             both=channels == "both",
             first=(self._stream_bytes + skip) // SAMPLE_WIDTH,
+            delay=_PLAYOUT_SLACK_FRAMES * self.frame_bytes // SAMPLE_WIDTH,
         )
         self._recording = recording
         writer: WavWriter | None = None
@@ -561,7 +577,10 @@ class AudioBridge:
         recordings): it plays while the far end's samples from ``now`` on arrive, or right
         after the previous frame if that one still has samples to go."""
         now = self._stream_bytes // SAMPLE_WIDTH
-        at = max(self._tx_cursor, now)
+        slack = _PLAYOUT_SLACK_FRAMES * len(frame) // SAMPLE_WIDTH
+        # The modem buffers what we write, so a frame a little late still plays right
+        # after the previous one; only a real underrun (the buffer ran dry) leaves a gap.
+        at = self._tx_cursor if self._tx_cursor >= now - slack else now
         self._tx_cursor = at + len(frame) // SAMPLE_WIDTH
         if self._recording is not None:
             self._recording.played(frame, at)
