@@ -16,6 +16,7 @@ from typing import Any
 
 from homeassistant.components import media_source
 from homeassistant.components.media_player import (
+    MediaPlayerDeviceClass,
     MediaPlayerEntity,
     MediaPlayerEntityDescription,
 )
@@ -57,6 +58,7 @@ async def async_setup_entry(
 class CallstackMediaPlayer(CallstackEntity, MediaPlayerEntity):
     """Plays media and TTS into the active call."""
 
+    _attr_device_class = MediaPlayerDeviceClass.SPEAKER
     _attr_media_content_type = MediaType.MUSIC
     _attr_supported_features = (
         MediaPlayerEntityFeature.PLAY_MEDIA
