@@ -140,6 +140,16 @@ async def test_a_streamed_wav_of_unknown_length_plays_to_its_end() -> None:
     assert source.duration is None
 
 
+async def test_a_streamed_wav_whose_size_is_a_guess_plays_to_its_end() -> None:
+    """espeak-ng --stdout writes data size 0x7FFFF000 before it knows the length: in a
+    stream that is an upper bound, not a reason to refuse the WAV as too long."""
+    signal = test_signal(0, 4000)
+    data = bytearray(wav_bytes(signal))
+    data[40:44] = struct.pack("<I", 0x7FFFF000)
+    source = WavSource(StreamReader(chunks(bytes(data), 500)), 8000)
+    assert await frames_of(source) == signal
+
+
 async def test_a_wav_cut_short_plays_what_is_there(tmp_path: Path) -> None:
     signal = test_signal(0, 8000)
     path = tmp_path / "cut.wav"

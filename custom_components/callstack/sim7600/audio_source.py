@@ -23,8 +23,9 @@ The design (the HA layer, the media player and DTMF prompts all build on it):
     whose state is kept across chunks). The header is parsed here, not by :mod:`wave`: a
     chunk size that lies raises :class:`MediaError` (``corrupt_header``), a data size of
     0 or 0xFFFFFFFF (a WAV streamed through a pipe) means "until the end", a data size
-    beyond the end of the file is clamped to the file. A file whose stated length is above
-    ``max_seconds`` is refused before playing (:class:`MediaTooLongError`).
+    beyond the end of the file is clamped to the file, and in a stream it is only an upper
+    bound. A file whose length is above ``max_seconds`` is refused before playing
+    (:class:`MediaTooLongError`); a stream is cut there.
   - :class:`FfmpegSource`: anything FFmpeg decodes (MP3, Ogg/Opus, FLAC, AAC, WAV of any
     kind), from an opened file descriptor (handed to the child, read through
     ``/dev/fd/N`` so it is the same file), an ``http(s)`` URL or an async byte stream
@@ -327,15 +328,18 @@ class WavSource(AudioSource):
         block = width * channels
         if chunk_size in _UNKNOWN_SIZES:
             self._remaining = None
+        elif self._size is None:
+            # A stream: its header was written before the length was known (espeak-ng
+            # --stdout says 0x7FFFF000), so the size is only an upper bound.
+            self._remaining = chunk_size - chunk_size % block
         else:
-            if self._size is not None:
-                chunk_size = min(chunk_size, max(0, self._size - offset))
+            chunk_size = min(chunk_size, max(0, self._size - offset))
             self._remaining = chunk_size - chunk_size % block
             self.duration = self._remaining / block / in_rate
             if self.duration > self.max_seconds:
                 raise MediaTooLongError(self.max_seconds)
-            if self._remaining == 0:
-                raise MediaError("empty")
+        if self._remaining == 0:
+            raise MediaError("empty")
         self._budget = int(self.max_seconds * in_rate) * block
         self._chunk = max(block, min(_MAX_READ, int(in_rate * _READ_SECONDS) * block))
         self._converter = _Converter(width, channels, in_rate, self.rate)
