@@ -304,13 +304,13 @@ def _is_hass_url(hass: HomeAssistant, url: str) -> bool:
 async def _file_source(hass: HomeAssistant, rate: int, path: str) -> AudioSource:
     """Open the file once, check *what was opened* is inside the allowed folders, and
     stream it: integer-PCM WAV natively, everything else through FFmpeg."""
-    fd, kind = await hass.async_add_executor_job(_open_allowed, hass, path)
+    fd, kind, size = await hass.async_add_executor_job(_open_allowed, hass, path)
     if kind == "wav":
-        return _WavOrFfmpeg(hass, FdReader(fd), rate)
+        return _WavOrFfmpeg(hass, FdReader(fd), rate, size)
     return FfmpegSource(ffmpeg_binary(hass), FfmpegInput(fd=fd), rate)
 
 
-def _open_allowed(hass: HomeAssistant, path: str) -> tuple[int, str]:
+def _open_allowed(hass: HomeAssistant, path: str) -> tuple[int, str, int]:
     """Blocking: check the name (so nothing outside can even be probed for existence),
     open, check the opened file's real path (so a swap after the first check cannot
     reach anything else), sniff its kind."""
@@ -327,21 +327,22 @@ def _open_allowed(hass: HomeAssistant, path: str) -> tuple[int, str]:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="path_not_allowed"
             )
-        if os.fstat(fd).st_size == 0:
+        size = os.fstat(fd).st_size
+        if size == 0:
             raise _invalid_media("empty")
         kind = "wav" if is_riff_wave(fd) else "other"
     except BaseException:
         os.close(fd)
         raise
-    return fd, kind
+    return fd, kind, size
 
 
 class _WavOrFfmpeg(WavSource):
     """A WAV file: streamed natively when it holds integer PCM; a WAV of another
     encoding (float, A-law, ADPCM...) is handed to FFmpeg from the same descriptor."""
 
-    def __init__(self, hass: HomeAssistant, reader: FdReader, rate: int) -> None:
-        super().__init__(reader, rate, size=reader.size, max_seconds=MAX_PLAY_SECONDS)
+    def __init__(self, hass: HomeAssistant, reader: FdReader, rate: int, size: int) -> None:
+        super().__init__(reader, rate, size=size, max_seconds=MAX_PLAY_SECONDS)
         self._hass = hass
         self._fd_reader = reader
         self._fallback: FfmpegSource | None = None
