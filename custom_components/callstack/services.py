@@ -312,7 +312,6 @@ async def _record(
         "media_content_id": f"{MEDIA_SOURCE_PREFIX}{folder.name}/{filename}",
         "duration": result.duration,
         "ended_by": result.ended_by,
-        "channels": call.data["channels"],
     }
 
 

@@ -371,6 +371,36 @@ async def test_mutated_wav_headers_give_only_translated_errors(
     assert not modem.audio.busy
 
 
+async def test_record_both_sides_through_the_action(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """``channels: both``: a stereo WAV, far end left, what was played right, in order
+    (sample alignment in real time: tests/sim7600/test_audio_source.py; this call runs 20
+    times faster, where loop jitter can split the right channel)."""
+    chime = write_wav(recordings / "chime.wav", speech_like(0.3, 8000, 1), 8000)
+    await in_call(hass, emulator, loaded_entry)
+    recording = hass.async_create_task(
+        call_action(
+            hass,
+            "record",
+            {"duration": 1.0, "filename": "both.wav", "channels": "both"},
+            return_response=True,
+        )
+    )
+    await asyncio.sleep(0.01)
+    await call_action(hass, "play", {"media": "chime.wav"})
+    response = await recording
+    assert response["duration"] == 1.0
+    with wave.open(str(recordings / "both.wav"), "rb") as wav:
+        assert wav.getnchannels() == 2
+        stereo = pcm(wav.readframes(wav.getnframes())).reshape(-1, 2)
+    assert bytes(emulator.audio_sent).find(stereo[:, 0].tobytes()) >= 0
+    played = pcm(chime.read_bytes()[44:])
+    right = stereo[:, 1]
+    assert right[right != 0].tolist() == played[played != 0].tolist()
+    await call_action(hass, "hang_up")
+
+
 # ---- say and TTS ----------------------------------------------------------------------
 
 
