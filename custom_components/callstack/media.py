@@ -36,7 +36,7 @@ from pathlib import Path
 import re
 import shutil
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from homeassistant.components import media_source
 from homeassistant.components.media_player.browse_media import async_process_play_media_url
@@ -268,8 +268,10 @@ async def _resolved_source(
 async def _url_source(
     hass: HomeAssistant, rate: int, url: str, *, provider: bool = False
 ) -> AudioSource:
-    """A URL: a TTS result by token, a signed URL on HA, or (from a media source
-    provider only) the provider's own http(s) URL."""
+    """A URL: a TTS result by token, a local media file, or, only when a media source
+    resolved it, any other URL on HA (signed) or the provider's own http(s) URL. Given
+    directly, other URLs are refused: FFmpeg is never pointed at an arbitrary address, nor
+    at HA's API with a signature."""
     parts = urlsplit(url)
     own = url.startswith("/") or _is_hass_url(hass, url)
     if own and (match := _TTS_PROXY.fullmatch(parts.path)):
@@ -280,10 +282,10 @@ async def _url_source(
             raise _invalid_media("unresolvable")
         return _tts_stream_source(hass, stream, rate)
     if own and parts.path.startswith("/media/") and not parts.query:
-        dir_id, _, relative = parts.path.removeprefix("/media/").partition("/")
+        dir_id, _, relative = unquote(parts.path.removeprefix("/media/")).partition("/")
         if (base := hass.config.media_dirs.get(dir_id)) is not None and relative:
             return await _file_source(hass, rate, os.path.join(base, relative))
-    if not own and not provider:
+    if not provider:
         raise _invalid_media("url_not_allowed")
     if own:
         try:

@@ -143,8 +143,9 @@ async def test_play_decodes_any_format_into_the_call(
 async def test_play_takes_local_media_ids_paths_and_surround_wavs(
     hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Path
 ) -> None:
-    """A media-source ID of local media and an absolute path; a 5.1 WAV (which the native
-    reader leaves to FFmpeg) plays mixed down as FFmpeg mixes it."""
+    """A media-source ID of local media, HA's URL of it (what other players get) and an
+    absolute path; a 5.1 WAV (which the native reader leaves to FFmpeg) plays mixed down
+    as FFmpeg mixes it."""
     sounds = media_dir / "sounds"
     surround = write_wav(sounds / "surround.wav", speech_like(1.0, 48000, 6), 48000)
     await in_call(hass, emulator, loaded_entry)
@@ -152,6 +153,12 @@ async def test_play_takes_local_media_ids_paths_and_surround_wavs(
         hass, "play", {"media": "media-source://media_source/local/sounds/surround.wav"}
     )
     reference = decode(surround)
+    await wait_until(hass, lambda: heard(emulator).size >= reference.size, what="audio")
+    assert_heard(emulator, reference)
+    emulator.audio_received.clear()
+    hass.config.internal_url = "http://homeassistant.local:8123"
+    url = "http://homeassistant.local:8123/media/local/sounds/surround.wav"
+    await call_action(hass, "play", {"media": url})
     await wait_until(hass, lambda: heard(emulator).size >= reference.size, what="audio")
     assert_heard(emulator, reference)
     emulator.audio_received.clear()
@@ -204,6 +211,7 @@ async def test_play_without_waiting_returns_at_once(
         ("http://example.com/sound.mp3", "invalid_media", {"reason": "url_not_allowed"}),
         ("ftp://example.com/sound.mp3", "invalid_media", {"reason": "url_not_allowed"}),
         ("/api/tts_proxy/nosuchtoken.mp3", "invalid_media", {"reason": "unresolvable"}),
+        ("/api/states", "invalid_media", {"reason": "url_not_allowed"}),
         ("missing.mp3", "file_not_found", None),
     ],
 )
