@@ -7,6 +7,7 @@ from pathlib import Path
 import re
 
 from awesomeversion import AwesomeVersion
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[2]
@@ -74,6 +75,20 @@ def test_every_action_is_described_translated_and_has_an_icon() -> None:
     assert set(services) == set(strings) == set(icons)
     for name, spec in services.items():
         assert set(spec.get("fields", {})) == set(strings[name].get("fields", {})), name
+
+
+def test_every_selector_in_services_yaml_is_valid() -> None:
+    """HA's own selector schemas accept every field's selector (in this HA version)."""
+    from homeassistant.helpers.selector import validate_selector
+
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    for name, spec in services.items():
+        for field, options in spec.get("fields", {}).items():
+            if "selector" in options:
+                try:
+                    validate_selector(options["selector"])
+                except Exception as err:
+                    pytest.fail(f"{name}.{field}: {err}")
 
 
 def test_every_exception_key_used_in_code_is_translated() -> None:
