@@ -178,11 +178,10 @@ async def _started(hass: HomeAssistant, source: AudioSource) -> AudioSource:
         await async_check_ffmpeg(hass)
         raise _error("ffmpeg_missing") from None
     except MediaError as err:
+        if err.reason == "stream_failed":  # the TTS engine failed producing the audio
+            _LOGGER.debug("TTS failed: %s", type(err.__cause__).__name__)
+            raise _error("tts_failed") from None
         raise _invalid_media(err.reason) from None
-    except HomeAssistantError as err:
-        # A TTS engine that failed while producing the audio.
-        _LOGGER.debug("TTS failed: %s", type(err).__name__)
-        raise _error("tts_failed") from None
     return source
 
 

@@ -45,6 +45,7 @@ from .sim7600.errors import (
     AudioBusyError,
     CallStateError,
     InvalidArgumentError,
+    MediaError,
     RecordingEmptyError,
     Sim7600Error,
 )
@@ -364,6 +365,8 @@ async def _start_playback(
             result = await play
         except AudioBusyError:
             raise _error("playback_in_progress") from None
+        except MediaError as err:  # the media broke off midway (a failing TTS stream)
+            raise _invalid("invalid_media", reason=err.reason) from None
         except Sim7600Error as err:
             raise _device_error(err) from err
         return {"duration": result.duration, "ended_by": result.ended_by}

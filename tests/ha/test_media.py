@@ -96,9 +96,12 @@ class SpeechEntity(TextToSpeechEntity):
         if extension == "mp3":
             self.spoken = encode(self.spoken, folder / "spoken.mp3")
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.fail = False
 
     def get_tts_audio(self, message: str, language: str, options: dict[str, Any]) -> TtsAudioType:
         self.requests.append((message, language, dict(options)))
+        if self.fail:
+            raise HomeAssistantError("the engine broke")
         return self.extension, self.spoken.read_bytes()
 
 
@@ -467,6 +470,23 @@ async def test_say_options_and_errors(
     assert_translated_error(err, HomeAssistantError, "audio_bridge_not_running", emulator)
 
 
+async def test_a_failing_tts_engine_is_tts_failed_and_plays_nothing(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, speech: SpeechEntity
+) -> None:
+    speech.fail = True
+    await in_call(hass, emulator, loaded_entry)
+    err = await action_error(
+        hass, "say", {"message": "Anyone there?", "tts_entity_id": "tts.test_speech_wav"}
+    )
+    assert_translated_error(err, HomeAssistantError, "tts_failed", emulator)
+    assert bytes(emulator.audio_received) == b""
+    assert not loaded_entry.runtime_data.modem.audio.busy
+    speech.fail = False
+    await call_action(hass, "say", {"message": "Hello", "tts_entity_id": "tts.test_speech_wav"})
+    assert heard(emulator).size > 0
+    await call_action(hass, "hang_up")
+
+
 async def test_say_without_tts_set_up(
     hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
 ) -> None:
@@ -531,7 +551,9 @@ async def test_media_player_follows_the_call(
     await wait_until(hass, lambda: hass.states.get(player(hass)).state == "playing")
     await emulator.remote_hang_up()
     await wait_until(hass, lambda: hass.states.get(player(hass)).state == "off")
-    assert not loaded_entry.runtime_data.modem.audio.busy
+    written = loaded_entry.runtime_data.modem.audio.stats.frames_out
+    await wait_until(hass, lambda: not loaded_entry.runtime_data.modem.audio.busy, what="free")
+    assert loaded_entry.runtime_data.modem.audio.stats.frames_out == written
 
 
 async def test_a_second_play_media_replaces_the_first(
@@ -610,8 +632,11 @@ async def test_ffmpeg_missing_is_a_repair_and_a_clear_error(
         hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": "/nonexistent/ffmpeg"}}
     )
     entry = await entry_factory()
-    await hass.async_block_till_done()
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "ffmpeg_missing") is not None
+    await wait_until(
+        hass,
+        lambda: ir.async_get(hass).async_get_issue(DOMAIN, "ffmpeg_missing") is not None,
+        what="the repairs issue",
+    )
     make_media(recordings, "song.mp3", seconds=0.5)
     write_wav(recordings / "plain.wav", speech_like(0.5, 44100, 2), 44100)
     await in_call(hass, emulator, entry)

@@ -334,7 +334,9 @@ async def test_ffmpeg_is_killed_on_close_and_never_outlives_its_source(tmp_path:
     assert process is not None
     assert process.returncode is None
     await anext(source)
-    await source.aclose()
+    await asyncio.sleep(0.5)  # FFmpeg decodes ahead until its stdout pipe is full
+    async with asyncio.timeout(3):  # a paused, full pipe must not hang the close
+        await source.aclose()
     assert process.returncode is not None
     await source.aclose()  # twice is fine
 

@@ -529,11 +529,13 @@ class AudioBridge:
             try:
                 return await self._pump_playback(source, playback)
             finally:
+                # Released before the bridge says it is free: nothing of it outlives play.
+                await source.aclose()
                 self._playback = None
                 playback.finished.set()
                 self._on_change()
         finally:
-            await source.aclose()
+            await source.aclose()  # a no-op when closed above
 
     def _check_can_play(self, replace: bool) -> None:
         if not self.running or self._port is None:

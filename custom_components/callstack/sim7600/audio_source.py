@@ -39,7 +39,8 @@ The design (the HA layer, the media player and DTMF prompts all build on it):
 * Errors are :class:`MediaError` with a fixed ``reason`` token (never a path, URL or
   FFmpeg output): ``not_wav``, ``corrupt_header``, ``unsupported_encoding``, ``empty``,
   ``too_long``, ``undecodable``, ``no_audio``, ``not_found``, ``unreachable``,
-  ``timeout``, ``decoder_missing`` (:class:`DecoderMissingError`), ``decoder_failed``.
+  ``timeout``, ``stream_failed`` (the byte stream's producer raised),
+  ``decoder_missing`` (:class:`DecoderMissingError`), ``decoder_failed``.
 * :func:`apply_gain` scales a frame with saturation (``audioop.mul`` clips at the int16
   limits instead of wrapping around), for the volume of the media player.
 """
@@ -71,6 +72,7 @@ _MAX_READ = 1 << 20
 _MAX_SKIPPED_CHUNK = 1 << 20  # a non-audio chunk bigger than this before "data" is a lie
 _FIRST_FRAME_TIMEOUT = 20.0  # FFmpeg opening a URL or probing a large file
 _STDERR_TAIL = 4096
+_CLOSE_TIMEOUT = 5.0  # a killed FFmpeg's pipes close within this
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 _PCM = 1
 _EXTENSIBLE = 0xFFFE
@@ -129,6 +131,11 @@ class StreamReader:
                 self._buffer = await anext(self._chunks)
             except StopAsyncIteration:
                 self._done = True
+            except Exception as err:
+                # Whatever the producer raised (a TTS engine failing midway), the player
+                # sees one typed error; the cause stays chained for debug logs.
+                self._done = True
+                raise MediaError("stream_failed") from err
         data, self._buffer = self._buffer[:size], self._buffer[size:]
         return data
 
@@ -559,12 +566,30 @@ class FfmpegSource(AudioSource):
             raise MediaError("empty" if code == 0 else _reason(bytes(self._stderr_tail)))
 
     async def aclose(self) -> None:
+        # Cleanup runs to its end even if the caller is cancelled meanwhile (an unload):
+        # a process left half reaped would keep its pipes open past the event loop.
+        cleanup = asyncio.ensure_future(self._close())
+        try:
+            await asyncio.shield(cleanup)
+        except asyncio.CancelledError:
+            await cleanup
+            raise
+
+    async def _close(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+        if process is not None:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
             with contextlib.suppress(Exception):
-                await process.wait()
+                # Read what is left in the pipe first: FFmpeg decodes ahead, and a full
+                # stdout buffer pauses the pipe, so wait() (which waits for every pipe to
+                # close) would never return.
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    assert process.stdout is not None
+                    while await process.stdout.read(65536):
+                        pass
+                    await process.wait()
         for task in self._helpers:
             task.cancel()
         for task in self._helpers:
