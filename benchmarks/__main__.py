@@ -25,6 +25,7 @@ from . import (
     ROOT,
     at_overhead,
     footprint,
+    gnss_overhead,
     playback,
     recording,
     setup_time,
@@ -60,6 +61,8 @@ class Plan:
     voice_latency_runs: int = 50
     voice_cpu_seconds: float = 120.0
     voice_long_seconds: float = 600.0
+    gnss_seconds: float = 2.0
+    gnss_rounds: int = 15
 
 
 QUICK = Plan(
@@ -78,6 +81,8 @@ QUICK = Plan(
     voice_latency_runs=20,
     voice_cpu_seconds=30.0,
     voice_long_seconds=60.0,
+    gnss_seconds=0.5,
+    gnss_rounds=3,
 )
 
 
@@ -202,6 +207,9 @@ async def run_all(plan: Plan) -> tuple[list[Result], dict[str, Any]]:
                     at_overhead.run(host, tcp, plan.at_round_trips, plan.at_blocks), "at"
                 )
             results["setup"] = await _timed(setup_time.run(hass, host, plan.setups), "setup")
+        results["gnss"] = await _timed(
+            gnss_overhead.run(plan.gnss_seconds, plan.gnss_rounds), "gnss"
+        )
         stall_rows(results["setup"], beat)
         _log("benchmark voice (8a-8c)")
         voice_results = await voice.run(
@@ -215,7 +223,7 @@ async def run_all(plan: Plan) -> tuple[list[Result], dict[str, Any]]:
     _log("import times")
     imports = await footprint.import_times(plan.import_runs)
     _add_clean_rows(results, clean, imports)
-    order = ("urc", "sms", "record", "drain", "play", "at", "setup", "footprint")
+    order = ("urc", "sms", "record", "drain", "play", "at", "setup", "footprint", "gnss")
     ordered = [results[name] for name in order] + voice_results
     return ordered, {"clean_process": clean, "imports": imports}
 

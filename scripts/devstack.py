@@ -864,7 +864,9 @@ def instructions(stack: Stack, seconds: float) -> str:
             "",
             f"Drive the emulated modem from a second terminal (in {REPO}):",
             f"  {ctl} ring {CALLER}       # incoming call",
-            f"  {ctl} answer                      # the far end answers (after an outgoing call)",
+            f"  {ctl} dial-outcome none           # the next outgoing call rings until...",
+            f"  {ctl} answer                      # ...the far end answers it (by default it "
+            "answers by itself)",
             f"  {ctl} hangup                      # the far end hangs up",
             f"  {ctl} missed                      # the caller gives up ringing",
             f"  {ctl} sms {CALLER} 'Hello from the emulator'",

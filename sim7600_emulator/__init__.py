@@ -1,10 +1,12 @@
-"""An emulated SIMCom SIM7600G-H for tests: AT and PCM audio ports over ptys and TCP.
+"""An emulated SIMCom SIM7600G-H for tests: AT, PCM audio and NMEA ports over ptys and TCP.
 
 See README.md in this directory for the scenario API and the command line.
 """
 
 from .call_model import Call, CallStat, DialOutcome
 from .emulator import Sim7600Emulator
+from .gnss import Sky
+from .gnss_track import GnssPosition, GnssSample, GnssTrack
 from .identity import Identity
 from .pcm_signal import TEST_SIGNAL_RATE, test_signal
 from .ports import TranscriptEntry
@@ -20,9 +22,13 @@ __all__ = [
     "CallStat",
     "Concat",
     "DialOutcome",
+    "GnssPosition",
+    "GnssSample",
+    "GnssTrack",
     "Identity",
     "SentSms",
     "Sim7600Emulator",
+    "Sky",
     "SmsStat",
     "StoredSms",
     "TranscriptEntry",

@@ -29,6 +29,16 @@ class HangRule:
     remaining: int
 
 
+@dataclass
+class DelayRule:
+    """The next `remaining` commands starting with `prefix` get their final result code
+    `seconds` after the rest of their reply."""
+
+    prefix: str
+    seconds: float
+    remaining: int
+
+
 class AtSession:
     """Reads the AT port. Input waits, unframed, while a command runs; the SMS prompt reads raw.
 
@@ -44,6 +54,7 @@ class AtSession:
         self._input = asyncio.Event()
         self._new_command = asyncio.Event()
         self._hangs: list[HangRule] = []
+        self._delays: list[DelayRule] = []
         self._worker: asyncio.Task[None] | None = None
         self._lf_may_follow = False
 
@@ -70,6 +81,11 @@ class AtSession:
     def hang(self, prefix: str, times: int) -> None:
         """Leave the next `times` commands starting with `prefix` unanswered (not even echoed)."""
         self._hangs.append(HangRule(prefix.upper(), times))
+
+    def delay_final(self, prefix: str, seconds: float, times: int) -> None:
+        """Hold back the final result code of the next `times` commands starting with
+        `prefix` by `seconds` (the reply lines before it go out at once)."""
+        self._delays.append(DelayRule(prefix.upper(), seconds, times))
 
     async def wait_for_command(self, prefix: str, timeout: float, after: int) -> str:
         """The first command from index `after` on that starts with `prefix` (any case)."""
@@ -173,6 +189,8 @@ class AtSession:
             _LOGGER.exception("Emulator failed on an AT%s command", cmd.name)
             out.lines("ERROR")
             return
+        if final != NO_FINAL and (delay := self._take_delay(cmd)):
+            await asyncio.sleep(delay)
         if final is None:
             out.lines("OK")
         elif final != NO_FINAL:
@@ -189,3 +207,11 @@ class AtSession:
                 rule.remaining -= 1
                 return True
         return False
+
+    def _take_delay(self, cmd: AtCommand) -> float:
+        upper = cmd.line.upper()
+        for rule in self._delays:
+            if rule.remaining > 0 and upper.startswith(rule.prefix):
+                rule.remaining -= 1
+                return rule.seconds
+        return 0.0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
 
@@ -30,7 +31,7 @@ class CallDirection(IntEnum):
 
 @dataclass
 class Call:
-    """The one call the emulator handles at a time."""
+    """One call of the module: +CLCC lists each by its `id` (1, 2, ... the lowest free)."""
 
     number: str
     number_type: int
@@ -40,6 +41,10 @@ class Call:
     connected_at: float | None = None
     """Loop time of VOICE CALL: BEGIN; None until the call connects."""
     cpcmreg_refusals_left: int = 0
+    ring_interval: float = 2.0
+    """Seconds between RINGs while the call rings (also after it waited)."""
+    progress: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
+    """What runs for this call now: its RINGs, or the far end's answer to our ATD."""
 
     def clcc_line(self) -> str:
         """`+CLCC: <id>,<dir>,<stat>,<mode>,<mpty>,"<number>",<type>` (voice, not multiparty)."""

@@ -25,15 +25,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sim7600_emulator")
     sub = parser.add_subparsers(dest="mode", required=True)
 
-    serve = sub.add_parser("serve", help="run an emulator until SIGINT/SIGTERM")
+    serve = sub.add_parser(
+        "serve",
+        help="run an emulator until SIGINT/SIGTERM",
+        description="Run an emulated SIM7600 until SIGINT/SIGTERM. A second emulator on the "
+        "same machine needs its own --seed (or it has the same IMEI, and Home Assistant "
+        "takes it for the same modem), its own --control and --state-file.",
+    )
     serve.add_argument("--pty", action="store_true", help="open ptys (the default without TCP)")
-    serve.add_argument("--tcp-host", default="127.0.0.1")
+    serve.add_argument(
+        "--tcp-host", default="127.0.0.1", help="address the TCP ports listen on (127.0.0.1)"
+    )
     serve.add_argument("--tcp-at-port", type=int, help="listen for the AT port on TCP")
     serve.add_argument("--tcp-audio-port", type=int, help="listen for the audio port on TCP")
+    serve.add_argument("--tcp-nmea-port", type=int, help="listen for the NMEA port on TCP")
     serve.add_argument("--control", type=Path, help="Unix socket for ctl")
     serve.add_argument("--state-file", type=Path, help="write paths and URLs here as JSON")
     serve.add_argument("--audio-speed", type=float, default=1.0, help="0 = as fast as drained")
-    serve.add_argument("--seed", type=int, default=0, help="seed of the fake identity")
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the fake identity (IMEI, IMSI, ICCID); give each emulator its own",
+    )
 
     ctl = sub.add_parser("ctl", help="send one scenario command to a running emulator")
     ctl.add_argument("--control", type=Path, required=True, help="the server's Unix socket")
@@ -57,14 +71,21 @@ async def serve(args: argparse.Namespace) -> int:
     stopping = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    tcp = args.tcp_at_port is not None or args.tcp_audio_port is not None
+    tcp = any(
+        port is not None for port in (args.tcp_at_port, args.tcp_audio_port, args.tcp_nmea_port)
+    )
     control: ControlServer | None = None
     async with Sim7600Emulator(Identity.seeded(args.seed), audio_speed=args.audio_speed) as emu:
         try:
             if args.pty or not tcp:
                 await emu.start_pty()
             if tcp:
-                await emu.start_tcp(args.tcp_host, args.tcp_at_port or 0, args.tcp_audio_port or 0)
+                await emu.start_tcp(
+                    args.tcp_host,
+                    args.tcp_at_port or 0,
+                    args.tcp_audio_port or 0,
+                    args.tcp_nmea_port or 0,
+                )
             if args.control is not None:
                 control = ControlServer(emu, args.control)
                 await control.start()
@@ -96,6 +117,9 @@ def _state(emu: Sim7600Emulator, control: ControlServer | None) -> dict[str, str
         "audio_link": ports["audio"]["link"],
         "at_url": ports["at"]["url"],
         "audio_url": ports["audio"]["url"],
+        "nmea_path": ports["nmea"]["pty"],
+        "nmea_link": ports["nmea"]["link"],
+        "nmea_url": ports["nmea"]["url"],
         "control": None if control is None else str(control.path),
     }
 

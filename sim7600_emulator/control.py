@@ -16,6 +16,7 @@ from typing import Any
 
 from .emulator import Sim7600Emulator
 from .far_end_voice import tone, wav_voice
+from .gnss_track import GnssPosition, GnssTrack
 from .ussd import UssdReply
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class ControlCommand:
 
 async def _ring(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     await emu.incoming_call(args["number"], args.get("type"), args.get("interval") or 2.0)
+
+
+async def _call_waiting(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.call_waiting = args["state"] == "on"
 
 
 async def _dial_outcome(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
@@ -93,18 +98,49 @@ async def _save_heard(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, A
     return emu.save_heard(Path(args["path"]))
 
 
+async def _gnss_position(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.set_gnss_track(
+        GnssTrack.fixed(args["latitude"], args["longitude"], args.get("altitude") or 0.0)
+    )
+
+
+async def _gnss_line(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    start = GnssPosition(args["latitude"], args["longitude"], args.get("altitude") or 0.0)
+    emu.set_gnss_track(
+        GnssTrack.line(start, speed_kmh=args["speed"], course=args.get("course") or 0.0)
+    )
+
+
+async def _gnss_sky(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    visible = args.get("visible")
+    emu.set_gnss_sky(
+        visible=None if visible is None else visible == "yes",
+        in_view=args.get("in_view"),
+        in_use=args.get("in_use"),
+        hdop=args.get("hdop"),
+    )
+
+
 async def _status(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
     return emu.status()
 
 
-PORTS = ("at", "audio", "both")
+async def _sent_sms(emu: Sim7600Emulator, args: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"destination": sms.destination, "text": sms.text, "reference": sms.reference}
+        for sms in emu.sent_sms
+    ]
+
+
+PORTS = ("at", "audio", "nmea", "both")
+_CALL_ID = Argument("call", int, "+CLCC index of the call (default: the obvious one)", flag=True)
 
 COMMANDS: dict[str, ControlCommand] = {
     command.name: command
     for command in (
         ControlCommand(
             "ring",
-            "an incoming call",
+            "an incoming call (during a call: a waiting call)",
             (
                 Argument("number", str, "caller number"),
                 Argument(
@@ -114,9 +150,25 @@ COMMANDS: dict[str, ControlCommand] = {
             ),
             _ring,
         ),
-        ControlCommand("missed", "the caller gives up", (), lambda emu, _: emu.missed_call()),
+        ControlCommand(
+            "missed",
+            "the ringing or waiting caller gives up",
+            (_CALL_ID,),
+            lambda emu, args: emu.missed_call(args.get("call")),
+        ),
         ControlCommand("answer", "the far end answers", (), lambda emu, _: emu.remote_answer()),
-        ControlCommand("hangup", "the far end hangs up", (), lambda emu, _: emu.remote_hang_up()),
+        ControlCommand(
+            "hangup",
+            "the far end hangs up",
+            (_CALL_ID,),
+            lambda emu, args: emu.remote_hang_up(args.get("call")),
+        ),
+        ControlCommand(
+            "call-waiting",
+            "the subscriber's call waiting service (off: a second caller hears busy)",
+            (Argument("state", str, "on or off", choices=("on", "off")),),
+            _call_waiting,
+        ),
         ControlCommand(
             "dial-outcome",
             "what the far end does with the next ATD",
@@ -206,7 +258,11 @@ COMMANDS: dict[str, ControlCommand] = {
             (
                 Argument("hex", str, "the bytes in hex"),
                 Argument(
-                    "port", str, "which port (default at)", flag=True, choices=("at", "audio")
+                    "port",
+                    str,
+                    "which port (default at)",
+                    flag=True,
+                    choices=("at", "audio", "nmea"),
                 ),
             ),
             _garbage,
@@ -228,7 +284,41 @@ COMMANDS: dict[str, ControlCommand] = {
             (Argument("path", str, "where to write the WAV file"),),
             _save_heard,
         ),
+        ControlCommand(
+            "gnss-position",
+            "the module stands at one place",
+            (
+                Argument("latitude", float, "degrees, north positive"),
+                Argument("longitude", float, "degrees, east positive"),
+                Argument("altitude", float, "metres (default 0)", flag=True),
+            ),
+            _gnss_position,
+        ),
+        ControlCommand(
+            "gnss-line",
+            "the module moves in a straight line",
+            (
+                Argument("latitude", float, "start, degrees north"),
+                Argument("longitude", float, "start, degrees east"),
+                Argument("speed", float, "km/h"),
+                Argument("course", float, "degrees true (default 0)", flag=True),
+                Argument("altitude", float, "metres (default 0)", flag=True),
+            ),
+            _gnss_line,
+        ),
+        ControlCommand(
+            "gnss-sky",
+            "what the receiver sees (visible no = fix lost)",
+            (
+                Argument("visible", str, "open sky", flag=True, choices=("yes", "no")),
+                Argument("in_view", int, "satellites in view", flag=True),
+                Argument("in_use", int, "satellites in use (<3 no fix, 3 2D)", flag=True),
+                Argument("hdop", float, "horizontal dilution of precision", flag=True),
+            ),
+            _gnss_sky,
+        ),
         ControlCommand("status", "call, settings and counters", (), _status),
+        ControlCommand("sent-sms", "the SMS the host sent, oldest first", (), _sent_sms),
     )
 }
 

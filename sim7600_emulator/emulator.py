@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 import shutil
 import tempfile
@@ -12,6 +13,8 @@ from typing import Any, Literal, Self
 
 from .call_model import Call, DialKind, DialOutcome, number_type as type_of_number
 from .far_end_voice import Voice, save_wav
+from .gnss import Sky
+from .gnss_track import GnssTrack
 from .identity import Identity
 from .modem import Modem
 from .network import Tech
@@ -19,19 +22,21 @@ from .ports import ModemPort, PortName, TranscriptEntry
 from .settings import Settings
 from .sim_card import SimCard, SimState
 from .sms_inbox import SentSms
-from .sms_segments import Encoding
-from .sms_storage import SmsStorage
+from .sms_pdu import SmsSubmit
+from .sms_segments import Encoding, choose_alphabet
+from .sms_storage import SmsStat, SmsStorage
 from .ussd import DCS_GSM7, UssdReply
 from .variants import Variants
 
-PortChoice = Literal["at", "audio", "both"]
+PortChoice = Literal["at", "audio", "nmea", "both"]
 
+NMEA_INTERFACE = 1
 AT_INTERFACE = 2
 AUDIO_INTERFACE = 4
 
 
 class Sim7600Emulator:
-    """A SIM7600G-H as the host sees it over USB: an AT port and a PCM audio port.
+    """A SIM7600G-H as the host sees it over USB: an AT port, a PCM audio port, an NMEA port.
 
     The ports are real file descriptors (pseudo-terminals) and/or TCP sockets (like ser2net raw
     mode), two front doors to the same module. Scenario methods make the network act: calls,
@@ -50,7 +55,16 @@ class Sim7600Emulator:
         self.transcript: list[TranscriptEntry] = []
         self._at = ModemPort("at", AT_INTERFACE, self.transcript, self._at_data)
         self._audio = ModemPort("audio", AUDIO_INTERFACE, self.transcript, self._audio_data)
-        self._modem = Modem(self.identity, self.variants, self._at, self._audio, audio_speed)
+        # The host may write to the NMEA port; the module ignores it (the transcript keeps it).
+        self._nmea = ModemPort("nmea", NMEA_INTERFACE, self.transcript, lambda data: None)
+        self._modem = Modem(
+            self.identity,
+            self.variants,
+            self._at,
+            self._audio,
+            nmea_port=self._nmea,
+            audio_speed=audio_speed,
+        )
         self._link_dir: Path | None = None
         self._started = False
 
@@ -72,18 +86,19 @@ class Sim7600Emulator:
         if self._link_dir is not None:
             raise RuntimeError("the pty front door is already open")
         self._link_dir = Path(tempfile.mkdtemp(prefix="sim7600-by-id-"))
-        self._at.open_pty(self._link_dir)
-        self._audio.open_pty(self._link_dir)
+        for port in self._all_ports:
+            port.open_pty(self._link_dir)
         self._power_on()
 
     async def start_tcp(
-        self, host: str = "127.0.0.1", at_port: int = 0, audio_port: int = 0
+        self, host: str = "127.0.0.1", at_port: int = 0, audio_port: int = 0, nmea_port: int = 0
     ) -> None:
         """Listen for one client per port, like ser2net in raw mode (port 0 = pick a free one)."""
         if self._at.tcp is not None:
             raise RuntimeError("the TCP front door is already open")
         await self._at.open_tcp(host, at_port)
         await self._audio.open_tcp(host, audio_port)
+        await self._nmea.open_tcp(host, nmea_port)
         self._power_on()
 
     async def stop(self) -> None:
@@ -91,8 +106,8 @@ class Sim7600Emulator:
         await self._modem.tasks.cancel_all()
         self._modem.session.stop()
         self._modem.audio.stop()
-        await self._at.close()
-        await self._audio.close()
+        for port in self._all_ports:
+            await port.close()
         if self._link_dir is not None:
             shutil.rmtree(self._link_dir, ignore_errors=True)
             self._link_dir = None
@@ -133,6 +148,25 @@ class Sim7600Emulator:
         """socket://host:port of the audio port."""
         return self._url(self._audio)
 
+    @property
+    def nmea_path(self) -> str:
+        """The NMEA pty slave (/dev/pts/N)."""
+        return self._pty_path(self._nmea)
+
+    @property
+    def nmea_link(self) -> str:
+        """Stable symlink to the NMEA pty, ...-if01-port0."""
+        return self._link(self._nmea)
+
+    @property
+    def nmea_url(self) -> str:
+        """socket://host:port of the NMEA port."""
+        return self._url(self._nmea)
+
+    @property
+    def _all_ports(self) -> tuple[ModemPort, ModemPort, ModemPort]:
+        return (self._at, self._audio, self._nmea)
+
     @staticmethod
     def _pty_path(port: ModemPort) -> str:
         if port.pty is None:
@@ -162,13 +196,17 @@ class Sim7600Emulator:
     async def incoming_call(
         self, number: str, number_type: int | None = None, ring_interval: float = 2.0
     ) -> None:
-        """A call arrives: RING (+CLIP with AT+CLIP=1, +CRING: VOICE with AT+CRC=1), repeated."""
+        """A call arrives: RING (+CLIP with AT+CLIP=1, +CRING: VOICE with AT+CRC=1), repeated.
+
+        During another call it waits instead: +CCWA (with AT+CCWA=1) and +CLCC stat 5; with
+        `call_waiting` off the network turns the caller away and the module sees nothing.
+        """
         kind = type_of_number(number) if number_type is None else number_type
         await self._modem.calls.incoming_call(number, kind, ring_interval)
 
-    async def missed_call(self) -> None:
-        """The caller gives up before the host answers: MISSED_CALL."""
-        await self._modem.calls.missed_call()
+    async def missed_call(self, call_id: int | None = None) -> None:
+        """The ringing or waiting caller (or call `call_id`) gives up: MISSED_CALL."""
+        await self._modem.calls.missed_call(call_id)
 
     @property
     def dial_outcome(self) -> DialOutcome:
@@ -187,9 +225,10 @@ class Sim7600Emulator:
         """The far end picks up the call the host placed: VOICE CALL: BEGIN."""
         await self._modem.calls.remote_answer()
 
-    async def remote_hang_up(self) -> None:
-        """The far end hangs up: VOICE CALL: END: <duration>, NO CARRIER."""
-        await self._modem.calls.remote_hang_up()
+    async def remote_hang_up(self, call_id: int | None = None) -> None:
+        """The far end of the foreground call (or of call `call_id`) hangs up:
+        VOICE CALL: END: <duration>, NO CARRIER."""
+        await self._modem.calls.remote_hang_up(call_id)
 
     async def send_dtmf(self, digits: str) -> None:
         """The far end presses keys: +RXDTMF: <c> per digit."""
@@ -197,8 +236,24 @@ class Sim7600Emulator:
 
     @property
     def call(self) -> Call | None:
-        """The current call (stat, number, direction), or None."""
+        """The foreground call (the active one, else the lowest index), or None."""
         return self._modem.calls.call
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every call the module holds, by +CLCC index."""
+        control = self._modem.calls
+        return [control.calls[index] for index in sorted(control.calls)]
+
+    @property
+    def call_waiting(self) -> bool:
+        """The subscriber's call waiting service (AT+CCWA=,<mode> changes it); when off, a
+        second caller gets busy and the module sees nothing."""
+        return self._modem.ctx.network.call_waiting
+
+    @call_waiting.setter
+    def call_waiting(self, enabled: bool) -> None:
+        self._modem.ctx.network.call_waiting = enabled
 
     @property
     def dtmf_sent(self) -> str:
@@ -219,13 +274,15 @@ class Sim7600Emulator:
         ref16: bool = False,
         omit_parts: Sequence[int] = (),
         store: bool = True,
+        timestamp: datetime | None = None,
     ) -> list[int]:
         """An SMS arrives from `sender`; returns the storage indexes used now.
 
         Parts are numbered from 1 (`order`, `omit_parts`); `split` forces that many parts.
         With store=False the message is shown with +CMT and never stored, whatever AT+CNMI
         says; with CNMI mt=2 it is shown with +CMT as well. Parts that find the storage full
-        wait and are stored (+CMTI) when the host deletes something.
+        wait and are stored (+CMTI) when the host deletes something. `timestamp` is the
+        service centre's time stamp of every part (default: now, in the network's zone).
         """
         return self._modem.inbox.deliver(
             sender,
@@ -237,7 +294,30 @@ class Sim7600Emulator:
             ref16=ref16,
             omit_parts=omit_parts,
             store=store,
+            timestamp=timestamp,
         )
+
+    def store_sent_sms(
+        self, destination: str, text: str, *, stat: SmsStat = SmsStat.STO_SENT
+    ) -> int:
+        """The user keeps a sent (STO SENT) or draft (STO UNSENT) message on the SIM, as a
+        phone the SIM was in leaves them; returns its storage index."""
+        if stat not in (SmsStat.STO_SENT, SmsStat.STO_UNSENT):
+            raise ValueError("a sent or draft message is STO SENT or STO UNSENT")
+        alphabet = choose_alphabet(text, "auto")
+        submit = SmsSubmit(destination, text, alphabet, None, False, 0)
+        return self._store(submit.encode(), stat, submit)
+
+    def store_raw_sms(self, pdu: bytes, stat: SmsStat = SmsStat.REC_UNREAD) -> int:
+        """Put `pdu` on the SIM as it is (e.g. a received PDU no decoder can read), without
+        any indication; returns its storage index."""
+        return self._store(pdu, stat, None)
+
+    def _store(self, pdu: bytes, stat: SmsStat, message: SmsSubmit | None) -> int:
+        stored = self.sms_storage.store_pdu(pdu, stat, message)
+        if stored is None:
+            raise ValueError("the SIM's message storage is full")
+        return stored.index
 
     @property
     def sms_storage(self) -> SmsStorage:
@@ -349,14 +429,84 @@ class Sim7600Emulator:
 
     async def send_garbage(self, data: bytes, port: PortName = "at") -> None:
         """Write raw bytes to the host, as line noise or a confused firmware would."""
-        (self._at if port == "at" else self._audio).send(data)
+        {"at": self._at, "audio": self._audio, "nmea": self._nmea}[port].send(data)
 
     def hang_command(self, prefix: str, times: int = 1) -> None:
         """The next `times` commands starting with `prefix` get no answer, not even an echo."""
         self._modem.session.hang(prefix, times)
 
+    def delay_final(self, prefix: str, seconds: float, times: int = 1) -> None:
+        """The next `times` commands starting with `prefix` get their reply at once but their
+        final result code (OK, ERROR) `seconds` later, as a link that splits a reply might."""
+        self._modem.session.delay_final(prefix, seconds, times)
+
     def _ports(self, choice: PortChoice) -> list[ModemPort]:
-        return {"at": [self._at], "audio": [self._audio], "both": [self._at, self._audio]}[choice]
+        return {
+            "at": [self._at],
+            "audio": [self._audio],
+            "nmea": [self._nmea],
+            "both": [self._at, self._audio],
+        }[choice]
+
+    # GNSS -------------------------------------------------------------------------------------
+
+    def set_gnss_track(self, track: GnssTrack) -> None:
+        """Where the module is: played from the track's start, one position per epoch."""
+        self._modem.gnss.set_track(track)
+
+    @property
+    def gnss_track(self) -> GnssTrack:
+        """The track being played."""
+        return self._modem.gnss.track
+
+    def set_gnss_sky(
+        self,
+        *,
+        visible: bool | None = None,
+        in_view: int | None = None,
+        in_use: int | None = None,
+        hdop: float | None = None,
+    ) -> None:
+        """What the receiver sees. visible=False loses the fix (a tunnel), True recovers it;
+        fewer than 3 satellites in use is no fix, 3 a 2D fix, 4 or more 3D."""
+        sky = self._modem.gnss.sky
+        if in_use is not None and not 0 <= in_use <= (in_view or sky.in_view) <= 32:
+            raise ValueError("satellites: 0 <= in use <= in view <= 32")
+        if hdop is not None and not 0.0 < hdop < 100.0:
+            raise ValueError("hdop must be within (0, 100)")
+        for name, value in (
+            ("visible", visible),
+            ("in_view", in_view),
+            ("in_use", in_use),
+            ("hdop", hdop),
+        ):
+            if value is not None:
+                setattr(sky, name, value)
+
+    @property
+    def gnss_sky(self) -> Sky:
+        """The receiver's sky (visible, in_view, in_use, hdop, pdop, vdop)."""
+        return self._modem.gnss.sky
+
+    def stop_gnss(self) -> None:
+        """The receiver stops as if AT+CGPS=0 came from another port: no more NMEA, and the
+        `+CGPS: 0` URC on the AT port."""
+        self._modem.gnss.stop_from_elsewhere()
+
+    @property
+    def gnss_on(self) -> bool:
+        """Whether the host switched the engine on (AT+CGPS=1)."""
+        return self._modem.gnss.on
+
+    @property
+    def gnss_has_fix(self) -> bool:
+        """Whether the receiver has a position now (on, cold start over, enough satellites)."""
+        return self._modem.gnss.has_fix
+
+    @property
+    def gnss_epochs_sent(self) -> int:
+        """NMEA epochs written to the NMEA port since power-up."""
+        return self._modem.gnss.epochs_sent
 
     # Audio ------------------------------------------------------------------------------------
 
@@ -432,9 +582,8 @@ class Sim7600Emulator:
 
     def status(self) -> dict[str, Any]:
         """A JSON-friendly summary: call, settings, SIM, network, counters, front doors."""
-        call = self.call
         ports: dict[str, Any] = {}
-        for port in (self._at, self._audio):
+        for port in self._all_ports:
             ports[port.name] = {
                 "pty": port.pty.path if port.pty else None,
                 "link": str(port.link_path) if port.link_path else None,
@@ -442,14 +591,9 @@ class Sim7600Emulator:
             }
         ctx = self._modem.ctx
         return {
-            "call": None
-            if call is None
-            else {
-                "number": call.number,
-                "direction": call.direction.name,
-                "stat": call.stat.name,
-                "connected": call.connected_at is not None,
-            },
+            "call": _call_status(self.call),
+            "calls": [_call_status(call) for call in self.calls],
+            "call_waiting": self.call_waiting,
             "settings": asdict(self.settings),
             "sim": ctx.sim.state,
             "registration": ctx.registration("+CEREG"),
@@ -464,6 +608,24 @@ class Sim7600Emulator:
             "sms_stored": len(self.sms_storage),
             "sms_waiting": len(self._modem.inbox.waiting),
             "sms_sent": len(self.sent_sms),
+            "dtmf_sent": self.dtmf_sent,
             "ussd_session_open": self.ussd_session_open,
+            "gnss": {
+                "on": self.gnss_on,
+                "fix": self.gnss_has_fix,
+                "epochs_sent": self.gnss_epochs_sent,
+            },
             "ports": ports,
         }
+
+
+def _call_status(call: Call | None) -> dict[str, Any] | None:
+    if call is None:
+        return None
+    return {
+        "id": call.id,
+        "number": call.number,
+        "direction": call.direction.name,
+        "stat": call.stat.name,
+        "connected": call.connected_at is not None,
+    }

@@ -13,6 +13,7 @@ from .clock import ModemClock
 from .context import ModemContext
 from .errors import BadParameter, CmeError, PlainError
 from .general_commands import GeneralCommands
+from .gnss import GnssEngine
 from .identity import Identity
 from .network import Network
 from .network_commands import NetworkCommands
@@ -40,6 +41,8 @@ class Modem:
         variants: Variants,
         at_port: ModemPort,
         audio_port: ModemPort,
+        *,
+        nmea_port: ModemPort,
         audio_speed: float,
     ) -> None:
         self._variants = variants
@@ -54,7 +57,7 @@ class Modem:
             network=Network(),
             settings=self.default_settings(),
         )
-        self._ports = (at_port, audio_port)
+        self._ports = (at_port, audio_port, nmea_port)
         self.session = AtSession(self.ctx)
         self.audio = AudioStream(audio_port, self.tasks, audio_speed)
         self.network = NetworkCommands(self.ctx)
@@ -62,6 +65,7 @@ class Modem:
         self.inbox = SmsInbox(self.ctx)
         self.sms = SmsCommands(self.ctx, self.inbox, self.session.read_prompt)
         self.ussd = UssdService(self.ctx)
+        self.gnss = GnssEngine(self.ctx, nmea_port)
         families = (
             GeneralCommands(self.ctx, self.default_settings),
             SimCommands(self.ctx, self._sim_unlocked),
@@ -69,6 +73,7 @@ class Modem:
             self.calls,
             self.sms,
             self.ussd,
+            self.gnss,
         )
         for family in families:
             self.session.handlers |= family.handlers()
@@ -94,6 +99,7 @@ class Modem:
         self.session.stop()
         self.calls.power_off()
         self.ussd.reset()
+        self.gnss.power_off()
         ctx.settings = self.default_settings()
         ctx.network.cfun = 1
         ctx.sim.power_up()

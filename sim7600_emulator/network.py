@@ -34,6 +34,8 @@ class Network:
     ber: int = 99
     lac: int = 0x3F29
     cell_id: int = 89815063
+    call_waiting: bool = True
+    """The subscriber's call waiting service (AT+CCWA=,<mode>): off, a second caller is busy."""
     cfun: int = 1
     """AT+CFUN level: 1 full, 4 radio off, 0 minimum (radio and SIM off)."""
 

@@ -1,4 +1,4 @@
-"""The module's two USB serial functions the host talks to, each reachable over a pty and TCP."""
+"""The module's USB serial functions the host talks to, each reachable over a pty and TCP."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Literal
 from .pty_link import PtyLink
 from .tcp_link import TcpLink
 
-PortName = Literal["at", "audio"]
+PortName = Literal["at", "audio", "nmea"]
 Direction = Literal["host->modem", "modem->host"]
 
 BY_ID_PREFIX = "usb-SimTech__Incorporated_SimTech__Incorporated_0123456789ABCDEF"
@@ -30,7 +30,7 @@ class TranscriptEntry:
 
 
 class ModemPort:
-    """One serial function (AT on interface 02, audio on 04) and the front doors leading to it.
+    """One serial function (NMEA on interface 01, AT on 02, audio on 04) and its front doors.
 
     A pty and a TCP listener may both be open; the module's output goes to each and the host's
     input from either reaches the same place. drop()/restore() model USB re-enumeration.

@@ -14,6 +14,7 @@ class Settings:
     clip: int = 0
     clcc: int = 0
     crc: int = 0
+    ccwa: int = 0
     colp: int = 0
     cvhu: int = 1
     cusd: int = 0

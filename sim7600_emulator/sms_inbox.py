@@ -61,6 +61,7 @@ class SmsInbox:
         ref16: bool,
         omit_parts: Sequence[int],
         store: bool,
+        timestamp: datetime | None = None,
     ) -> list[int]:
         """Send `text` from `sender` as one or more parts; the storage indexes used right away."""
         alphabet = choose_alphabet(text, encoding)
@@ -72,7 +73,7 @@ class SmsInbox:
         if reference is None:
             self._last_reference += 1
             reference = self._last_reference % (65536 if ref16 else 256)
-        timestamp = network_time()
+        timestamp = timestamp or network_time()
         indexes: list[int] = []
         for seq in sequence:
             if seq in omit_parts:

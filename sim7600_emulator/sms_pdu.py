@@ -96,6 +96,25 @@ class SmsSubmit:
     message_reference: int
     """TP-MR the host put in (the module assigns its own, reported in +CMGS)."""
 
+    def encode(self) -> bytes:
+        """The PDU as the SIM keeps a sent or draft message: SMSC field `00`, then the TPDU
+        (no validity period)."""
+        first = (
+            MTI_SUBMIT
+            | (UDHI if self.concat else 0)
+            | (STATUS_REPORT_BIT if self.status_report else 0)
+        )
+        dcs = 0x08 if self.alphabet == "ucs2" else 0x04 if self.alphabet == "8bit" else 0x00
+        header = self.concat.header() if self.concat else b""
+        udl, user_data = encode_user_data(self.text, self.alphabet, header)
+        tpdu = (
+            bytes((first, self.message_reference))
+            + encode_address(self.destination)
+            + bytes((0x00, dcs, udl))
+            + user_data
+        )
+        return b"\x00" + tpdu
+
 
 def address_type(address: str) -> int:
     """145 for +international, 208 for alphanumeric senders, else 129."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .sms_pdu import SmsDeliver
+from .sms_pdu import SmsDeliver, SmsSubmit
 
 
 class SmsStat(IntEnum):
@@ -25,11 +25,16 @@ class SmsStat(IntEnum):
 
 @dataclass
 class StoredSms:
-    """One stored part: the message, its PDU as the host reads it, and whether it was read."""
+    """One stored message: its PDU as the host reads it, what it holds, and its stat.
+
+    ``message`` is the received part (SMS-DELIVER), the user's sent or draft message
+    (SMS-SUBMIT, stat STO SENT / STO UNSENT), or None for a PDU stored as raw bytes (one
+    that a scenario made undecodable on purpose).
+    """
 
     index: int
     stat: SmsStat
-    message: SmsDeliver
+    message: SmsDeliver | SmsSubmit | None
     pdu: bytes
 
 
@@ -65,15 +70,23 @@ class SmsStorage:
         """Whether `index` names a slot of this storage (empty or not)."""
         return self.first_index <= index < self.first_index + self.capacity
 
-    def store(self, message: SmsDeliver) -> StoredSms | None:
-        """Put `message` in the lowest free slot as unread; None when full."""
+    def store(self, message: SmsDeliver | SmsSubmit) -> StoredSms | None:
+        """Put `message` in the lowest free slot: received ones unread, sent ones as sent;
+        None when full."""
+        stat = SmsStat.REC_UNREAD if isinstance(message, SmsDeliver) else SmsStat.STO_SENT
+        return self.store_pdu(message.encode(), stat, message)
+
+    def store_pdu(
+        self, pdu: bytes, stat: SmsStat, message: SmsDeliver | SmsSubmit | None = None
+    ) -> StoredSms | None:
+        """Put `pdu` in the lowest free slot with `stat`; None when full."""
         index = next(
             (i for i in range(self.first_index, self.first_index + self.capacity) if i not in self),
             None,
         )
         if index is None:
             return None
-        stored = StoredSms(index, SmsStat.REC_UNREAD, message, message.encode())
+        stored = StoredSms(index, stat, message, pdu)
         self.messages[index] = stored
         return stored
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 EndFormat = Literal["seconds", "hhmmss", "bare"]
+NmeaTalker = Literal["GP", "GN"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ class Variants:
 
     failed_dial_end: bool = False
     """`VOICE CALL: END: 000000` before BUSY / NO ANSWER / NO CARRIER of a failed dial [U]."""
+
+    waiting_ring: bool = False
+    """RING (+CLIP) also comes for a waiting call, not only +CCWA [U]."""
+
+    waiting_gone_urcs: bool = False
+    """A waiting caller who gives up also gets `VOICE CALL: END: 000000` and `NO CARRIER` [U]."""
+
+    waiting_missed_call: bool = True
+    """A waiting caller who gives up leaves `MISSED_CALL: <time> <number>` [U]."""
+
+    chld_begin: bool = True
+    """AT+CHLD that connects a waiting call sends `VOICE CALL: BEGIN` [U]."""
+
+    chld_stops_pcm: bool = False
+    """AT+CHLD that makes another call active stops PCM until AT+CPCMREG=1 again [U]."""
 
     cpcmreg_refusals: int = 0
     """AT+CPCMREG=1 fails this many times after each connect before it is accepted [obs: lag]."""
@@ -75,3 +91,24 @@ class Variants:
 
     ussd_delay: float = 0.05
     """Seconds from AT+CUSD=1,... (answered OK at once) until the network's +CUSD."""
+
+    gnss: bool = True
+    """The module has a GNSS receiver (SIM7600G/E/A-H); False: AT+CGPS* answer ERROR."""
+
+    cgps_repeat_error: bool = True
+    """AT+CGPS=1 while on (or =0 while off) answers ERROR [vendor reply, T-SIM7600X#123]."""
+
+    nmea_talker: NmeaTalker = "GP"
+    """Talker of GGA/RMC/GSA/VTG: GP (GPS) or GN (combined constellations) [U]."""
+
+    gsv_signal_id: bool = False
+    """GSV ends with the NMEA 4.10 signal ID field (`...,1*56`) [obs, one SIM7600G-H log]."""
+
+    gnss_epoch: float = 1.0
+    """Wall seconds per GNSS epoch (one second of track time); smaller plays a track faster."""
+
+    gnss_cold_start: float = 0.3
+    """Seconds from AT+CGPS=1 to the first fix (real: tens of seconds under open sky)."""
+
+    gnss_stop_delay: float = 0.05
+    """Seconds from AT+CGPS=0 until the `+CGPS: 0` URC (real: 2-30 s, ATC3 17.2.1)."""

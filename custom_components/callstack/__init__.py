@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -9,20 +11,32 @@ from homeassistant.exceptions import (
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.typing import ConfigType
 
+from . import websocket_api
+from .card import async_register_card
+from .config_flow import entries_using_port
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_NMEA_PORT,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_PART_TIMEOUT,
+    DEFAULT_GNSS_INTERVAL,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
     DEFAULT_SMS_PART_TIMEOUT,
     DOMAIN,
+    GNSS_KEY_PREFIX,
 )
 from .coordinator import (
     CallstackConfigEntry,
@@ -37,9 +51,11 @@ from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
+from .unique_id import async_unique_id_key, keyed_unique_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.DEVICE_TRACKER,
     Platform.EVENT,
     Platform.MEDIA_PLAYER,
     Platform.NOTIFY,
@@ -50,13 +66,29 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all modems."""
+    """Register the actions, the phone card and its websocket commands once for all modems."""
     async_setup_services(hass)
+    websocket_api.async_setup(hass)
+    await async_register_card(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
+    """1.1 -> 1.2: the unique id, a plain hash of the IMEI that ~10^6 guesses reverse,
+    becomes that hash under the installation's key (no modem needed: see unique_id.py)."""
+    if entry.version > 1:
+        return False  # from a newer Callstack: refuse rather than guess
+    if entry.minor_version < 2:
+        unique_id = entry.unique_id
+        if unique_id is not None:
+            unique_id = keyed_unique_id(await async_unique_id_key(hass), unique_id)
+        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Connect to the modem, then add its device and entities."""
+    await _async_refuse_shared_ports(hass, entry)
     journal = StoreJournal(hass, entry.entry_id)
     await journal.async_load()
     modem = Modem(
@@ -69,10 +101,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
             * float(entry.options.get(CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG)),
             sms_part_timeout=3600.0
             * float(entry.options.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)),
+            gnss=bool(entry.options.get(CONF_GNSS, False)),
+            nmea_url=entry.data.get(CONF_NMEA_PORT) or None,
+            gnss_interval=float(entry.options.get(CONF_GNSS_INTERVAL, DEFAULT_GNSS_INTERVAL)),
         ),
         sms_journal=journal,
     )
-    modem.sms.restore(journal.reassembly)
     try:
         # Stored SMS are swept once the entities listen (below), not during connect.
         await modem.connect(sweep_sms=False)
@@ -114,11 +148,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
     entry.runtime_data = CallstackRuntime(modem, coordinator)
-    entry.async_on_unload(modem.close)
+    entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if not entry.options.get(CONF_GNSS, False):
+        _remove_gnss_entities(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     if modem.audio.url is not None:
         # Only MP3 and friends need FFmpeg; say so once, in repairs, if it is missing.
@@ -126,15 +162,62 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     return True
 
 
+async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """Stop before opening a port another entry uses (AT or audio, under any name): two
+    drivers on one port garble each other's commands and stall each other's audio. The
+    flows refuse this; an entry configured before they did, or edited by hand, is told."""
+    others = {
+        other.entry_id: [other.data.get(CONF_AT_PORT), other.data.get(CONF_AUDIO_PORT)]
+        for other in hass.config_entries.async_entries(
+            DOMAIN, include_ignore=False, include_disabled=False
+        )
+        if other.entry_id != entry.entry_id
+    }
+    for port in (entry.data.get(CONF_AT_PORT), entry.data.get(CONF_AUDIO_PORT)):
+        if not port or not others:
+            continue
+        using = await hass.async_add_executor_job(entries_using_port, port, others)
+        if using:
+            other = hass.config_entries.async_get_entry(using[0])
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="port_in_use",
+                translation_placeholders={"title": other.title if other else "?"},
+            )
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
     """Unload the entities; the modem's ports and tasks close through async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
+
+
+def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
+    """The GNSS option was turned off: its tracker and sensors go, not linger as orphans."""
+    registry = er.async_get(hass)
+    prefix = f"{entry.entry_id}_{GNSS_KEY_PREFIX}"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.unique_id.startswith(prefix):
+            registry.async_remove(entity.entity_id)
+
+
+def _platforms(entry: CallstackConfigEntry) -> list[Platform]:
+    """The platforms of a loaded entry: the device tracker only where GNSS is on."""
+    modem = entry.runtime_data.modem
+    gnss = modem.config.gnss and bool(modem.gnss.supported)
+    return [platform for platform in PLATFORMS if platform is not Platform.DEVICE_TRACKER or gnss]
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
     """Drop the repairs issues and the SMS journal of a removed modem."""
     async_delete_issues(hass, entry.entry_id)
     await StoreJournal(hass, entry.entry_id).async_remove()
+
+
+async def _async_close(modem: Modem, journal: StoreJournal) -> None:
+    """Close the modem, then write the SMS journal as the driver left it: an SMS whose
+    journal write the close interrupted is delivered by the next setup, which reads it."""
+    await modem.close()
+    await journal.async_flush()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:

@@ -7,7 +7,8 @@ Steps:
   modem on that port is probed (it must answer AT and be a SIMCom) before going on.
 - ``audio``: the PCM audio port, pre-filled with the AT port's sibling interface; it may be
   left empty (no call audio). If it cannot be opened the user must confirm going on
-  without audio.
+  without audio. A modem with a GNSS receiver is also asked for its NMEA port (sibling
+  ``-if01-``), optional: without it the position is polled on the AT port.
 - ``pin``: only when the SIM asks for its PIN; the PIN is sent once per submit.
 - ``reauth`` + ``reauth_confirm``: setup found the stored PIN rejected (and forgot it) or
   the SIM asking for a PIN; the same one-attempt-per-submit unlock, then the entry reloads.
@@ -18,16 +19,15 @@ never opened by the flow: the running entry holds it, and opening a serial port 
 its input. The update listener of a loaded entry reloads it when its data changes, so the
 flow reloads only entries that are not loaded (and have no listener).
 
-The unique id is a hash of the IMEI; the IMEI itself, the PIN and phone numbers are never
-stored in the unique id, shown or logged.
+The unique id is a keyed hash of the IMEI that cannot be reversed (``unique_id.py``); the
+IMEI itself, the PIN and phone numbers are never stored in the unique id, shown or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import hashlib
 import logging
 import os
 import re
@@ -64,12 +64,19 @@ import voluptuous as vol
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_LOGBOOK_MESSAGE_TEXT,
+    CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
     CONF_SIM_PIN,
     CONF_SMS_PART_TIMEOUT,
     CONF_SMS_RECIPIENTS,
+    DEFAULT_BUS_EVENT_PRIVATE_DATA,
+    DEFAULT_GNSS_INTERVAL,
     DEFAULT_RECORDINGS_FOLDER,
     DEFAULT_REGISTRATION_WATCHDOG,
     DEFAULT_SIGNAL_INTERVAL,
@@ -91,6 +98,7 @@ from .sim7600.errors import (
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
 from .sim7600.transport import open_port
+from .unique_id import async_modem_unique_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +111,8 @@ SIGNAL_INTERVAL_MIN = 10
 SIGNAL_INTERVAL_MAX = 3600
 WATCHDOG_MAX_MINUTES = 1440
 SMS_PART_TIMEOUT_MAX_HOURS = 168
+GNSS_INTERVAL_MIN = 1
+GNSS_INTERVAL_MAX = 3600
 
 # How long one AT command of the probe may take, and the whole probe or PIN unlock.
 PROBE_COMMAND_TIMEOUT = 2.0
@@ -111,15 +121,12 @@ PROBE_TIMEOUT = 30.0
 # The by-id interface numbers of the AT and audio ports per USB composition.
 AT_INTERFACE: Mapping[str, str] = {"9001": "02", "9011": "04"}
 AUDIO_INTERFACE: Mapping[str, str] = {"9001": "04", "9011": "06"}
+# 9001: ModemManager's port rules; 9011: inferred from its layout (sim7600.md section 1).
+NMEA_INTERFACE: Mapping[str, str] = {"9001": "01", "9011": "03"}
 
 _INTERFACE = re.compile(r"-if([0-9]{2})-")
 _NETWORK_URL = re.compile(r"(socket|rfc2217)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
 _FOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def modem_unique_id(imei: str) -> str:
-    """The config entry's unique id: a short hash of the IMEI, never the IMEI itself."""
-    return hashlib.sha256(imei.encode()).hexdigest()[:16]
 
 
 def usb_interface(path: str) -> str | None:
@@ -135,6 +142,16 @@ def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
     When the PID is unknown both rules apply. Nothing is derived for URLs or plain
     ``/dev/ttyUSBn`` names. Whether the path exists is for the caller to check.
     """
+    return _sibling(at_port, pid, AUDIO_INTERFACE)
+
+
+def nmea_sibling(at_port: str, pid: str | None = None) -> str | None:
+    """The NMEA port of ``at_port``: ``-if02-`` to ``-if01-`` (9001), ``-if04-`` to ``-if03-``
+    (9011); like :func:`audio_sibling` otherwise."""
+    return _sibling(at_port, pid, NMEA_INTERFACE)
+
+
+def _sibling(at_port: str, pid: str | None, interfaces: Mapping[str, str]) -> str | None:
     if "://" in at_port:
         return None
     head, sep, name = at_port.rpartition("/")
@@ -145,13 +162,13 @@ def audio_sibling(at_port: str, pid: str | None = None) -> str | None:
     if pid is not None and pid in AT_INTERFACE:
         if interface != AT_INTERFACE[pid]:
             return None
-        audio = AUDIO_INTERFACE[pid]
+        sibling = interfaces[pid]
     else:
-        audio_by_at = {at: AUDIO_INTERFACE[key] for key, at in AT_INTERFACE.items()}
-        if interface not in audio_by_at:
+        sibling_by_at = {at: interfaces[key] for key, at in AT_INTERFACE.items()}
+        if interface not in sibling_by_at:
             return None
-        audio = audio_by_at[interface]
-    return f"{head}{sep}{name[: match.start()]}-if{audio}-{name[match.end() :]}"
+        sibling = sibling_by_at[interface]
+    return f"{head}{sep}{name[: match.start()]}-if{sibling}-{name[match.end() :]}"
 
 
 def valid_port(value: str) -> bool:
@@ -171,25 +188,26 @@ class SerialPortChoice:
     likely_at: bool
 
 
-def entries_using_port(at_port: str, ports: Mapping[str, Any]) -> list[str]:
-    """The ids of the entries (``ports``: entry id to AT port) whose AT port is ``at_port``:
+def entries_using_port(port: str, ports: Mapping[str, Iterable[Any]]) -> list[str]:
+    """The ids of the entries (``ports``: entry id to the ports it uses) that use ``port``:
     the same name, or for device paths the same device (a /dev/serial/by-id link and its
     /dev/ttyUSBn are one port). URLs compare by name only.
 
     Blocking I/O (``os.path.realpath``): run it in the executor.
     """
-    target = None if "://" in at_port else os.path.realpath(at_port)
-    return [
-        entry_id
-        for entry_id, port in ports.items()
-        if port == at_port
-        or (
+    target = None if "://" in port else os.path.realpath(port)
+
+    def same(other: Any) -> bool:
+        if other == port:
+            return True
+        return (
             target is not None
-            and isinstance(port, str)
-            and "://" not in port
-            and os.path.realpath(port) == target
+            and isinstance(other, str)
+            and "://" not in other
+            and os.path.realpath(other) == target
         )
-    ]
+
+    return [entry_id for entry_id, used in ports.items() if any(map(same, used))]
 
 
 class _WrongModemError(Exception):
@@ -223,12 +241,13 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one SIM7600 modem."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2  # 2: the unique id is a keyed hash (see async_migrate_entry)
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
         self._at_port: str | None = None
         self._audio_port: str | None = None
+        self._nmea_port: str | None = None
         self._pid: str | None = None
         self._ports: list[SerialPortChoice] = []
         self._probe: ProbeResult | None = None
@@ -313,13 +332,32 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return at_port
         return None
 
-    async def _async_entries_using_port(self, at_port: str) -> list[str]:
-        """The ids of the configured entries whose AT port is ``at_port`` (by any name)."""
+    async def _async_entries_using_port(
+        self, port: str, kinds: Iterable[str] = (CONF_AT_PORT,)
+    ) -> list[str]:
+        """The ids of the configured entries that use ``port`` (by any name) as one of
+        ``kinds`` (their AT port, audio port or both)."""
         ports = {
-            entry.entry_id: entry.data.get(CONF_AT_PORT)
+            entry.entry_id: [entry.data.get(kind) for kind in kinds]
             for entry in self._async_current_entries(include_ignore=False)
         }
-        return await self.hass.async_add_executor_job(entries_using_port, at_port, ports)
+        return await self.hass.async_add_executor_job(entries_using_port, port, ports)
+
+    async def _async_port_of_another_entry(self, port: str) -> bool:
+        """Whether another modem's entry uses ``port``, AT, audio or NMEA. The entry being
+        reconfigured is not another, nor, once the probe named the modem, an entry of the
+        same modem (its ports are about to be updated)."""
+        own = {
+            entry.entry_id
+            for entry in self._async_current_entries(include_ignore=False)
+            if self.unique_id is not None and entry.unique_id == self.unique_id
+        }
+        if self.source == SOURCE_RECONFIGURE:
+            own.add(self._get_reconfigure_entry().entry_id)
+        using = await self._async_entries_using_port(
+            port, (CONF_AT_PORT, CONF_AUDIO_PORT, CONF_NMEA_PORT)
+        )
+        return any(entry_id not in own for entry_id in using)
 
     async def _async_use_at_port(
         self, at_port: str, errors: dict[str, str]
@@ -327,21 +365,23 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Probe the modem on ``at_port``; None with ``errors`` filled when it fails."""
         reconfiguring = self.source == SOURCE_RECONFIGURE
         using = await self._async_entries_using_port(at_port)
-        if not reconfiguring:
+        if not reconfiguring and using:
             # The port of a configured modem is held open by it: do not talk over it.
-            if using:
-                return self.async_abort(reason="already_configured")
+            return self.async_abort(reason="already_configured")
+        if await self._async_port_of_another_entry(at_port):
+            errors["base"] = "port_in_use"  # e.g. the audio port of another modem
+            return None
+        if not reconfiguring:
             error = await self._async_probe(at_port)
         else:
             entry = self._get_reconfigure_entry()
-            if any(entry_id != entry.entry_id for entry_id in using):
-                errors["base"] = "port_in_use"
-                return None
             if entry.entry_id in using and entry.state is ConfigEntryState.LOADED:
                 # Its own port, held open by the running entry: ask its modem instead.
                 modem: Modem = entry.runtime_data.modem
                 # (A reconfigure flow does not look at the SIM state.)
-                self._probe = ProbeResult(modem.identity, modem.sim or SimStatus.ERROR)
+                self._probe = ProbeResult(
+                    modem.identity, modem.sim or SimStatus.ERROR, bool(modem.gnss.supported)
+                )
                 error = None
             else:
                 error = await self._async_probe(at_port)
@@ -351,7 +391,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._probe is not None
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
-        unique_id = modem_unique_id(self._probe.identity.imei)
+        unique_id = await async_modem_unique_id(self.hass, self._probe.identity.imei)
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         if reconfiguring:
             self._abort_if_unique_id_mismatch(reason="wrong_modem")
@@ -382,19 +422,26 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose the PCM audio port; empty means no call audio."""
         assert self._at_port is not None
         errors: dict[str, str] = {}
+        gnss = self._probe is not None and self._probe.gnss
         if user_input is None:
             self._audio_failed = False
             suggested = await self._async_suggest_audio_port()
+            self._nmea_port = await self._async_suggest_nmea_port() if gnss else None
         else:
             suggested = str(user_input.get(CONF_AUDIO_PORT) or "").strip()
             audio_port = suggested or None
-            if audio_port is not None and not valid_port(audio_port):
+            nmea_error = await self._async_check_nmea_port(user_input) if gnss else None
+            if nmea_error is not None:
+                errors[CONF_NMEA_PORT] = nmea_error
+            elif audio_port is not None and not valid_port(audio_port):
                 errors[CONF_AUDIO_PORT] = "invalid_port"
-            elif audio_port is not None and audio_port == self._at_port:
+            elif audio_port is not None and await self._async_same_port(audio_port, self._at_port):
                 errors[CONF_AUDIO_PORT] = "same_port"
+            elif audio_port is not None and await self._async_port_of_another_entry(audio_port):
+                errors[CONF_AUDIO_PORT] = "port_in_use"
             elif (
                 audio_port is not None
-                and not self._audio_port_held(audio_port)
+                and not await self._async_audio_port_held(audio_port)
                 and not await self._async_can_open(audio_port)
             ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
@@ -409,14 +456,60 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): TextSelector()}
         if self._audio_failed:
             fields[vol.Optional(CONF_CONTINUE_WITHOUT_AUDIO, default=False)] = BooleanSelector()
+        if gnss:
+            fields[vol.Optional(CONF_NMEA_PORT)] = TextSelector()
         schema = vol.Schema(fields)
+        suggestions = {CONF_AUDIO_PORT: suggested, CONF_NMEA_PORT: self._nmea_port}
         return self.async_show_form(
             step_id="audio",
             data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_AUDIO_PORT: suggested} if suggested else {}
+                schema, {key: value for key, value in suggestions.items() if value}
             ),
             errors=errors,
         )
+
+    async def _async_suggest_nmea_port(self) -> str | None:
+        """The NMEA port to pre-fill: the current one when reconfiguring the same AT port,
+        else the AT port's ``-if01-`` sibling when it exists."""
+        assert self._at_port is not None
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            if entry.data[CONF_AT_PORT] == self._at_port:
+                current: str | None = entry.data.get(CONF_NMEA_PORT)
+                return current
+        sibling = nmea_sibling(self._at_port, self._pid)
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
+            return sibling
+        return None
+
+    async def _async_check_nmea_port(self, user_input: dict[str, Any]) -> str | None:
+        """Take the optional NMEA port into ``_nmea_port``; an error key if it will not do."""
+        nmea_port = str(user_input.get(CONF_NMEA_PORT) or "").strip() or None
+        self._nmea_port = nmea_port
+        if nmea_port is None:
+            return None
+        if not valid_port(nmea_port):
+            return "invalid_port"
+        audio_port = str(user_input.get(CONF_AUDIO_PORT) or "").strip() or None
+        for other in (self._at_port, audio_port):
+            if await self._async_same_port(nmea_port, other):
+                return "same_nmea_port"
+        if await self._async_port_of_another_entry(nmea_port):
+            return "port_in_use"
+        held = (
+            self.source == SOURCE_RECONFIGURE
+            and self._get_reconfigure_entry().state is ConfigEntryState.LOADED
+            and await self._async_same_port(
+                nmea_port, self._get_reconfigure_entry().data.get(CONF_NMEA_PORT)
+            )
+        )
+        if held or await self._async_can_open(nmea_port):
+            return None
+        return "nmea_port_unavailable"
 
     async def _async_suggest_audio_port(self) -> str | None:
         assert self._at_port is not None
@@ -426,18 +519,28 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 current: str | None = entry.data.get(CONF_AUDIO_PORT)
                 return current
         sibling = audio_sibling(self._at_port, self._pid)
-        if sibling is not None and await self.hass.async_add_executor_job(os.path.exists, sibling):
+        if (
+            sibling is not None
+            and await self.hass.async_add_executor_job(os.path.exists, sibling)
+            and not await self._async_port_of_another_entry(sibling)
+        ):
             return sibling
         return None
 
-    def _audio_port_held(self, audio_port: str) -> bool:
-        """Whether the loaded entry being reconfigured uses ``audio_port`` (its audio bridge
-        may have it open: opening it here would flush the call audio)."""
+    async def _async_same_port(self, port: str, other: str | None) -> bool:
+        """Whether ``port`` and ``other`` are one port (by name, or one device)."""
+        if other is None:
+            return False
+        return bool(await self.hass.async_add_executor_job(entries_using_port, port, {"": [other]}))
+
+    async def _async_audio_port_held(self, audio_port: str) -> bool:
+        """Whether the loaded entry being reconfigured uses ``audio_port``, by any name (its
+        audio bridge may have it open: opening it here would flush the call audio)."""
         if self.source != SOURCE_RECONFIGURE:
             return False
         entry = self._get_reconfigure_entry()
-        return (
-            entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_AUDIO_PORT) == audio_port
+        return entry.state is ConfigEntryState.LOADED and await self._async_same_port(
+            audio_port, entry.data.get(CONF_AUDIO_PORT)
         )
 
     async def _async_can_open(self, audio_port: str) -> bool:
@@ -452,13 +555,16 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_finish(self) -> ConfigFlowResult:
         """Both ports are chosen: update the reconfigured entry, or go on to create one."""
         assert self._probe is not None
-        ports = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        ports = self._ports_data()
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
             loaded = entry.state is ConfigEntryState.LOADED
             # A loaded entry's update listener reloads it (once) when the data changes;
             # one that is not loaded has no listener, so it is reloaded here.
-            self.hass.config_entries.async_update_entry(entry, data={**entry.data, **ports})
+            data = {**entry.data, **ports}
+            if CONF_NMEA_PORT not in ports:  # cleared, or a modem without GNSS now
+                data.pop(CONF_NMEA_PORT, None)
+            self.hass.config_entries.async_update_entry(entry, data=data)
             if not loaded:
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_abort(reason="reconfigure_successful")
@@ -548,7 +654,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             await modem.connect(sweep_sms=False)
             imei = modem.identity.imei
-            if self.unique_id is not None and (not imei or modem_unique_id(imei) != self.unique_id):
+            if self.unique_id is not None and (
+                not imei or await async_modem_unique_id(self.hass, imei) != self.unique_id
+            ):
                 raise _WrongModemError
             if modem.sim is SimStatus.PUK_REQUIRED:
                 raise SimPukRequiredError("The SIM is blocked and needs its PUK")
@@ -582,8 +690,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         interface = usb_interface(at_port)
         if interface is None or interface != AT_INTERFACE.get(pid):
             return self.async_abort(reason="not_at_interface")
-        # A configured modem's port, maybe under another name: it holds it, do not touch it.
-        if await self._async_entries_using_port(at_port):
+        # A configured modem's port (AT or audio), maybe under another name: it holds it,
+        # do not touch it.
+        if await self._async_port_of_another_entry(at_port):
             return self.async_abort(reason="already_configured")
         self._pid = pid
         if (error := await self._async_probe(at_port)) is not None:
@@ -592,12 +701,12 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._probe.identity.imei:
             return self.async_abort(reason="no_imei")
         self._at_port = at_port
-        self._audio_port = await self._async_suggest_audio_port()
-        await self.async_set_unique_id(modem_unique_id(self._probe.identity.imei))
-        self._abort_if_unique_id_configured(
-            updates={CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port},
-            reload_on_update=False,
+        await self.async_set_unique_id(
+            await async_modem_unique_id(self.hass, self._probe.identity.imei)
         )
+        self._audio_port = await self._async_suggest_audio_port()
+        self._nmea_port = await self._async_suggest_nmea_port() if self._probe.gnss else None
+        self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
         self.context["title_placeholders"] = {"name": self._title()}
@@ -623,13 +732,20 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # ---- entry -----------------------------------------------------------------------
 
+    def _ports_data(self) -> dict[str, Any]:
+        """The chosen ports as entry data; the NMEA port only when there is one."""
+        data: dict[str, Any] = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        if self._nmea_port is not None:
+            data[CONF_NMEA_PORT] = self._nmea_port
+        return data
+
     def _title(self) -> str:
         assert self._probe is not None
         return self._probe.identity.model or DEFAULT_TITLE
 
     @callback
     def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
-        data: dict[str, Any] = {CONF_AT_PORT: self._at_port, CONF_AUDIO_PORT: self._audio_port}
+        data: dict[str, Any] = self._ports_data()
         if sim_pin is not None:
             data[CONF_SIM_PIN] = sim_pin
         return self.async_create_entry(title=self._title(), data=data)
@@ -644,18 +760,31 @@ def _number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
     )
 
 
+def _gnss_offered(entry: ConfigEntry) -> bool:
+    """The GNSS options are offered only for a loaded modem that answered ``AT+CGPS?``."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
+    modem: Modem = entry.runtime_data.modem
+    return bool(modem.gnss.supported)
+
+
 class CallstackOptionsFlow(OptionsFlow):
-    """Signal refresh interval, recordings folder and SMS recipients."""
+    """Signal refresh interval, recordings folder and SMS recipients; GNSS where it exists."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and validate the options."""
         errors: dict[str, str] = {}
+        gnss_offered = _gnss_offered(self.config_entry)
         values: dict[str, Any] = {
+            CONF_GNSS: False,
+            CONF_GNSS_INTERVAL: DEFAULT_GNSS_INTERVAL,
             CONF_SIGNAL_INTERVAL: DEFAULT_SIGNAL_INTERVAL,
             CONF_REGISTRATION_WATCHDOG: DEFAULT_REGISTRATION_WATCHDOG,
             CONF_SMS_PART_TIMEOUT: DEFAULT_SMS_PART_TIMEOUT,
             CONF_RECORDINGS_FOLDER: DEFAULT_RECORDINGS_FOLDER,
             CONF_SMS_RECIPIENTS: [],
+            CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
+            CONF_LOGBOOK_MESSAGE_TEXT: False,
             **self.config_entry.options,
         }
         if user_input is not None:
@@ -687,7 +816,16 @@ class CallstackOptionsFlow(OptionsFlow):
                         ),
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                        CONF_BUS_EVENT_PRIVATE_DATA: bool(
+                            user_input.get(
+                                CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
+                            )
+                        ),
+                        CONF_LOGBOOK_MESSAGE_TEXT: bool(
+                            user_input.get(CONF_LOGBOOK_MESSAGE_TEXT, False)
+                        ),
                     }
+                    | self._gnss_options(values, offered=gnss_offered)
                 )
 
         schema = vol.Schema(
@@ -705,10 +843,31 @@ class CallstackOptionsFlow(OptionsFlow):
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
+                vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
+                vol.Optional(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
             }
         )
+        if gnss_offered:
+            schema = schema.extend(
+                {
+                    vol.Optional(CONF_GNSS): BooleanSelector(),
+                    vol.Optional(CONF_GNSS_INTERVAL): _number_box(
+                        GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX, "s"
+                    ),
+                }
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, values),
             errors=errors,
         )
+
+    def _gnss_options(self, values: dict[str, Any], *, offered: bool) -> dict[str, Any]:
+        """The GNSS options to store: as entered when offered, else kept as they were (a
+        modem not loaded now), or none at all for a modem that never offered them."""
+        if not offered and CONF_GNSS not in self.config_entry.options:
+            return {}
+        return {
+            CONF_GNSS: bool(values[CONF_GNSS]),
+            CONF_GNSS_INTERVAL: int(values[CONF_GNSS_INTERVAL]),
+        }

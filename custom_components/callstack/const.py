@@ -10,6 +10,7 @@ DOMAIN: Final = "callstack"
 CONF_AT_PORT: Final = "at_port"
 CONF_AUDIO_PORT: Final = "audio_port"
 CONF_SIM_PIN: Final = "sim_pin"
+CONF_NMEA_PORT: Final = "nmea_port"
 
 # Options.
 CONF_SIGNAL_INTERVAL: Final = "signal_interval"
@@ -17,10 +18,20 @@ CONF_RECORDINGS_FOLDER: Final = "recordings_folder"
 CONF_SMS_RECIPIENTS: Final = "sms_recipients"
 CONF_REGISTRATION_WATCHDOG: Final = "registration_watchdog"
 CONF_SMS_PART_TIMEOUT: Final = "sms_part_timeout"
+CONF_BUS_EVENT_PRIVATE_DATA: Final = "bus_event_private_data"
+CONF_LOGBOOK_MESSAGE_TEXT: Final = "logbook_message_text"  # SMS/USSD texts in the logbook
 DEFAULT_SIGNAL_INTERVAL: Final = 60
 DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns it on
 DEFAULT_SMS_PART_TIMEOUT: Final = 24  # hours a multipart SMS may wait for its missing parts
 DEFAULT_RECORDINGS_FOLDER: Final = "callstack"
+DEFAULT_BUS_EVENT_PRIVATE_DATA: Final = True  # numbers and texts on the bus events
+CONF_GNSS: Final = "gnss"  # off by default: the GNSS receiver draws power and needs an antenna
+CONF_GNSS_INTERVAL: Final = "gnss_interval"
+DEFAULT_GNSS_INTERVAL: Final = 10  # seconds between AT+CGPSINFO polls without an NMEA port
+# Metres of horizontal error per unit of HDOP: a typical user equivalent range error of a
+# single-frequency receiver, so accuracy = HDOP x 5 m is a rough 1-sigma estimate.
+GNSS_METRES_PER_HDOP: Final = 5.0
+GNSS_KEY_PREFIX: Final = "gnss_"  # every GNSS entity's key starts so (removed when turned off)
 
 # Bus events (the same facts the event entities show).
 EVENT_CALL: Final = "callstack_call"
@@ -28,6 +39,11 @@ EVENT_DTMF: Final = "callstack_dtmf"
 EVENT_SMS_RECEIVED: Final = "callstack_sms_received"
 EVENT_SMS_DELIVERY: Final = "callstack_sms_delivery"
 EVENT_USSD: Final = "callstack_ussd"
+
+# The fields of events and entity attributes that are private (phone numbers, SMS and
+# USSD texts, DTMF digits): never in the recorder's states, and left off the bus events
+# when the user turns CONF_BUS_EVENT_PRIVATE_DATA off.
+PRIVATE_FIELDS: Final = frozenset({"number", "text", "digit", "message"})
 
 # SIMCom's USB vendor and the compositions that expose the AT and audio ports.
 USB_VID: Final = "1E0E"

@@ -8,22 +8,27 @@ condition and clear themselves when it does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_BUS_EVENT_PRIVATE_DATA,
+    DEFAULT_BUS_EVENT_PRIVATE_DATA,
     DOMAIN,
     EVENT_CALL,
     EVENT_DTMF,
     EVENT_SMS_DELIVERY,
     EVENT_SMS_RECEIVED,
     EVENT_USSD,
+    PRIVATE_FIELDS,
 )
+from .message_log import LoggedMessage, MessageLog
 from .sim7600.events import (
     CallEvent,
     ConnectionChanged,
@@ -47,6 +52,7 @@ class CallstackRuntime:
 
     modem: Modem
     coordinator: CallstackCoordinator
+    messages: MessageLog = field(default_factory=MessageLog)
 
     @property
     def device_id(self) -> str:
@@ -95,8 +101,17 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
                 )
             case DtmfEvent(digit=digit):
                 self._fire(EVENT_DTMF, {"digit": digit})
-            case SmsReceived():
+            case SmsReceived(message=message):
                 self._fire(EVENT_SMS_RECEIVED, sms_event_data(event))
+                self.config_entry.runtime_data.messages.add(
+                    LoggedMessage(
+                        "in",
+                        message.sender,
+                        message.text,
+                        message.timestamp or dt_util.utcnow(),
+                        message.incomplete,
+                    )
+                )
             case SmsDeliveryReport():
                 self._fire(
                     EVENT_SMS_DELIVERY,
@@ -126,6 +141,12 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
             self._update_issues(snapshot)
 
     def _fire(self, event_type: str, data: dict[str, object]) -> None:
+        """Fire a bus event; without its private fields when the user chose so (the
+        recorder stores bus events as they are, the event entities' attributes not)."""
+        if not self.config_entry.options.get(
+            CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
+        ):
+            data = {key: value for key, value in data.items() if key not in PRIVATE_FIELDS}
         self.hass.bus.async_fire(
             event_type,
             {"config_entry_id": self.config_entry.entry_id, "device_id": self.device_id, **data},

@@ -19,6 +19,9 @@ TO_REDACT = {
     "iccid",
     "number",
     "unique_id",
+    # Where the modem is (and was) is private.
+    "position",
+    "last_position",
 }
 
 

@@ -6,14 +6,19 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import DOMAIN, PRIVATE_FIELDS
 from .coordinator import CallstackCoordinator
 
 
 class CallstackEntity(CoordinatorEntity[CallstackCoordinator]):
-    """An entity of one modem; unavailable while the modem is unreachable."""
+    """An entity of one modem; unavailable while the modem is unreachable.
+
+    Private attributes (numbers, texts, DTMF digits) are for automations, never for the
+    recorder's history: every entity excludes them, whatever it shows.
+    """
 
     _attr_has_entity_name = True
+    _unrecorded_attributes = PRIVATE_FIELDS
 
     def __init__(self, coordinator: CallstackCoordinator, description: EntityDescription) -> None:
         super().__init__(coordinator)

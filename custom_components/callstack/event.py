@@ -1,4 +1,5 @@
-"""Event entities: calls (incoming, answered, ended, missed), DTMF digits and SMS received."""
+"""Event entities: calls (incoming, waiting, answered, ended, missed), DTMF digits and SMS
+received."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ PARALLEL_UPDATES = 0
 CALL_EVENT = EventEntityDescription(
     key="call",
     translation_key="call",
-    event_types=["incoming", "answered", "ended", "missed"],
+    event_types=["incoming", "waiting", "answered", "ended", "missed"],
 )
 SMS_EVENT = EventEntityDescription(
     key="sms",
@@ -46,12 +47,8 @@ async def async_setup_entry(
 
 
 class CallstackDriverEvent(CallstackEntity, EventEntity):
-    """An event entity fed straight from the driver's event stream.
-
-    Numbers and message texts are for automations, not for the recorder's history.
-    """
-
-    _unrecorded_attributes = frozenset({"number", "text"})
+    """An event entity fed straight from the driver's event stream (its private
+    attributes stay out of the recorder, see :class:`CallstackEntity`)."""
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the driver; unsubscribe when removed."""

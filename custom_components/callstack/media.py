@@ -315,11 +315,15 @@ def _open_allowed(hass: HomeAssistant, path: str) -> tuple[int, str, int]:
     """Blocking: check the name (so nothing outside can even be probed for existence),
     open, check the opened file's real path (so a swap after the first check cannot
     reach anything else), sniff its kind."""
-    if not hass.config.is_allowed_path(os.path.abspath(path)):
+    try:
+        allowed = hass.config.is_allowed_path(os.path.abspath(path))
+    except (OSError, ValueError):  # a name too long, or one no file system can hold
+        allowed = False
+    if not allowed:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="path_not_allowed")
     try:
         fd, real = open_regular_file(path)
-    except (MediaError, OSError):
+    except (MediaError, OSError, ValueError):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="file_not_found"
         ) from None

@@ -1,10 +1,11 @@
-"""Sensors: call state, signal, network and SIM health."""
+"""Sensors: call state, signal, network and SIM health, GNSS fix and satellites."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -17,8 +18,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import CallstackConfigEntry
+from .device_tracker import gnss_entities_wanted
 from .entity import CallstackEntity
-from .sim7600.model import CallState, ModemSnapshot, RegistrationStatus, SimStatus
+from .sim7600.model import CallState, FixType, ModemSnapshot, RegistrationStatus, SimStatus
 
 # Push updates: nothing to parallelise.
 PARALLEL_UPDATES = 0
@@ -28,7 +30,8 @@ PARALLEL_UPDATES = 0
 class CallstackSensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from the snapshot."""
 
-    value_fn: Callable[[ModemSnapshot], str | int | datetime | None]
+    value_fn: Callable[[ModemSnapshot], str | int | float | datetime | None]
+    attributes_fn: Callable[[ModemSnapshot], dict[str, Any]] | None = None
 
 
 SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
@@ -38,6 +41,11 @@ SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
         value_fn=lambda snapshot: snapshot.call_state.value,
+        # The state is the call in the foreground; these say what else is on the line.
+        attributes_fn=lambda snapshot: {
+            "waiting": snapshot.waiting_call is not None,
+            "on_hold": snapshot.held_call is not None,
+        },
     ),
     CallstackSensorEntityDescription(
         key="last_sms_received",
@@ -92,6 +100,41 @@ SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
 )
 
 
+GNSS_SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
+    CallstackSensorEntityDescription(
+        key="gnss_fix",
+        translation_key="gnss_fix",
+        device_class=SensorDeviceClass.ENUM,
+        options=[fix.value for fix in FixType],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.fix.value,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_satellites_in_use",
+        translation_key="gnss_satellites_in_use",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.satellites_in_use,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_satellites_in_view",
+        translation_key="gnss_satellites_in_view",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.satellites_in_view,
+    ),
+    CallstackSensorEntityDescription(
+        key="gnss_hdop",
+        translation_key="gnss_hdop",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.gnss.hdop,
+    ),
+)
+"""Shown only when the GNSS option is on and the modem has a receiver."""
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CallstackConfigEntry,
@@ -99,7 +142,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the modem's sensors."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(CallstackSensor(coordinator, description) for description in SENSORS)
+    descriptions = SENSORS + (GNSS_SENSORS if gnss_entities_wanted(entry) else ())
+    async_add_entities(CallstackSensor(coordinator, description) for description in descriptions)
 
 
 class CallstackSensor(CallstackEntity, SensorEntity):
@@ -108,6 +152,13 @@ class CallstackSensor(CallstackEntity, SensorEntity):
     entity_description: CallstackSensorEntityDescription
 
     @property
-    def native_value(self) -> str | int | datetime | None:
+    def native_value(self) -> str | int | float | datetime | None:
         """The field's current value."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the description adds beside the value (the call state: waiting, on hold)."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data)

@@ -38,6 +38,7 @@ from .media import async_audio_source, recordings_dir
 from .sim7600 import validate
 from .sim7600.audio import CHANNELS, MAX_GAIN
 from .sim7600.audio_source import AudioSource
+from .sim7600.calls import HangUpTarget
 from .sim7600.errors import (
     AtCommandError,
     AudioBridgeLostError,
@@ -46,6 +47,7 @@ from .sim7600.errors import (
     CallStateError,
     InvalidArgumentError,
     MediaError,
+    PortClosedError,
     RecordingEmptyError,
     Sim7600Error,
 )
@@ -59,6 +61,22 @@ ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 MEDIA_SOURCE_PREFIX = "media-source://media_source/local/"
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,100}\.wav")
 
+
+def _number[T: (int, float)](kind: type[T]) -> Callable[[Any], T]:
+    """``vol.Coerce(kind)`` that also refuses what no ``kind`` can hold (``int(inf)``,
+    ``float(10**400)``): those raise OverflowError, which voluptuous lets through."""
+    coerce = vol.Coerce(kind)
+
+    def validator(value: Any) -> T:
+        try:
+            result: T = coerce(value)
+        except OverflowError:
+            raise vol.Invalid(f"expected {kind.__name__}") from None
+        return result
+
+    return validator
+
+
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _PLAYBACK: dict[vol.Marker, Any] = {
     vol.Optional("wait", default=True): cv.boolean,
@@ -70,22 +88,29 @@ SCHEMAS: dict[str, VolSchemaType] = {
         {
             **_ENTRY,
             vol.Required("number"): cv.string,
-            vol.Optional("timeout", default=60): vol.Coerce(float),
+            vol.Optional("timeout", default=60): _number(float),
         }
     ),
     "answer": vol.Schema(_ENTRY),
-    "hang_up": vol.Schema(_ENTRY),
+    "hang_up": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("target", default=HangUpTarget.ACTIVE.value): vol.In(
+                [target.value for target in HangUpTarget]
+            ),
+        }
+    ),
     "send_dtmf": vol.Schema(
         {
             **_ENTRY,
             vol.Required("digits"): cv.string,
-            vol.Optional("duration_ms", default=100): vol.Coerce(int),
+            vol.Optional("duration_ms", default=100): _number(int),
         }
     ),
     "record": vol.Schema(
         {
             **_ENTRY,
-            vol.Optional("duration", default=30): vol.Coerce(float),
+            vol.Optional("duration", default=30): _number(float),
             vol.Optional("filename"): cv.string,
             vol.Optional("stop_on_dtmf", default=False): cv.boolean,
             vol.Optional("overwrite", default=False): cv.boolean,
@@ -127,7 +152,7 @@ SCHEMAS: dict[str, VolSchemaType] = {
         {
             **_ENTRY,
             vol.Required("code"): cv.string,
-            vol.Optional("timeout", default=30): vol.Coerce(float),
+            vol.Optional("timeout", default=30): _number(float),
         }
     ),
     "cancel_ussd": vol.Schema(_ENTRY),
@@ -165,6 +190,8 @@ def _device_error(err: Sim7600Error) -> HomeAssistantError:
             return _error("recording_empty")
         case AtCommandError():
             return _error("modem_error")
+        case PortClosedError(closed=True):
+            return _error("modem_closed")
     return _error("modem_unavailable")
 
 
@@ -230,14 +257,23 @@ async def _answer(
     return None
 
 
+_NO_SUCH_CALL = {
+    HangUpTarget.ACTIVE: "no_call",
+    HangUpTarget.ALL: "no_call",
+    HangUpTarget.WAITING: "no_waiting_call",
+    HangUpTarget.HELD: "no_held_call",
+}
+
+
 async def _hang_up(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
+    target = HangUpTarget(call.data["target"])
     modem = _connected_modem(entry)
     try:
-        await modem.hang_up()
+        await modem.hang_up(target)
     except CallStateError:
-        raise _error("no_call") from None
+        raise _error(_NO_SUCH_CALL[target]) from None
     except Sim7600Error as err:
         raise _device_error(err) from err
     return None

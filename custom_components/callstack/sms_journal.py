@@ -1,51 +1,83 @@
 """The SMS journal in Home Assistant's ``.storage``.
 
-The driver commits each received part here before deleting it from the SIM, so a crash
-or restart between the two never delivers a message twice, and multipart groups still
-waiting for parts survive a restart. Part keys are hashes: the file holds no number or
-text of a finished message (held parts of unfinished ones are the exception, and leave
-the file as soon as their group completes or expires).
+The driver journals each received part here before it delivers the message and before
+it deletes the part from the SIM (see ``sim7600/sms.py``), so an unload, a reload, a
+stop or a crash in between never loses a message or delivers it twice. Part keys are
+hashes; numbers and texts are only held while a multipart group waits for parts or a
+message waits in the outbox, and leave the file as soon as that is over.
+
+Two Home Assistant facts shape this class. While HA stops, ``Store.async_save`` only
+records the data for the final-write stage: such a save is reported as not durable, so
+the driver leaves the part on the SIM. And a save whose caller is cancelled (an unload)
+still runs to its end, shielded, so a later save can never be overtaken by it; the
+unload then writes the state once more (:meth:`StoreJournal.async_flush`).
+
+A journal file of the wrong shape (hand-edited, truncated by a full disk, written by a
+buggy version) is logged once, kept aside as ``<key>.corrupt`` and replaced by an empty
+journal: the modem still starts, and the messages still on the SIM are delivered again
+as new (see the README).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
-from .sim7600.sms import RecentKeys
+from .sim7600.sms_state import JournalState, MalformedStateError
+
+_LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
+SAVE_SOON_DELAY = 1.0  # seconds; a delivered message leaving the outbox can wait that long
 
 
 class StoreJournal:
-    """An :class:`~.sim7600.sms.SmsJournal` backed by a HA ``Store``."""
+    """An :class:`~.sim7600.sms_state.SmsJournal` backed by a HA ``Store``."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sms", private=True
-        )
-        self._parts = RecentKeys()
-        self.reassembly: dict[str, object] = {}
+        self._hass = hass
+        self._key = f"{DOMAIN}.{entry_id}.sms"
+        self._store: Store[Any] = Store(hass, STORAGE_VERSION, self._key, private=True)
+        self.state = JournalState()
 
     async def async_load(self) -> None:
-        """Read the journal written before the last restart."""
-        data = await self._store.async_load() or {}
-        self._parts = RecentKeys(str(key) for key in data.get("parts", []))
-        self.reassembly = dict(data.get("reassembly") or {})
+        """Read the journal written before; set a damaged one aside and start empty."""
+        data = await self._store.async_load()
+        try:
+            self.state = JournalState.from_dict(data)
+        except MalformedStateError:
+            _LOGGER.warning(
+                "The SMS journal %s was damaged; it was moved aside to %s.corrupt and a new "
+                "one started. Messages still on the SIM will be delivered again as new",
+                self._key,
+                self._key,
+            )
+            aside: Store[Any] = Store(
+                self._hass, STORAGE_VERSION, f"{self._key}.corrupt", private=True
+            )
+            await aside.async_save(data)
+            self.state = JournalState()
+            await self.save()
 
-    def has_part(self, key: str) -> bool:
-        """Whether the part was handled already."""
-        return key in self._parts
+    async def save(self) -> bool:
+        """Write the state now; True once it is on disk, False while HA stops (storage
+        then keeps the write for its final-write stage)."""
+        durable = self._hass.state is not CoreState.stopping
+        await asyncio.shield(self._store.async_save(self.state.to_dict()))
+        return durable
 
-    async def commit(self, part_key: str | None, reassembly: dict[str, object]) -> None:
-        """Write the part key and held groups to disk before the SIM copy goes."""
-        if part_key is not None:
-            self._parts.add(part_key)
-        self.reassembly = reassembly
-        await self._store.async_save({"parts": list(self._parts), "reassembly": reassembly})
+    def save_soon(self) -> None:
+        """Write the state shortly, or at HA's final write at the latest."""
+        self._store.async_delay_save(self.state.to_dict, SAVE_SOON_DELAY)
+
+    async def async_flush(self) -> None:
+        """Write what is in memory (on unload: the next setup reads it back)."""
+        await self.save()
 
     async def async_remove(self) -> None:
         """Delete the file when the modem is removed."""

@@ -157,6 +157,17 @@ async def test_hang_command_gives_no_answer_at_all(emu: Sim7600Emulator, at: Hos
     assert emu.commands == ["AT+CSQ", "at+csq", "AT+CSQ"]
 
 
+async def test_delay_final_holds_back_only_the_result_code(
+    emu: Sim7600Emulator, at: HostPort
+) -> None:
+    emu.delay_final("AT+CSQ", 0.3)
+    at.send("AT+CSQ")
+    assert await at.expect(b"+CSQ: 20,99\r\n") == b"AT+CSQ\r\r\n+CSQ: 20,99\r\n"
+    assert await at.settle(0.1) == b""
+    assert await at.expect(b"OK\r\n", timeout=1) == b"\r\nOK\r\n"
+    assert await at.command("AT+CSQ") == b"AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n"  # once
+
+
 async def test_send_garbage_reaches_the_host_verbatim(emu: Sim7600Emulator, at: HostPort) -> None:
     await emu.send_garbage(b"\x00\xff\r\nOK\r")
     assert await at.expect(b"OK\r") == b"\x00\xff\r\nOK\r"

@@ -100,3 +100,21 @@ def test_serve_ring_status_and_clean_shutdown(
     assert not state_file.exists()
     assert not control.exists()
     assert not os.path.lexists(state["at_link"])
+
+
+def test_serve_help_explains_every_option_and_a_second_instance() -> None:
+    """`serve --help` says what each option does, and that a second emulator needs a seed."""
+    from sim7600_emulator.cli import build_parser
+
+    parser = build_parser()
+    serve = next(
+        choice
+        for action in parser._subparsers._group_actions  # type: ignore[union-attr]
+        for name, choice in action.choices.items()
+        if name == "serve"
+    )
+    undocumented = [
+        action.dest for action in serve._actions if not action.help and action.dest != "help"
+    ]
+    assert undocumented == []
+    assert "own --seed" in (serve.description or "")

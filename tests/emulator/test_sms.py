@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 import re
 
 import pytest
 
 from sim7600_emulator import Sim7600Emulator, SmsStat, Variants
+from sim7600_emulator.control import execute
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import HostPort
@@ -212,6 +214,20 @@ async def test_cmgs_text_mode(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     assert sent.alphabet == "gsm7"
 
 
+async def test_ctl_lists_the_sent_sms(emu: Sim7600Emulator, sms_at: HostPort) -> None:
+    """`ctl sent-sms`: what the network received, for a person or a browser test to check."""
+    await sms_at.command("AT+CMGF=1")
+    sms_at.send('AT+CMGS="+4915551000009"')
+    await sms_at.expect(b"> ")
+    sms_at.write(b"Hi there\x1a")
+    await sms_at.final()
+    reply = await execute(emu, {"command": "sent-sms"})
+    assert reply == {
+        "ok": True,
+        "result": [{"destination": "+4915551000009", "text": "Hi there", "reference": 0}],
+    }
+
+
 async def test_cmgs_prompt_echoes_with_echo_on(emu: Sim7600Emulator, at: HostPort) -> None:
     await at.command("AT+CMGF=1")
     at.send('AT+CMGS="123"')
@@ -369,3 +385,40 @@ async def test_pdu_mode_list(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     assert [decode(pdu.decode()).text for *_, pdu in entries] == ["one", "two"]
     assert await sms_at.command("AT+CMGL") == b"\r\nOK\r\n"  # default: REC UNREAD, none left
     assert await sms_at.command("AT+CMGL=?") == b"\r\n+CMGL: (0-4)\r\n\r\nOK\r\n"
+
+
+async def test_sent_draft_and_raw_messages_kept_on_the_sim(
+    emu: Sim7600Emulator, sms_at: HostPort
+) -> None:
+    """A SIM from a phone holds sent (stat 3) and draft (stat 2) messages next to received
+    ones, and sometimes a PDU no decoder reads; AT+CMGL=4 lists them all with their stat."""
+    sent = emu.store_sent_sms("+4915551000009", "on my way")
+    draft = emu.store_sent_sms("+4915551000009", "draft \u00e7a", stat=SmsStat.STO_UNSENT)
+    raw = emu.store_raw_sms(bytes.fromhex("0004"))  # SMSC field, first octet, then nothing
+    [received] = await emu.deliver_sms(SENDER, "one")
+    assert (sent, draft, raw, received) == (0, 1, 2, 3)
+    await sms_at.settle()
+    listing = await sms_at.command("AT+CMGL=4")
+    entries = re.findall(rb"\+CMGL: (\d+),(\d),,(\d+)\r\n([0-9A-F]+)\r\n", listing)
+    assert [(int(i), int(stat)) for i, stat, _, _ in entries] == [(0, 3), (1, 2), (2, 0), (3, 0)]
+    assert entries[2][3] == b"0004"
+    assert [decode(entries[3][3].decode()).text] == ["one"]
+    submit = bytes.fromhex(entries[0][3].decode())
+    assert (submit[0], submit[1] & 0x03) == (0, 1)  # default SMSC, SMS-SUBMIT
+    # Reading does not turn a stored message into a received one, and text mode shows them.
+    assert emu.sms_storage[0].stat is SmsStat.STO_SENT
+    await sms_at.command("AT+CMGF=1")
+    listing = await sms_at.command('AT+CMGL="ALL"')
+    assert b'+CMGL: 0,"STO SENT","+4915551000009",""\r\non my way\r\n' in listing
+    assert b'+CMGL: 2,"REC READ","",""\r\n0004\r\n' in listing
+    with pytest.raises(ValueError, match="STO SENT or STO UNSENT"):
+        emu.store_sent_sms(SENDER, "x", stat=SmsStat.REC_READ)
+
+
+async def test_a_message_can_carry_the_service_centre_time_stamp_given(
+    emu: Sim7600Emulator, sms_at: HostPort
+) -> None:
+    stamp = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=1)))
+    await emu.deliver_sms(SENDER, "then", timestamp=stamp)
+    _, pdu = await read_pdu(sms_at, 0)
+    assert decode(pdu).scts == stamp

@@ -19,7 +19,29 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.callstack import unique_id
+
 Replies = Callable[[str], list[str] | None]
+
+# The installation's unique ID key in every Home Assistant test (see unique_id.py).
+UNIQUE_ID_KEY = bytes(range(32))
+
+
+def modem_unique_id(imei: str) -> str:
+    """The unique ID a flow gives the modem with ``imei`` under the tests' key."""
+    return unique_id.modem_unique_id(UNIQUE_ID_KEY, imei)
+
+
+@pytest.fixture(autouse=True)
+def unique_id_key(hass_storage: dict[str, Any]) -> bytes:
+    """A known unique ID key in ``.storage``, so tests can name the IDs flows compute."""
+    hass_storage[unique_id.STORAGE_KEY] = {
+        "version": unique_id.STORAGE_VERSION,
+        "minor_version": 1,
+        "key": unique_id.STORAGE_KEY,
+        "data": {"key": UNIQUE_ID_KEY.hex()},
+    }
+    return UNIQUE_ID_KEY
 
 
 class FlowPtyResponder:

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.callstack.config_flow import CallstackConfigFlow
 from custom_components.callstack.const import CONF_AT_PORT, CONF_AUDIO_PORT, DOMAIN
 from sim7600_emulator import Sim7600Emulator
 
@@ -54,6 +55,7 @@ def make_entry(
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=entry_id,
+        minor_version=CallstackConfigFlow.MINOR_VERSION,  # current: no migration
         data=entry_data,
         options=options or {},
         unique_id=unique_id,

@@ -29,13 +29,17 @@ from custom_components.callstack.config_flow import (
     MANUAL_ENTRY,
     audio_sibling,
     list_serial_ports,
-    modem_unique_id,
     usb_interface,
     valid_port,
 )
 from custom_components.callstack.const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_GNSS,
+    CONF_GNSS_INTERVAL,
+    CONF_LOGBOOK_MESSAGE_TEXT,
+    CONF_NMEA_PORT,
     CONF_RECORDINGS_FOLDER,
     CONF_REGISTRATION_WATCHDOG,
     CONF_SIGNAL_INTERVAL,
@@ -46,8 +50,9 @@ from custom_components.callstack.const import (
 )
 from custom_components.callstack.sim7600 import modem as modem_module
 from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
+from sim7600_emulator import Sim7600Emulator, Variants
 
-from .conftest import FlowPtyResponder, Replies
+from .conftest import FlowPtyResponder, Replies, modem_unique_id
 
 pytestmark = pytest.mark.usefixtures(
     "flow_usb_component", "flow_mock_setup_entry", "flow_fast_probe"
@@ -205,6 +210,7 @@ def loaded_entry(hass: HomeAssistant, emu: Any, **data: Any) -> tuple[MockConfig
                 imei=emu.identity.imei,
             ),
             sim=SimStatus.READY,
+            gnss=SimpleNamespace(supported=True),
         )
     )
     listener = AsyncMock()
@@ -225,7 +231,7 @@ def assert_private_data_hidden(result: Any, emulator: Any) -> None:
 
 def test_modem_unique_id_hashes_the_imei() -> None:
     unique_id = modem_unique_id("861234567890123")
-    assert re.fullmatch(r"[0-9a-f]{16}", unique_id)
+    assert re.fullmatch(r"[0-9a-f]{32}", unique_id)
     assert unique_id == modem_unique_id("861234567890123")
     assert unique_id != modem_unique_id("861234567890124")
     assert "861234567890123" not in unique_id
@@ -774,7 +780,11 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
 
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,  # the emulated modem has GNSS and its -if01- port
+    }
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
 
@@ -850,6 +860,7 @@ async def test_usb_discovery_updates_configured_modem(
     assert entry.data == {
         CONF_AT_PORT: emu.at_link,
         CONF_AUDIO_PORT: emu.audio_link,
+        CONF_NMEA_PORT: emu.nmea_link,
         CONF_SIM_PIN: "1234",
     }
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
@@ -1320,6 +1331,8 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
+    assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
+    assert suggested(result, CONF_LOGBOOK_MESSAGE_TEXT) is False
     result = await _configure_options(
         hass,
         result,
@@ -1338,6 +1351,8 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
+        CONF_BUS_EVENT_PRIVATE_DATA: True,
+        CONF_LOGBOOK_MESSAGE_TEXT: False,
     }
     assert result["data"] == expected
     assert entry.options == expected
@@ -1392,3 +1407,281 @@ async def test_options_interval_out_of_range(hass: HomeAssistant, interval: int)
             result["flow_id"],
             {CONF_SIGNAL_INTERVAL: interval, CONF_RECORDINGS_FOLDER: "callstack"},
         )
+
+
+# ---- ports another configured modem uses ---------------------------------------------
+
+
+def other_modem(hass: HomeAssistant, **ports: Any) -> MockConfigEntry:
+    """A configured entry of another modem that uses ``ports``."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="another-modem",
+        data={CONF_AT_PORT: "/dev/ttyUSB12", CONF_AUDIO_PORT: "/dev/ttyUSB14", **ports},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("claimed", "typed"),
+    [("audio_path", "audio_link"), ("audio_link", "audio_path"), ("audio_link", "audio_link")],
+)
+async def test_user_audio_port_of_another_modem_is_refused_unopened(
+    hass: HomeAssistant, flow_emulator: Any, claimed: str, typed: str
+) -> None:
+    """Another entry's audio port, under any of its names, is refused with a form error;
+    it is not even opened (that would flush the other modem's call audio)."""
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: getattr(emu, claimed)})
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_AUDIO_PORT) is None  # not suggested either
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AUDIO_PORT: getattr(emu, typed)})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_AUDIO_PORT: "port_in_use"}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: None}
+
+
+async def test_user_at_port_that_another_modem_uses_for_audio_is_refused_unprobed(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_path})
+    result = await start_manual(hass)
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "port_in_use"}
+    assert emu.commands == []
+
+
+async def test_audio_port_that_is_the_at_port_under_another_name_is_refused(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    with no_port_opened():
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.at_link})
+    assert result["errors"] == {CONF_AUDIO_PORT: "same_port"}
+
+
+async def test_reconfigure_audio_port_of_another_modem_is_refused_unopened(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.audio_path})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}):
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        with no_port_opened():
+            result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_AUDIO_PORT: "port_in_use"}
+    assert entry.data == {CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None}
+
+
+async def test_reconfigure_at_port_that_another_modem_uses_for_audio_is_refused(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_link})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB2", CONF_AUDIO_PORT: None},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_path})
+    assert result["errors"] == {"base": "port_in_use"}
+    assert emu.commands == []
+
+
+async def test_reconfigure_keeps_its_own_audio_port_under_another_name_unopened(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """The loaded entry's own audio port, typed by its device name, is its own: held by
+    its bridge, so not opened, and not refused."""
+    emu = flow_emulator
+    entry, _ = loaded_entry(hass, emu)
+    with host_ports([], {}), no_port_opened():
+        result = await entry.start_reconfigure_flow(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_path})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_AUDIO_PORT] == emu.audio_path
+
+
+async def test_usb_discovery_does_not_suggest_the_audio_port_of_another_modem(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.audio_path})
+    with host_ports([], {emu.at_path: emu.at_link, emu.audio_path: emu.audio_link}):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=usb_info(emu.at_path)
+        )
+        assert result["step_id"] == "usb_confirm"
+        result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_AT_PORT: emu.at_link,
+        CONF_AUDIO_PORT: None,
+        CONF_NMEA_PORT: emu.nmea_link,  # its own -if01- port: nobody else uses it
+    }
+
+
+async def test_usb_discovery_of_a_port_another_modem_uses_for_audio_aborts_unprobed(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_AUDIO_PORT: emu.at_path})
+    with host_ports([], {emu.at_path: emu.at_link}), no_port_opened():
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=usb_info(emu.at_path)
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert emu.commands == []
+
+
+async def test_user_replugged_modem_keeps_its_audio_port_though_its_entry_has_it(
+    hass: HomeAssistant, flow_emulator: Any, flow_mock_setup_entry: AsyncMock
+) -> None:
+    """The same modem on a new AT port name: its own entry's audio port is not another
+    modem's; the entry gets the new AT port and keeps its audio."""
+    emu = flow_emulator
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: "/dev/ttyUSB7", CONF_AUDIO_PORT: emu.audio_link},
+    )
+    entry.add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_AUDIO_PORT) == emu.audio_link
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
+
+
+# ---- GNSS: the NMEA port and the option ---------------------------------------------
+
+
+async def test_gnss_modem_is_asked_for_its_nmea_port(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """A modem that answers AT+CGPS? gets the NMEA field, pre-filled with its -if01- port."""
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_NMEA_PORT) == emu.nmea_link
+    assert config_flow.nmea_sibling(emu.at_link, "9001") == emu.nmea_link
+    assert config_flow.nmea_sibling(emu.at_link.replace("-if02-", "-if04-"), "9011") == (
+        emu.at_link.replace("-if02-", "-if03-")
+    )
+    assert config_flow.nmea_sibling("socket://host:1234") is None
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.nmea_link}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_NMEA_PORT] == emu.nmea_link
+
+
+async def test_nmea_port_is_optional_and_checked(
+    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path
+) -> None:
+    emu = flow_emulator
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    for nmea_port, error in (
+        (str(tmp_path / "no-such-port"), "nmea_port_unavailable"),
+        (emu.at_link, "same_nmea_port"),
+        (emu.audio_link, "same_nmea_port"),
+        ("not a path", "invalid_port"),
+    ):
+        result = await configure(
+            hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: nmea_port}
+        )
+        assert result["errors"] == {CONF_NMEA_PORT: error}
+    result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_NMEA_PORT not in result["data"]  # the position is polled on the AT port
+
+
+async def test_nmea_port_of_another_modem_is_neither_suggested_nor_taken(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    emu = flow_emulator
+    other_modem(hass, **{CONF_NMEA_PORT: emu.nmea_path})  # the same device, by its other name
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    assert suggested(result, CONF_NMEA_PORT) is None
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.nmea_link}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "port_in_use"}
+    result = await configure(
+        hass, result, {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: emu.audio_path}
+    )
+    assert result["errors"] == {CONF_NMEA_PORT: "same_nmea_port"}  # the audio port by its tty
+
+
+async def test_modem_without_gnss_is_not_asked_for_an_nmea_port(hass: HomeAssistant) -> None:
+    async with Sim7600Emulator(variants=Variants(gnss=False)) as emu:
+        await emu.start_pty()
+        result = await start_manual(hass)
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        with pytest.raises(AssertionError, match="not in the form"):
+            suggested(result, CONF_NMEA_PORT)
+        result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_gnss_options_offered_only_for_a_modem_with_gnss(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    entry, _ = loaded_entry(hass, flow_emulator)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert_translated(result, "options")
+    assert suggested(result, CONF_GNSS) is False  # off by default
+    assert suggested(result, CONF_GNSS_INTERVAL) == 10
+    result = await _configure_options(
+        hass,
+        result,
+        {
+            CONF_SIGNAL_INTERVAL: 60,
+            CONF_RECORDINGS_FOLDER: "callstack",
+            CONF_GNSS: True,
+            CONF_GNSS_INTERVAL: 30.0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (entry.options[CONF_GNSS], entry.options[CONF_GNSS_INTERVAL]) == (True, 30)
+
+    entry.runtime_data.modem.gnss.supported = False
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(AssertionError, match="not in the form"):
+        suggested(result, CONF_GNSS)
+    result = await _configure_options(
+        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: "callstack"}
+    )
+    assert entry.options[CONF_GNSS] is True  # kept as it was, not offered now

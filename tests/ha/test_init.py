@@ -14,7 +14,6 @@ import pytest
 
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
-from custom_components.callstack.config_flow import modem_unique_id  # noqa: E402
 from custom_components.callstack.const import (  # noqa: E402
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -22,8 +21,9 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_SMS_RECIPIENTS,
     DOMAIN,
 )
-from sim7600_emulator import Sim7600Emulator  # noqa: E402
+from sim7600_emulator import Identity, Sim7600Emulator  # noqa: E402
 
+from .conftest import modem_unique_id  # noqa: E402
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
     EntryFactory,
@@ -310,3 +310,32 @@ async def test_changed_options_reload_the_modem(
         blocking=True,
     )
     assert [(sms.destination, sms.text) for sms in emulator.sent_sms] == [(recipient, "reloaded")]
+
+
+@pytest.mark.parametrize("shared", [CONF_AT_PORT, CONF_AUDIO_PORT])
+async def test_a_port_that_another_entry_uses_stops_the_setup_with_a_reason(
+    hass: HomeAssistant, emulator: Sim7600Emulator, entry_factory: EntryFactory, shared: str
+) -> None:
+    """Two entries configured with one port (before the flow refused that, or edited by
+    hand): the second does not start a bridge that can only stall; it says why."""
+    first = await entry_factory()
+    assert first.state is ConfigEntryState.LOADED
+    other = Sim7600Emulator(identity=Identity.seeded(5))
+    await other.start_pty()
+    try:
+        ports = {CONF_AT_PORT: other.at_link, CONF_AUDIO_PORT: other.audio_link}
+        # The first modem's port under its other name (device node, not by-id link).
+        ports[shared] = emulator.at_path if shared == CONF_AT_PORT else emulator.audio_path
+        second = make_entry(
+            other, entry_id="01JCALLSTACKTESTENTRY00002", unique_id="another-modem", data=ports
+        )
+        await setup_entry(hass, second)
+        assert second.state is ConfigEntryState.SETUP_ERROR
+        assert second.error_reason_translation_key == "port_in_use"
+        assert second.error_reason_translation_placeholders == {"title": first.title}
+        assert expected_message("port_in_use", {"title": first.title})
+        assert other.commands == []  # not even opened
+        assert first.state is ConfigEntryState.LOADED
+        assert state_of(hass, "binary_sensor", "connected").state == "on"
+    finally:
+        await other.stop()

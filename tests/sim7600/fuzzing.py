@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 
 from custom_components.callstack.sim7600.lines import MAX_LINE, PROMPT, Line, LineSplitter
 from custom_components.callstack.sim7600.sms_pdu import PduDecodeError, decode_pdu
@@ -30,6 +31,9 @@ FRAGMENTS: tuple[bytes, ...] = (
     b"0CC8F71D14969741F977FD07\r\n",
     b"\r\n+CDS: 25\r\n0006\r\n",
     b'\r\n+CUSD: 0,"Balance",15\r\n',
+    b'\r\n+CUSD: 0,"Say "hi",15\r\n',  # a stray quote
+    b'\r\n+CUSD: 1,"Menu\r\n1 Balance\n2 Data",15\r\n',  # a multi-line menu
+    b'\r\n+CUSD: 2,"Never closed\r\n',
     b'\r\n+CEREG: 1,"3F29","89815063",7\r\n',
     b"\r\n+CPIN: READY\r\n",
     b"\r\nRDY\r\n",
@@ -45,23 +49,31 @@ def consume(stream: list[bytes]) -> int:
     """Feed ``stream`` through the line splitter and every parser; return lines seen.
 
     Only :class:`PduDecodeError` may come out of the SMS decoder; anything else raised
-    here is a bug, and so is a buffer that grows past one line.
+    here is a bug, and so is a buffer that grows past one line, and a final result code or
+    URC joined into another line (only a USSD text joins lines).
     """
     splitter = LineSplitter()
     seen = 0
-    for chunk in stream:
-        for item in splitter.feed(chunk):
+    for chunk in [*stream, None]:
+        items = splitter.flush() if chunk is None else splitter.feed(chunk)
+        for item in items:
             if item == PROMPT:
                 continue
             assert isinstance(item, Line)
             seen += 1
+            for joined in item.text.split("\n")[1:]:
+                assert not _STANDS_ALONE.match(joined), item.text
             urc = parse_urc(item)
             parse_call_list([item.text])
             if item.body is not None and urc is not None:
                 with contextlib.suppress(PduDecodeError):
                     decode_pdu(item.body)
-        assert len(splitter._buffer) <= MAX_LINE + len(chunk)
+        if chunk is not None:
+            assert len(splitter._buffer) <= MAX_LINE + len(chunk)
     return seen
+
+
+_STANDS_ALONE = re.compile(r"^(?:OK|ERROR|RING|NO CARRIER)\s*$|^\+[A-Z]+:")
 
 
 def random_stream(rng: random.Random) -> list[bytes]:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
-from custom_components.callstack.sim7600.lines import MAX_LINE, PROMPT, Line, LineSplitter
+from custom_components.callstack.sim7600.lines import (
+    MAX_LINE,
+    MAX_USSD,
+    MAX_USSD_LINES,
+    PROMPT,
+    Line,
+    LineSplitter,
+)
 
 
 def feed_all(*chunks: bytes) -> list[Line | str]:
@@ -77,3 +85,107 @@ def test_a_multi_line_ussd_menu_is_one_line() -> None:
     assert feed_all(b'\r\n+CUSD: 1,"Balance 5.00\r\n1. Top up\r\n2. Exit",15\r\n') == [
         Line('+CUSD: 1,"Balance 5.00\n1. Top up\n2. Exit",15')
     ]
+
+
+def test_a_multi_line_ussd_menu_with_bare_line_feeds_is_one_line() -> None:
+    assert feed_all(b'\r\n+CUSD: 1,"Menu\nAT&T Prepaid\n1 Balance",15\r\n\r\nOK\r\n') == [
+        Line('+CUSD: 1,"Menu\nAT&T Prepaid\n1 Balance",15'),
+        Line("OK"),
+    ]
+
+
+def test_a_stray_quote_in_a_ussd_text_ends_at_the_line_end() -> None:
+    """Quotes are not counted: the text ends where ``",<dcs>`` ends the line."""
+    assert feed_all(b'\r\n+CUSD: 0,"Say "hi",15\r\n\r\nOK\r\n\r\nRING\r\n') == [
+        Line('+CUSD: 0,"Say "hi",15'),
+        Line("OK"),
+        Line("RING"),
+    ]
+
+
+def test_a_multi_line_menu_with_a_stray_quote_is_still_one_line() -> None:
+    assert feed_all(b'+CUSD: 1,"Reply "1\r\nfor "more",15\r\n') == [
+        Line('+CUSD: 1,"Reply "1\nfor "more",15')
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"OK",
+        b"ERROR",
+        b"+CME ERROR: 100",
+        b"+CMS ERROR: 500",
+        b"RING",
+        b"NO CARRIER",
+        b'+CLIP: "+4915550001",145,,,,0',
+        b'+CMTI: "SM",3',
+        b"+CSQ: 18,99",
+        b"+SMS FULL",
+        b"VOICE CALL: END: 000010",
+        b"MISSED_CALL: 10:00AM +4915550001",
+        b"PB DONE",
+        b"AT+CSQ",
+    ],
+)
+def test_a_ussd_text_that_never_closes_swallows_no_urc_or_final_code(line: bytes) -> None:
+    assert feed_all(b'\r\n+CUSD: 0,"Balance 5\r\n\r\n' + line + b"\r\n") == [
+        Line('+CUSD: 0,"Balance 5'),
+        Line(line.decode()),
+    ]
+
+
+def test_an_unclosed_ussd_text_is_held_until_flushed() -> None:
+    """Held back for its next line; whoever reads the port flushes it once it goes quiet."""
+    splitter = LineSplitter()
+    assert splitter.feed(b'\r\n+CUSD: 2,"Welcome\r\n') == []
+    assert splitter.holding
+    assert splitter.flush() == [Line('+CUSD: 2,"Welcome')]
+    assert not splitter.holding
+    assert splitter.flush() == []
+
+
+def test_the_sms_prompt_is_not_reported_before_a_held_ussd_line() -> None:
+    assert feed_all(b'+CUSD: 2,"Hi\r\n> ') == [Line('+CUSD: 2,"Hi'), PROMPT]
+
+
+def test_an_unclosed_ussd_text_joins_a_bounded_number_of_lines() -> None:
+    lines = feed_all(b'+CUSD: 1,"Menu\r\n' + b"more text\r\n" * (MAX_USSD_LINES + 5))
+    assert all(len(item.text) <= MAX_USSD for item in lines if isinstance(item, Line))
+    assert lines[0] == Line('+CUSD: 1,"Menu' + "\nmore text" * (MAX_USSD_LINES - 1))
+    assert lines[1:] == [Line("more text")] * 6
+
+
+# A USSD text as a hostile network or modem may send it: quotes, commas, digits, line breaks.
+_ussd_texts = st.text(alphabet=st.sampled_from('ab "",15\r\n'), max_size=40)
+_alone = st.sampled_from(
+    ["OK", "ERROR", "+CME ERROR: 3", "RING", "NO CARRIER", '+CMTI: "SM",1', "+CSQ: 9,99"]
+)
+_ussd_lines = st.builds(
+    lambda status, text, tail: f'+CUSD: {status},"{text}{tail}',
+    st.integers(0, 5),
+    _ussd_texts,
+    st.sampled_from(['",15', '",72', "", '"', ",15"]),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.one_of(_alone, _ussd_lines), min_size=1, max_size=8),
+    st.lists(st.integers(1, 400), max_size=6),
+)
+def test_every_final_code_and_urc_comes_out_on_its_own(sent: list[str], cuts: list[int]) -> None:
+    """Whatever the USSD texts hold and however reads split them, no line that stands
+    alone (a final code, a URC) is ever taken into another line, nor lost."""
+    data = b"".join(f"\r\n{line}\r\n".encode() for line in sent)
+    chunks, start = [], 0
+    for cut in sorted(cuts):
+        chunks.append(data[start:cut])
+        start = max(start, cut)
+    chunks.append(data[start:])
+    splitter = LineSplitter()
+    out = [item for chunk in chunks for item in splitter.feed(chunk)] + splitter.flush()
+    texts = [item.text for item in out if isinstance(item, Line)]
+    alone = [line for line in sent if not line.startswith("+CUSD")]
+    assert [text for text in texts if text in alone] == alone
+    assert all(len(text) <= MAX_LINE for text in texts)

@@ -24,11 +24,14 @@ NUMBER = "+4915550001234"
         "Meet me at 5 pm",
         "+CMT: ,24",
         f'AT+CMGS="{NUMBER}"',
+        "+CGPSINFO: 5231.200480,N,01324.297240,E,011226,101010.0,34.0,0.0,",
+        "+CGNSSINFO: 3,07,00,00,5231.200480,N,01324.297240,E,011226,101010.0,34.0,0.0,,1.4",
+        "$GPGGA,101010.00,5231.200480,N,01324.297240,E,1,07,0.9,34.0,M,0.0,M,,*5C",
     ],
 )
 def test_private_payloads_are_reduced_to_prefix_and_length(line: str) -> None:
     redacted = redact_line(line)
-    for secret in (IMEI, NUMBER, NUMBER[1:], "1234", "balance", "Meet"):
+    for secret in (IMEI, NUMBER, NUMBER[1:], "1234", "balance", "Meet", "5231", "1324"):
         assert secret not in redacted
 
 
@@ -39,7 +42,9 @@ def test_safe_lines_stay_readable(line: str) -> None:
     assert redact_line(line) == line
 
 
-@pytest.mark.parametrize("line", ["+RXDTMF: 5", "AT+VTS=1,1", "AT+CPIN=1234"])
+@pytest.mark.parametrize(
+    "line", ["+RXDTMF: 5", "AT+VTS=1,1", "AT+CPIN=1234", "+CGPSINFO: 52,N,13,E"]
+)
 def test_key_presses_and_pins_never_show(line: str) -> None:
     assert redact_line(line).endswith(" chars>")
 

@@ -170,7 +170,7 @@ async def test_close_mid_call_and_mid_recording_leaves_nothing_behind(
     await asyncio.sleep(0.1)
     await modem.close()
     result = await recording
-    assert result.ended_by == "call_ended"  # what was recorded before shutdown is kept
+    assert result.ended_by == "closed"  # what was recorded before the close is kept
     assert [path.name for path in tmp_path.iterdir()] == ["cut.wav"]
     assert not modem.connected
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 import json
 from typing import Literal
@@ -11,6 +12,7 @@ import pytest
 
 from custom_components.callstack.sim7600.sms_pdu import Concat, SmsDeliver, decode_deliver
 from custom_components.callstack.sim7600.sms_reassembly import (
+    PART_TIME_WINDOW,
     CompleteMessage,
     MalformedStateError,
     Reassembler,
@@ -47,7 +49,7 @@ def test_single_part_returns_immediately() -> None:
         "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"
     )
     reassembler = Reassembler()
-    message = reassembler.add(sms, now=T0)
+    (message,) = reassembler.add(sms, now=T0)
     assert message == CompleteMessage(
         sender="+31641600986",
         text="How are you?",
@@ -63,10 +65,10 @@ def test_single_part_returns_immediately() -> None:
 
 def test_out_of_order() -> None:
     reassembler = Reassembler()
-    assert reassembler.add(part(3), now=T0) is None
-    assert reassembler.add(part(1), now=T0 + 1) is None
+    assert reassembler.add(part(3), now=T0) == []
+    assert reassembler.add(part(1), now=T0 + 1) == []
     assert len(reassembler) == 1
-    message = reassembler.add(part(2), now=T0 + 2)
+    (message,) = reassembler.add(part(2), now=T0 + 2)
     assert message == CompleteMessage(
         sender="+15550100",
         text="<1><2><3>",
@@ -80,24 +82,55 @@ def test_out_of_order() -> None:
     assert len(reassembler) == 0
 
 
-def test_duplicates_are_ignored_and_the_first_copy_wins() -> None:
+def test_a_repeat_of_a_held_part_is_ignored() -> None:
     reassembler = Reassembler()
-    assert reassembler.add(part(1, 2), now=T0) is None
-    assert reassembler.add(part(1, 2, text="again"), now=T0) is None
-    message = reassembler.add(part(2, 2), now=T0)
-    assert message is not None
-    assert message.text == "<1><2>"
+    assert reassembler.add(part(1, 2), now=T0) == []
+    assert reassembler.add(part(1, 2), now=T0 + 5) == []
+    (message,) = reassembler.add(part(2, 2), now=T0)
+    assert (message.text, message.parts) == ("<1><2>", 2)
+
+
+def test_a_conflicting_part_ends_the_held_group_as_incomplete() -> None:
+    """The same part number with other content: a new message reusing the reference."""
+    reassembler = Reassembler()
+    assert reassembler.add(part(1, 2), now=T0) == []
+    flushed, *rest = reassembler.add(part(1, 2, text="new"), now=T0 + 5)
+    assert rest == []
+    assert (flushed.text, flushed.incomplete, flushed.missing) == ("<1>", True, (2,))
+    (message,) = reassembler.add(part(2, 2), now=T0 + 6)
+    assert (message.text, message.incomplete) == ("new<2>", False)
+
+
+def test_a_part_far_in_time_from_the_held_ones_is_another_message() -> None:
+    """Parts of one message are submitted together: a time stamp more than the window
+    away from every held part belongs to a later message with the same reference."""
+    reassembler = Reassembler()
+    assert reassembler.add(part(1, 3), now=T0) == []
+    assert reassembler.add(part(2, 3), now=T0) == []
+    late = part(3, 3)
+    late = replace(late, timestamp=late.timestamp + PART_TIME_WINDOW + timedelta(seconds=10))
+    flushed, *rest = reassembler.add(late, now=T0 + 7200)
+    assert rest == []
+    assert (flushed.text, flushed.missing) == ("<1><2>", (3,))
+    assert len(reassembler) == 1
+    # Within the window (or without time stamps) it is the same message.
+    near = replace(part(3, 3), timestamp=part(1, 3).timestamp + PART_TIME_WINDOW)
+    other = Reassembler()
+    other.add(part(1, 3), now=T0)
+    other.add(part(2, 3), now=T0)
+    (message,) = other.add(near, now=T0)
+    assert message.text == "<1><2><3>"
 
 
 def test_keys_keep_messages_apart() -> None:
     reassembler = Reassembler()
-    assert reassembler.add(part(1, 2), now=T0) is None
-    assert reassembler.add(part(2, 2, sender="+15550199"), now=T0) is None
-    assert reassembler.add(part(2, 2, reference=43), now=T0) is None
-    assert reassembler.add(part(2, 2, ref_bits=16), now=T0) is None
-    assert reassembler.add(part(2, 3), now=T0) is None
+    assert reassembler.add(part(1, 2), now=T0) == []
+    assert reassembler.add(part(2, 2, sender="+15550199"), now=T0) == []
+    assert reassembler.add(part(2, 2, reference=43), now=T0) == []
+    assert reassembler.add(part(2, 2, ref_bits=16), now=T0) == []
+    assert reassembler.add(part(2, 3), now=T0) == []
     assert len(reassembler) == 5
-    assert reassembler.add(part(2, 2), now=T0) is not None
+    assert len(reassembler.add(part(2, 2), now=T0)) == 1
 
 
 def test_real_pdus_reassemble() -> None:
@@ -107,9 +140,8 @@ def test_real_pdus_reassemble() -> None:
         f"00440A8110325476980000{scts}0F050003C70202362877194FDFA400",
     )
     reassembler = Reassembler()
-    assert reassembler.add(decode_deliver(pdus[1]), now=T0) is None
-    message = reassembler.add(decode_deliver(pdus[0]), now=T0)
-    assert message is not None
+    assert reassembler.add(decode_deliver(pdus[1]), now=T0) == []
+    (message,) = reassembler.add(decode_deliver(pdus[0]), now=T0)
     assert (message.sender, message.text, message.reference) == (
         "0123456789",
         "Euro at the end €{next}",
@@ -135,7 +167,7 @@ def test_expire_delivers_what_arrived() -> None:
     )
     assert len(reassembler) == 0
     # A straggler starts a new group rather than resurrecting the old one.
-    assert reassembler.add(part(2), now=T0 + 61) is None
+    assert reassembler.add(part(2), now=T0 + 61) == []
 
 
 def test_expire_timestamp_is_from_the_lowest_part_received() -> None:
@@ -164,9 +196,8 @@ def test_state_round_trip_through_json() -> None:
     state = json.loads(json.dumps(reassembler.to_dict()))
     restored = Reassembler.from_dict(state)
     assert restored.to_dict() == reassembler.to_dict()
-    assert restored.add(part(1), now=T0 + 10) is None
-    message = restored.add(part(3), now=T0 + 10)
-    assert message is not None
+    assert restored.add(part(1), now=T0 + 10) == []
+    (message,) = restored.add(part(3), now=T0 + 10)
     assert message.text == "<1><2><3>"
     assert message.timestamp == part(1).timestamp
     (other,) = restored.expire(T0 + 65, max_age=60)
@@ -229,6 +260,10 @@ def _state(**group: object) -> dict[str, object]:
         _state(parts=[{"seq": 1, "text": 5, "timestamp": None}]),
         _state(parts=[{"seq": 1, "text": "a", "timestamp": "yesterday"}]),
         _state(parts=[{"seq": 1, "text": "a", "timestamp": 5}]),
+        _state(parts=[{"seq": 1, "text": "a", "timestamp": "2024-05-01T10:00:00"}]),  # no zone
+        _state(first_seen=float("nan")),
+        _state(total=0),
+        _state(reference=-1),
     ],
 )
 def test_malformed_state(state: dict[str, object]) -> None:
@@ -259,8 +294,7 @@ def test_any_order_with_duplicates_completes_once(total: int, data: st.DataObjec
         for seq in data.draw(st.lists(st.sampled_from(order), max_size=total)):
             order.insert(data.draw(st.integers(0, len(order))), seq)
     reassembler = Reassembler()
-    assert all(reassembler.add(part(seq, total), now=T0) is None for seq in order)
-    message = reassembler.add(part(last, total), now=T0)
-    assert message is not None
+    assert all(reassembler.add(part(seq, total), now=T0) == [] for seq in order)
+    (message,) = reassembler.add(part(last, total), now=T0)
     assert message.text == "".join(f"<{seq}>" for seq in range(1, total + 1))
     assert (message.parts, message.incomplete, len(reassembler)) == (total, False, 0)

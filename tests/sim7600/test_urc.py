@@ -11,6 +11,7 @@ from custom_components.callstack.sim7600.urc import (
     CallerId,
     CallListEntry,
     CallTerminated,
+    CallWaiting,
     DtmfReceived,
     MissedCall,
     Registration,
@@ -48,6 +49,14 @@ from custom_components.callstack.sim7600.urc import (
             CallListEntry(1, True, 4, 0, False, "+4915550001", 145),
         ),
         ('+CLCC: 1,0,6,0,0,"0301234",129', CallListEntry(1, False, 6, 0, False, "0301234", 129)),
+        (
+            '+CLCC: 2,1,5,0,0,"987654321",161',
+            CallListEntry(2, True, 5, 0, False, "987654321", 161),
+        ),
+        ('+CCWA: "+393351391306",145,1', CallWaiting("+393351391306", 145)),  # ATC3 / MM
+        ('+CCWA: "139123",129,1,""', CallWaiting("139123", 129)),  # SIM900 adds alpha
+        ('+CCWA: "+4915550001",145,1,"",0,"",0', CallWaiting("+4915550001", 145)),
+        ('+CCWA: "",128,1', CallWaiting(None, 128)),  # withheld
         ("+RXDTMF: 5", DtmfReceived("5")),
         ("+RXDTMF: #", DtmfReceived("#")),
         ('+CMTI: "SM",3', SmsStored("SM", 3)),
@@ -55,6 +64,13 @@ from custom_components.callstack.sim7600.urc import (
         ('+CDSI: "SR",2', SmsStored("SR", 2, status_report=True)),
         ('+CUSD: 0,"Balance 5.00",15', UssdResponse(0, "Balance 5.00", 15)),
         ("+CUSD: 4", UssdResponse(4, None, None)),
+        # The text runs from the first quote to the one before ",<dcs>": quotes and commas
+        # inside it are text (a reply need not balance its quotes).
+        ('+CUSD: 0,"Say "hi",15', UssdResponse(0, 'Say "hi', 15)),
+        ('+CUSD: 0,"5,00 EUR, valid",15', UssdResponse(0, "5,00 EUR, valid", 15)),
+        ('+CUSD: 1,"Menu\n1 "Top up"\n2 Exit",15', UssdResponse(1, 'Menu\n1 "Top up"\n2 Exit', 15)),
+        ('+CUSD: 0,"No dcs"', UssdResponse(0, "No dcs", None)),
+        ('+CUSD: 2,"Never closed', UssdResponse(2, "Never closed", None)),
         ("+CREG: 5", Registration("CREG", 5)),
         ('+CEREG: 1,"3F29","89815063",7', Registration("CEREG", 1, "3F29", "89815063", 7)),
         ("+CEREG: 2,1", Registration("CEREG", 1)),  # read reply: <n>,<stat>
@@ -80,7 +96,19 @@ def test_sms_pdu_urcs_need_a_hex_body() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["", "OK", "+CLCC: x", "+CLCC: 1,3,0,0,0", "+CREG: 9", "+CMTI: 4", "+RXDTMF: Z", "Hello"],
+    [
+        "",
+        "OK",
+        "+CLCC: x",
+        "+CLCC: 1,3,0,0,0",
+        "+CREG: 9",
+        "+CMTI: 4",
+        "+RXDTMF: Z",
+        "Hello",
+        "+CCWA: 1,1",  # the reply to the AT+CCWA=1,2 query, not a waiting call
+        '+CCWA: "+4915550001",145,4',  # a fax call
+        '+CCWA: "+4915550001"',
+    ],
 )
 def test_unknown_or_broken_lines_are_not_urcs(line: str) -> None:
     assert parse_urc(Line(line)) is None
@@ -96,6 +124,7 @@ _PREFIXES = st.sampled_from(
         "RING",
         "+CLIP:",
         "+CLCC:",
+        "+CCWA:",
         "+CMTI:",
         "+CMT:",
         "+CDS:",

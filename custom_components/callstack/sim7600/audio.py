@@ -56,7 +56,8 @@ CHANNELS = ("caller", "both")
 
 @dataclass(frozen=True, slots=True)
 class RecordingResult:
-    """A finished recording; ``ended_by`` is ``duration``, ``dtmf`` or ``call_ended``."""
+    """A finished recording; ``ended_by`` is ``duration``, ``dtmf``, ``call_ended`` or
+    ``closed`` (the modem was closed)."""
 
     path: Path
     duration: float
@@ -68,8 +69,9 @@ class RecordingResult:
 @dataclass(frozen=True, slots=True)
 class PlaybackResult:
     """A finished playback; ``ended_by`` is ``finished``, ``call_ended``, ``stopped``
-    (:meth:`AudioBridge.stop_playback`), ``replaced`` (another playback took over) or
-    ``max_length`` (cut at the source's maximum length)."""
+    (:meth:`AudioBridge.stop_playback`), ``replaced`` (another playback took over),
+    ``max_length`` (cut at the source's maximum length) or ``closed`` (the modem was
+    closed)."""
 
     duration: float
     frames: int
@@ -372,6 +374,29 @@ class AudioBridge:
         self._on_change()
 
     # ---- recording --------------------------------------------------------------------
+
+    async def confirm_registered(self) -> None:
+        """Another call became the active one (``AT+CHLD``): whether PCM survives such a
+        swap is not documented (``shared/sim7600.md`` section 11), so read
+        ``AT+CPCMREG?`` and switch PCM on again if the modem turned it off."""
+        if not self.running:
+            return
+        async with self._lifecycle:
+            try:
+                lines = await self._execute("AT+CPCMREG?", timeout=5.0)
+                if not any(line.replace(" ", "") == "+CPCMREG:0" for line in lines):
+                    return
+                await self._execute("AT+CPCMREG=1", timeout=5.0)
+            except Sim7600Error:
+                _LOGGER.debug("Could not check call audio after a call swap")
+                return
+            self._stream_bytes = 0  # the stream starts again on a sample boundary
+
+    def call_ended(self) -> None:
+        """The call being recorded ended, or went on hold, while another call keeps the
+        bridge running: the recording ends as it would at the end of the call."""
+        if self._recording is not None:
+            self._recording.end("call_ended")
 
     def dtmf(self, digit: str) -> None:
         """A DTMF digit arrived; it may end a recording."""

@@ -24,7 +24,34 @@ class PortOpenError(PortError):
 
 
 class PortClosedError(PortError):
-    """The port closed or vanished while in use."""
+    """The port closed or vanished while in use; ``closed`` when we closed it ourselves
+    (:meth:`Modem.close`, e.g. Home Assistant unloading the entry)."""
+
+    closed = False
+
+
+class ModemClosedError(PortClosedError):
+    """The modem was closed while something waited on it; nothing more will come."""
+
+    closed = True
+
+
+class CommandInterruptedError(PortClosedError):
+    """The port closed while a command was in flight.
+
+    ``reply`` holds the lines the modem answered before that (a ``+CMGS: <mr>`` among them
+    means the network took the SMS); ``payload_sent`` says whether the command's payload
+    (an SMS body) had been handed to the modem. Both decide whether the command's effect
+    happened, may have happened, or did not.
+    """
+
+    def __init__(
+        self, cause: PortClosedError | Sim7600Error, reply: list[str], payload_sent: bool
+    ) -> None:
+        super().__init__(str(cause))
+        self.closed = isinstance(cause, PortClosedError) and cause.closed
+        self.reply = reply
+        self.payload_sent = payload_sent
 
 
 class AtTimeoutError(Sim7600Error):

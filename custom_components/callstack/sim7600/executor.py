@@ -24,6 +24,7 @@ from .errors import (
     CallResultError,
     CmeError,
     CmsError,
+    CommandInterruptedError,
     InvalidArgumentError,
     PortClosedError,
     Sim7600Error,
@@ -38,6 +39,8 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0
 NO_REPLY = ""  # prefix for commands that reply with OK only
 DEAD_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the port counts as dead
+# A held +CUSD line whose text has not closed is reported as it is after this much quiet.
+HELD_LINE_QUIET = 0.5
 _RESYNC_QUIET = 0.1
 _CALL_FINALS = {"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
 _UNSAFE = re.compile(r"[\r\n\x1a\x1b\x00]")
@@ -74,6 +77,7 @@ class Execute(Protocol):
         timeout: float | None = ...,
         payload: bytes | None = ...,
         prefix: str | None = ...,
+        before_send: Callable[[], None] | None = ...,
     ) -> Awaitable[list[str]]: ...
 
 
@@ -100,6 +104,7 @@ class _Pending:
     done: asyncio.Future[list[str]]
     prompt: asyncio.Future[None] | None
     lines: list[str] = field(default_factory=list)
+    payload_sent: bool = False
 
 
 class AtExecutor:
@@ -124,6 +129,7 @@ class AtExecutor:
         self._reader: asyncio.Task[None] | None = None
         self._lost: Sim7600Error | None = None
         self._needs_resync = False
+        self._held_line_timer: asyncio.TimerHandle | None = None
         self.stats = ExecutorStats()
 
     @property
@@ -137,14 +143,16 @@ class AtExecutor:
             self._read_loop(), name="callstack AT reader"
         )
 
-    async def close(self) -> None:
-        """Stop the reader, fail a command in flight and close the port."""
+    async def close(self, reason: PortClosedError | None = None) -> None:
+        """Stop the reader, fail a command in flight and every one queued behind it (with
+        ``reason``, if given) and close the port."""
         if self._lost is None:
-            self._lost = PortClosedError("The port was closed")
+            self._lost = reason or PortClosedError("The port was closed")
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        self._watch_held_line(None)
         self._fail_pending(self._lost)
         await self.port.close()
 
@@ -155,6 +163,7 @@ class AtExecutor:
         timeout: float = DEFAULT_TIMEOUT,
         payload: bytes | None = None,
         prefix: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Send ``command`` and return its response lines (echo and final code removed).
 
@@ -164,6 +173,11 @@ class AtExecutor:
         (``ATI``, ``AT+CGSN``, ...) take every line that is not a URC. :data:`NO_REPLY`
         as ``prefix`` takes none: for commands whose answer comes as a URC that may
         arrive before their ``OK`` (``AT+CUSD=1``).
+
+        ``before_send`` runs when the command is about to be written, after any wait for
+        the line; if it raises, nothing is sent and the error propagates. A command that
+        waited behind others thus acts on the state of that moment (``ATD``: a call that
+        rang meanwhile).
         """
         if _UNSAFE.search(command) or (
             payload is not None and _UNSAFE.search(payload.decode("latin-1"))
@@ -176,7 +190,22 @@ class AtExecutor:
                 await self._resync(min(timeout, DEFAULT_TIMEOUT))
             if prefix is None:
                 prefix = _derive_prefix(command)
+            if before_send is not None:
+                before_send()
             return await self._run(command, timeout, payload, prefix)
+
+    async def execute_if_idle(
+        self, command: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[str] | None:
+        """Run a background query (a GNSS poll) only if no command runs now; else None.
+
+        Nothing is sent when the port is busy, so the query never makes a call or SMS
+        command wait in line behind it; one that arrives while it is on the line waits at
+        most its round trip. The caller tries again later.
+        """
+        if self._lock.locked():
+            return None
+        return await self.execute(command, timeout=timeout)
 
     async def _run(
         self, command: str, timeout: float, payload: bytes | None, prefix: str | None
@@ -204,6 +233,7 @@ class AtExecutor:
                     )
                     if not pending.done.done():
                         self.port.write(payload + b"\x1a")
+                        pending.payload_sent = True
                 result = await pending.done
         except TimeoutError:
             self._abandon(pending)
@@ -254,6 +284,7 @@ class AtExecutor:
                 for item in self._splitter.feed(data):
                     self._handle(item)
                 self.stats.oversized_lines = self._splitter.dropped
+                self._watch_held_line(asyncio.get_running_loop())
         except PortClosedError as err:
             self._mark_lost(err)
         except Exception:
@@ -261,6 +292,19 @@ class AtExecutor:
             # supervisor start afresh.
             _LOGGER.exception("The AT reader failed")
             self._mark_lost(PortClosedError("The AT reader failed"))
+
+    def _watch_held_line(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """(Re)start the quiet timer while the splitter holds a line; stop it otherwise."""
+        if self._held_line_timer is not None:
+            self._held_line_timer.cancel()
+            self._held_line_timer = None
+        if loop is not None and self._splitter.holding:
+            self._held_line_timer = loop.call_later(HELD_LINE_QUIET, self._flush_held_line)
+
+    def _flush_held_line(self) -> None:
+        self._held_line_timer = None
+        for item in self._splitter.flush():
+            self._handle(item)
 
     def _mark_lost(self, err: Sim7600Error) -> None:
         if self._lost is not None:
@@ -271,9 +315,13 @@ class AtExecutor:
             self._on_lost(err)
 
     def _fail_pending(self, err: Sim7600Error) -> None:
+        """Fail the command in flight, with what the modem had answered so far: whether
+        its effect happened (``+CMGS`` seen) is the caller's to judge."""
         pending = self._pending
         if pending is not None and not pending.done.done():
-            pending.done.set_exception(err)
+            pending.done.set_exception(
+                CommandInterruptedError(err, list(pending.lines), pending.payload_sent)
+            )
             # Nobody may be awaiting it any more (e.g. a timed-out resync window).
             pending.done.exception()
 

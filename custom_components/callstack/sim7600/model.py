@@ -34,7 +34,7 @@ class RegistrationStatus(StrEnum):
 
 
 class CallState(StrEnum):
-    """The call on the line, as the state machine in ``calls.py`` tracks it."""
+    """The state of a call, as ``calls.py`` tracks each; ``idle`` when there is none."""
 
     IDLE = "idle"
     DIALING = "dialing"
@@ -42,6 +42,7 @@ class CallState(StrEnum):
     INCOMING = "incoming"
     ACTIVE = "active"
     HELD = "held"
+    WAITING = "waiting"  # a second caller while another call is up
 
 
 class BridgeState(StrEnum):
@@ -68,11 +69,56 @@ class ModemIdentity:
 
 @dataclass(frozen=True, slots=True)
 class CallInfo:
-    """The call on the line. ``number`` is private."""
+    """One call on the line. ``number`` is private."""
 
     direction: str  # "inbound" | "outbound"
     number: str | None
     started: float | None = None  # loop time when it connected
+
+
+class FixType(StrEnum):
+    """What the GNSS receiver has: no fix, a 2D fix (no altitude) or a 3D fix."""
+
+    NONE = "none"
+    FIX_2D = "2d"
+    FIX_3D = "3d"
+
+
+@dataclass(frozen=True, slots=True)
+class GnssPosition:
+    """Where the modem is. Private: coordinates never go to logs or diagnostics.
+
+    ``speed`` is in km/h and ``course`` in degrees true (None while standing still or
+    unknown); ``hdop`` is the horizontal dilution of precision when the modem says it.
+    """
+
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+    speed: float | None = None
+    course: float | None = None
+    hdop: float | None = None
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GnssState:
+    """The GNSS receiver as the driver sees it.
+
+    ``position`` is None while there is no fix; ``last_position`` keeps the last one known.
+    ``source`` says where the figures come from: ``nmea`` (the NMEA port, pushed) or
+    ``poll`` (``AT+CGPSINFO`` on the AT port, which tells no satellites or DOP).
+    """
+
+    supported: bool | None = None  # None until the modem was asked (AT+CGPS?)
+    enabled: bool = False
+    source: str | None = None
+    fix: FixType = FixType.NONE
+    position: GnssPosition | None = None
+    last_position: GnssPosition | None = None
+    satellites_in_use: int | None = None
+    satellites_in_view: int | None = None
+    hdop: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +134,13 @@ class ModemSnapshot:
     signal_dbm: int | None = None
     ber: int | None = None
     call_state: CallState = CallState.IDLE
-    call: CallInfo | None = None
+    call: CallInfo | None = None  # the call in the foreground, the one call_state is about
+    waiting_call: CallInfo | None = None
+    held_call: CallInfo | None = None
     bridge: BridgeState = BridgeState.STOPPED
     bridge_error: str | None = None
     playing: bool = False  # audio is being played into the call
     sms_storage_full: bool = False
     last_sms_received: datetime | None = None
     network_stuck: bool = False
+    gnss: GnssState = field(default_factory=GnssState)

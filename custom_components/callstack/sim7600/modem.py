@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
+import dataclasses
 from dataclasses import asdict, dataclass, replace
 import functools
 import logging
@@ -22,12 +23,13 @@ from typing import Any
 from . import validate
 from .audio import AudioBridge, PlaybackResult, RecordingResult
 from .audio_source import AudioSource
-from .calls import CallTracker, DialResult
+from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
     AtCommandError,
     AtTimeoutError,
     AudioBridgeNotRunningError,
     CmeError,
+    ModemClosedError,
     NotAModemError,
     PortClosedError,
     Sim7600Error,
@@ -37,7 +39,15 @@ from .errors import (
 )
 from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
 from .executor import AtExecutor
-from .model import CallState, ModemIdentity, ModemSnapshot, RegistrationStatus, SimStatus
+from .gnss import GnssService
+from .model import (
+    CallInfo,
+    CallState,
+    ModemIdentity,
+    ModemSnapshot,
+    RegistrationStatus,
+    SimStatus,
+)
 from .network import (
     bare_digits,
     best_registration,
@@ -49,13 +59,15 @@ from .network import (
     sim_status,
     strip_prefix,
 )
-from .sms import SendResult, SmsJournal, SmsService
+from .sms import SendResult, SmsService
+from .sms_state import SmsJournal
 from .transport import open_port
 from .urc import (
     BootStage,
     CallerId,
     CallListEntry,
     CallTerminated,
+    CallWaiting,
     DtmfReceived,
     MissedCall,
     Registration,
@@ -78,6 +90,7 @@ _LOGGER = logging.getLogger(__name__)
 _CALL_URCS = (
     Ring,
     CallerId,
+    CallWaiting,
     CallListEntry,
     VoiceCallBegin,
     VoiceCallEnd,
@@ -91,6 +104,9 @@ _INIT_OPTIONAL = (
     "AT+CLIP=1",  # caller ID after RING
     "AT+CVHU=0",  # let ATH end voice calls too
     "AT+CLCC=1",  # +CLCC URCs on every call state change
+    # +CCWA URC for a waiting call (off after power-up). Only the presentation: whether
+    # the network offers call waiting at all stays the subscriber's setting.
+    "AT+CCWA=1",
     "AT+CREG=1",
     "AT+CGREG=1",
     "AT+CEREG=1",
@@ -101,6 +117,7 @@ _WATCHDOG_ATTEMPTS = 3
 _RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 _BOOT_WAIT = 20.0  # after RDY, set up again at PB DONE or after this long at the latest
+_CLOSED = "closed"  # what a DTMF collection's queue gets when the modem closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +138,9 @@ class ModemConfig:
     sms_part_timeout: float = 24 * 3600.0  # deliver an incomplete multipart SMS after this
     # Seconds without registration before the radio is cycled (AT+CFUN=0/1); 0 = never.
     registration_watchdog: float = 0.0
+    gnss: bool = False  # switch the GNSS receiver on and follow the position
+    nmea_url: str | None = None  # the NMEA port; without it the position is polled
+    gnss_interval: float = 10.0  # seconds between AT+CGPSINFO polls (no NMEA port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +149,7 @@ class ProbeResult:
 
     identity: ModemIdentity
     sim: SimStatus
+    gnss: bool = False  # the modem answered AT+CGPS?
 
 
 class Modem:
@@ -139,6 +160,7 @@ class Modem:
         self._executor: AtExecutor | None = None
         self._subscribers: list[Callable[[ModemEvent], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._on_close: set[Callable[[], None]] = set()  # ends a wait when the modem closes
         self._supervisor: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closing = False
@@ -164,6 +186,7 @@ class Modem:
         self._failed_cycles = 0
         self._unregistered_since: float | None = None
         self.calls = CallTracker(self.execute, self._emit, self._call_changed)
+        self._talking_to: tuple[str, float | None] | None = None  # the active call
         self.audio = AudioBridge(
             config.audio_url,
             self.execute,
@@ -179,6 +202,14 @@ class Modem:
             max_part_age=config.sms_part_timeout,
         )
         self.ussd = UssdService(self.execute, self._emit)
+        self.gnss = GnssService(
+            self.execute,
+            self._execute_if_idle,
+            self._changed,
+            enabled=config.gnss,
+            nmea_url=config.nmea_url,
+            poll_interval=config.gnss_interval,
+        )
 
     # ---- state ------------------------------------------------------------------------
 
@@ -196,12 +227,15 @@ class Modem:
             ber=self.ber,
             call_state=self.calls.state,
             call=self.calls.call,
+            waiting_call=self.calls.waiting_call,
+            held_call=self.calls.held_call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
             playing=self.audio.playing,
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
             network_stuck=self.network_stuck,
+            gnss=self.gnss.state,
         )
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
@@ -233,6 +267,13 @@ class Modem:
                 "undecodable": self.sms.undecodable,
                 "held_groups": len(self.sms.reassembler),
             },
+            "gnss": {
+                "supported": self.gnss.supported,
+                "enabled": self.gnss.state.enabled,
+                "source": self.gnss.state.source,
+                "fix": self.gnss.state.fix.value,
+                **asdict(self.gnss.stats),
+            },
         }
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -256,8 +297,17 @@ class Modem:
         )
 
     async def close(self) -> None:
-        """Close both ports and cancel every task; safe to call twice."""
+        """Close both ports and cancel every task; safe to call twice.
+
+        Whatever waits on the modem ends at once with :class:`ModemClosedError`: a USSD
+        answer, a DTMF collection, a dial's outcome, and every command in flight or
+        queued (the one in flight with what the modem had answered, so a confirmed SMS
+        still counts as sent).
+        """
         self._closing = True
+        self.ussd.close()
+        for end in list(self._on_close):
+            end()
         if self._boot_timer is not None:
             self._boot_timer.cancel()
             self._boot_timer = None
@@ -270,8 +320,9 @@ class Modem:
         )
         await self.calls.close()
         await self.audio.close()
+        await self.gnss.close()
         if self._executor is not None:
-            await self._executor.close()
+            await self._executor.close(ModemClosedError("The modem was closed"))
         self.connected = False
 
     async def _open_and_initialise(self) -> None:
@@ -288,6 +339,7 @@ class Modem:
             raise
         self.connected = True
         self._start_poller()
+        self.gnss.start()
         self._changed()
 
     async def _initialise(self) -> None:
@@ -305,6 +357,7 @@ class Modem:
             if self.sim is SimStatus.READY:
                 await self.sms.initialise(sweep=self._sweep_on_initialise)
             self.calls.reconcile(parse_call_list(await self.execute("AT+CLCC")))
+            await self.gnss.initialise()
         finally:
             self._initialising = False
 
@@ -464,6 +517,7 @@ class Modem:
         timeout: float | None = None,
         payload: bytes | None = None,
         prefix: str | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
         executor = self._executor
@@ -474,19 +528,32 @@ class Modem:
             timeout=timeout if timeout is not None else self.config.command_timeout,
             payload=payload,
             prefix=prefix,
+            before_send=before_send,
         )
 
+    async def _execute_if_idle(self, command: str, timeout: float) -> list[str] | None:
+        """Run a background query only if no other command runs (None: busy, not sent)."""
+        executor = self._executor
+        if executor is None or not executor.alive:
+            raise PortClosedError("The modem is not connected")
+        return await executor.execute_if_idle(command, timeout=timeout)
+
     async def dial(self, number: str, timeout: float = 60.0) -> DialResult:
-        """Place a call and wait for its outcome."""
-        return await self.calls.dial(number, timeout)
+        """Place a call and wait for its outcome (:class:`ModemClosedError` if the modem
+        closes first: the outcome is then unknown, not a failed call)."""
+        result = await self.calls.dial(number, timeout)
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
+        return result
 
     async def answer(self) -> None:
-        """Answer the ringing call."""
+        """Answer the ringing call, or take the waiting (else held) call, holding the
+        active one."""
         await self.calls.answer()
 
-    async def hang_up(self) -> None:
-        """End, reject or cancel the current call."""
-        await self.calls.hang_up()
+    async def hang_up(self, target: HangUpTarget = HangUpTarget.ACTIVE) -> None:
+        """End, reject or cancel a call (see :meth:`CallTracker.hang_up`)."""
+        await self.calls.hang_up(target)
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send DTMF tones into the active call."""
@@ -502,23 +569,29 @@ class Modem:
         channels: str = "caller",
     ) -> RecordingResult:
         """Record the far end of the active call (fails closed; see :class:`AudioBridge`);
-        ``channels="both"`` adds what we play as the right channel."""
+        ``channels="both"`` adds what we play as the right channel.
+
+        A recording the modem's closing cuts short is kept and ends ``closed``.
+        """
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.record(
+        result = await self.audio.record(
             target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite, channels=channels
         )
+        return replace(result, ended_by="closed") if self._closing else result
 
     async def play(
         self, source: AudioSource, *, gain: float = 1.0, replace: bool = False
     ) -> PlaybackResult:
         """Play ``source`` into the active call, paced to real time (see
         :meth:`AudioBridge.play`: takes ownership of the source, raises
-        :class:`MediaError` before sending anything when it cannot be played)."""
+        :class:`MediaError` before sending anything when it cannot be played); ended
+        ``closed`` if the modem closes first."""
         if self.calls.state is not CallState.ACTIVE:
             await source.aclose()
             raise AudioBridgeNotRunningError("No call is active")
-        return await self.audio.play(source, gain=gain, replace=replace)
+        result = await self.audio.play(source, gain=gain, replace=replace)
+        return dataclasses.replace(result, ended_by="closed") if self._closing else result
 
     def stop_playback(self) -> None:
         """Stop what is playing into the call (no frame is written after this)."""
@@ -557,14 +630,24 @@ class Modem:
         digit, or when the call ends.
         """
         queue: asyncio.Queue[str | None] = asyncio.Queue()
+        collecting_from = _call_key(self.calls.call)
 
         def on_event(event: ModemEvent) -> None:
             if isinstance(event, DtmfEvent):
                 queue.put_nowait(event.digit)
-            elif isinstance(event, CallEvent) and event.kind in ("ended", "missed"):
+            elif (
+                isinstance(event, CallEvent)
+                and event.kind in ("ended", "missed")
+                # Only the end of this call ends the collection, not a waiting caller's.
+                and _call_key(self.calls.call) != collecting_from
+            ):
                 queue.put_nowait(None)
 
+        def on_close() -> None:
+            queue.put_nowait(_CLOSED)
+
         unsubscribe = self.subscribe(on_event)
+        self._on_close.add(on_close)
         digits = ""
         try:
             while len(digits) < max_digits:
@@ -573,10 +656,13 @@ class Modem:
                         digit = await queue.get()
                 except TimeoutError:
                     break
+                if digit == _CLOSED:
+                    raise ModemClosedError("The modem was closed")
                 if digit is None or digit == terminator:
                     break
                 digits += digit
         finally:
+            self._on_close.discard(on_close)
             unsubscribe()
         return digits
 
@@ -665,9 +751,19 @@ class Modem:
 
     def _call_changed(self) -> None:
         state = self.calls.state
+        talking_to = _call_key(self.calls.call) if state is CallState.ACTIVE else None
+        if talking_to != self._talking_to:
+            if self._talking_to is not None:
+                # The active call ended, went on hold or was swapped for another: what
+                # was being recorded of it ends, even if the bridge runs on.
+                self.audio.call_ended()
+            if talking_to is not None and self.audio.running:
+                self._spawn(self.audio.confirm_registered())  # a swap, or a call resumed
+            self._talking_to = talking_to
         if state is CallState.ACTIVE and not self.audio.running:
             self._spawn(self.audio.start())
         elif state is CallState.IDLE:
+            # PCM goes off only when no call is left: a held call keeps the bridge.
             self._spawn(self.audio.stop())
         self._changed()
 
@@ -697,6 +793,11 @@ class Modem:
                 _LOGGER.error("Unexpected error in a modem task", exc_info=err)
             else:
                 _LOGGER.debug("Modem task stopped: %s", type(err).__name__)
+
+
+def _call_key(call: CallInfo | None) -> tuple[str, float | None] | None:
+    """What tells one connected call from another (its number may be learnt late)."""
+    return None if call is None else (call.direction, call.started)
 
 
 async def _handshake(run: Callable[[str], Awaitable[list[str]]]) -> None:
@@ -762,8 +863,13 @@ async def probe(at_url: str, timeout: float = 2.0) -> ProbeResult:
         if "SIMCOM" not in (identity.manufacturer or "").upper():
             raise UnsupportedModemError("The device on this port is not a SIMCom modem")
         sim = await _read_sim_status(run)
+        gnss = True
+        try:
+            await run("AT+CGPS?")  # a modem without a GNSS receiver answers ERROR
+        except (AtCommandError, AtTimeoutError):
+            gnss = False
     except PortClosedError as err:
         raise NotAModemError("The port closed during the probe") from err
     finally:
         await executor.close()
-    return ProbeResult(identity, sim)
+    return ProbeResult(identity, sim, gnss)

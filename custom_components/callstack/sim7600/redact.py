@@ -1,6 +1,7 @@
 """The one redaction helper for everything the driver and the HA layer log or show.
 
-Phone numbers, IMEI, IMSI, ICCID, PIN, SMS and USSD text all travel inside modem lines,
+Phone numbers, IMEI, IMSI, ICCID, PIN, SMS and USSD text, coordinates all travel inside
+modem lines,
 so the rule is simple: a raw line is never logged as it is. It is reduced to its command or
 result-code prefix plus a length, unless its payload is short, purely numeric and safe
 (``+CSQ: 18,99``). Numbers that must be told apart in logs keep their last two digits.
@@ -31,8 +32,9 @@ _SAFE_LINES = frozenset(
 )
 # "AT+CSQ", "ATD", "+CLIP:", "MISSED_CALL:", "VOICE CALL:" ...
 _PREFIX = re.compile(r"^(AT[+^$&]?[A-Z]*\??|\+[A-Z]+:|[A-Z_]+(?: [A-Z_]+)?:)", re.IGNORECASE)
-# Key presses can be a caller's PIN: their payload never shows, however short.
-_ALWAYS_HIDDEN = ("+RXDTMF:", "AT+VTS", "AT+CPIN")
+# Key presses can be a caller's PIN, and a position is private: their payload never shows,
+# however short.
+_ALWAYS_HIDDEN = ("+RXDTMF:", "AT+VTS", "AT+CPIN", "+CGPSINFO:", "+CGNSSINFO:")
 # A payload may stay when it is a short list of small numbers (no identity fits in it).
 _SAFE_PAYLOAD = re.compile(r"[\s,=?]*\d{0,3}(?:[\s,]+\d{1,3}){0,7}[\s,]*", re.ASCII)
 _DIGITS = re.compile(r"\d")

@@ -65,7 +65,10 @@ class PduDecodeError(Sim7600Error, ValueError):
 
 
 class SmsTooLongError(Sim7600Error, ValueError):
-    """The text needs more parts than allowed; the message holds only part counts."""
+    """The text needs more parts than allowed; the message holds only part counts.
+
+    ``parts_needed`` is a lower bound when the text was refused by its length alone.
+    """
 
     def __init__(self, parts_needed: int, max_parts: int) -> None:
         super().__init__(f"text needs {parts_needed} parts, at most {max_parts} allowed")
@@ -161,6 +164,14 @@ def decode_status_report(pdu_hex: str) -> SmsStatusReport:
     return _status_report(reader, smsc)
 
 
+def check_length(text: str, max_parts: int) -> None:
+    """Refuse a text longer than ``max_parts`` parts can hold whatever it contains (GSM
+    7-bit, one septet per character): costs nothing, so it comes before any encoding."""
+    limit = _GSM7_SINGLE if max_parts == 1 else max_parts * _GSM7_MULTI
+    if len(text) > limit:
+        raise SmsTooLongError(-(-len(text) // _GSM7_MULTI), max_parts)
+
+
 def encode_submit(
     number: str,
     text: str,
@@ -180,6 +191,7 @@ def encode_submit(
         raise ValueError("text is empty")
     if not 1 <= max_parts <= 255:
         raise ValueError("max_parts must be 1..255")
+    check_length(text, max_parts)
     destination = _encode_address(number)
     ref = reference & 0xFF
     user_data: list[tuple[int, bytes]]

@@ -5,6 +5,13 @@ sometimes never. They are held per (sender, reference, total, ref_bits) until al
 arrived, or until the caller decides they waited long enough (``expire``), in which
 case the user still gets what arrived rather than nothing.
 
+A sender's references wrap (one octet), so a later message can reuse the reference of
+one that lost a part. A part is therefore only a repeat of a held one when its content
+and service-centre time stamp match too; a part that conflicts with the group (the same
+number with other content or another time stamp, or a time stamp further than
+:data:`PART_TIME_WINDOW` from every held part: the parts of one message are submitted
+together) starts a new group, and the old one is handed out as ``incomplete`` at once.
+
 Pure: no I/O and no clock; ``now`` is passed in. Because the Home Assistant layer
 persists held parts across restarts, ``now`` must then be wall-clock seconds (e.g.
 ``time.time()``), not a monotonic clock.
@@ -14,15 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+import math
 from typing import Any
 
 from .errors import Sim7600Error
 from .sms_pdu import SmsDeliver
 
-__all__ = ["CompleteMessage", "MalformedStateError", "Reassembler"]
+__all__ = ["PART_TIME_WINDOW", "CompleteMessage", "MalformedStateError", "Reassembler"]
 
 _STATE_VERSION = 1
+PART_TIME_WINDOW = timedelta(minutes=15)
+_MAX_REFERENCE = 0xFFFF
+_MAX_TOTAL = 255
 
 
 class MalformedStateError(Sim7600Error, ValueError):
@@ -68,11 +79,11 @@ class CompleteMessage:
             sender=_field(data, "sender", str),
             text=_field(data, "text", str),
             timestamp=_load_time(data.get("timestamp")),
-            parts=_int(data.get("parts"), "parts"),
-            total=_int(data.get("total"), "total"),
+            parts=_int(data.get("parts"), "parts", _MAX_TOTAL),
+            total=_int(data.get("total"), "total", _MAX_TOTAL, minimum=1),
             incomplete=_field(data, "incomplete", bool),
-            reference=None if reference is None else _int(reference, "reference"),
-            missing=tuple(_int(seq, "missing") for seq in _list(data, "missing")),
+            reference=None if reference is None else _int(reference, "reference", _MAX_REFERENCE),
+            missing=tuple(_int(seq, "missing", _MAX_TOTAL) for seq in _list(data, "missing")),
         )
 
 
@@ -100,6 +111,17 @@ class _Group:
     first_seen: float
     parts: dict[int, _Part]
 
+    def conflicts(self, seq: int, part: _Part) -> bool:
+        """Whether ``part`` (number ``seq``) cannot belong to the message held here."""
+        if (same := self.parts.get(seq)) is not None:
+            return same != part
+        if part.timestamp is None:
+            return False
+        stamps = [held.timestamp for held in self.parts.values() if held.timestamp is not None]
+        return bool(stamps) and all(
+            abs(part.timestamp - stamp) > PART_TIME_WINDOW for stamp in stamps
+        )
+
 
 class Reassembler:
     """Holds parts of multipart messages until they are complete or expire."""
@@ -113,31 +135,41 @@ class Reassembler:
         """Number of messages waiting for parts."""
         return len(self._groups)
 
-    def add(self, part: SmsDeliver, *, now: float) -> CompleteMessage | None:
-        """Take one received SMS; return the message once all its parts are in.
+    def add(self, part: SmsDeliver, *, now: float) -> list[CompleteMessage]:
+        """Take one received SMS; return the messages it finishes, in delivery order.
 
-        A part already held (same key and seq) is ignored: modems and networks do
-        deliver duplicates, and the first copy wins.
+        That is none while parts are missing, the whole message with its last part, and
+        first of all the held group this part conflicts with (a reused reference), marked
+        incomplete. A repeat of a held part (same number, content and time stamp) is
+        ignored: modems and networks do deliver duplicates.
         """
         concat = part.udh
         if concat is None:
-            return CompleteMessage(
-                sender=part.sender,
-                text=part.text,
-                timestamp=part.timestamp,
-                parts=1,
-                total=1,
-                incomplete=False,
-                reference=None,
-                missing=(),
-            )
+            return [
+                CompleteMessage(
+                    sender=part.sender,
+                    text=part.text,
+                    timestamp=part.timestamp,
+                    parts=1,
+                    total=1,
+                    incomplete=False,
+                    reference=None,
+                    missing=(),
+                )
+            ]
         key = _Key(part.sender, concat.reference, concat.total, concat.ref_bits)
-        group = self._groups.setdefault(key, _Group(first_seen=now, parts={}))
-        group.parts.setdefault(concat.seq, _Part(part.text, part.timestamp))
-        if len(group.parts) < key.total:
-            return None
-        del self._groups[key]
-        return _assemble(key, group)
+        held = _Part(part.text, part.timestamp)
+        out: list[CompleteMessage] = []
+        group = self._groups.get(key)
+        if group is not None and group.conflicts(concat.seq, held):
+            out.append(_assemble(key, self._groups.pop(key)))
+            group = None
+        if group is None:
+            group = self._groups[key] = _Group(first_seen=now, parts={})
+        group.parts.setdefault(concat.seq, held)
+        if len(group.parts) == key.total:
+            out.append(_assemble(key, self._groups.pop(key)))
+        return out
 
     def expire(self, now: float, max_age: float) -> list[CompleteMessage]:
         """Give up on messages first seen at least max_age ago; return what arrived."""
@@ -180,14 +212,18 @@ class Reassembler:
 def _load_group(data: Mapping[str, object]) -> tuple[_Key, _Group]:
     key = _Key(
         sender=_field(data, "sender", str),
-        reference=_int(data.get("reference"), "reference"),
-        total=_int(data.get("total"), "total"),
+        reference=_int(data.get("reference"), "reference", _MAX_REFERENCE),
+        total=_int(data.get("total"), "total", _MAX_TOTAL, minimum=1),
         ref_bits=_int(data.get("ref_bits"), "ref_bits"),
     )
     if key.ref_bits not in (8, 16):
         raise MalformedStateError("malformed field: ref_bits")
     first_seen = data.get("first_seen")
-    if isinstance(first_seen, bool) or not isinstance(first_seen, int | float):
+    if (
+        isinstance(first_seen, bool)
+        or not isinstance(first_seen, int | float)
+        or not math.isfinite(first_seen)
+    ):
         raise MalformedStateError("malformed field: first_seen")
     parts: dict[int, _Part] = {}
     for raw_part in _list(data, "parts"):
@@ -233,8 +269,13 @@ def _field[T](data: Mapping[str, object], name: str, kind: type[T]) -> T:
     return value
 
 
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):  # bool is an int subclass
+def _int(value: object, name: str, maximum: int | None = None, *, minimum: int = 0) -> int:
+    if (
+        isinstance(value, bool)  # bool is an int subclass
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
         raise MalformedStateError(f"malformed field: {name}")
     return value
 
@@ -249,6 +290,9 @@ def _load_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise MalformedStateError("malformed field: timestamp")
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise MalformedStateError("malformed field: timestamp") from None
+    if moment.utcoffset() is None:  # SMSC time stamps carry their zone; others cannot compare
+        raise MalformedStateError("malformed field: timestamp")
+    return moment

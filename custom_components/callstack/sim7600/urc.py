@@ -31,6 +31,15 @@ class CallerId:
 
 
 @dataclass(frozen=True, slots=True)
+class CallWaiting:
+    """``+CCWA: "<number>",<type>,<class>[,...]``: a second caller waits (after
+    ``AT+CCWA=1``); the query reply ``+CCWA: <status>,<class>`` has no quoted number."""
+
+    number: str | None
+    number_type: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceCallBegin:
     """``VOICE CALL: BEGIN``: the call is connected."""
 
@@ -135,6 +144,7 @@ class SmsStorageFull:
 type Urc = (
     Ring
     | CallerId
+    | CallWaiting
     | VoiceCallBegin
     | VoiceCallEnd
     | CallTerminated
@@ -211,6 +221,19 @@ def parse_clcc(payload: str) -> CallListEntry | None:
     return CallListEntry(index, direction == 1, stat, mode or 0, mpty == 1, number, number_type)
 
 
+def parse_ccwa(payload: str) -> CallWaiting | None:
+    """Parse a ``+CCWA`` URC; ``None`` for the query reply or a call that is not voice."""
+    if not payload.startswith('"'):
+        return None
+    fields = split_fields(payload)
+    if len(fields) < 2:
+        return None
+    call_class = to_int(fields[2]) if len(fields) > 2 else None
+    if call_class is not None and not call_class & 1:
+        return None  # data or fax
+    return CallWaiting(fields[0] or None, to_int(fields[1]))
+
+
 def parse_call_list(lines: list[str]) -> list[CallListEntry]:
     """Parse the reply of ``AT+CLCC`` (an empty list is a bare OK)."""
     return [
@@ -218,6 +241,19 @@ def parse_call_list(lines: list[str]) -> list[CallListEntry]:
         for line in lines
         if line.startswith("+CLCC:") and (entry := parse_clcc(line[6:])) is not None
     ]
+
+
+def parse_ussd(payload: str) -> UssdResponse | None:
+    """Parse ``<m>[,"<str>"[,<dcs>]]``; the text runs from its first quote to the quote
+    before ``,<dcs>`` (or the last one), so quotes and commas inside it stay text."""
+    match = _USSD.match(payload)
+    if match is None:
+        return None
+    status, text = match.groups()
+    dcs: str | None = None
+    if text is not None and (closed := _USSD_CLOSE.search(text)) is not None:
+        text, dcs = text[: closed.start()], closed.group(1)
+    return UssdResponse(int(status), text, to_int(dcs))
 
 
 def parse_registration(line: str) -> Registration | None:
@@ -269,6 +305,8 @@ def parse_urc(line: Line) -> Urc | None:
             number = fields[0] or None
             validity = to_int(fields[5]) if len(fields) > 5 else None
             return CallerId(number, to_int(fields[1]) if len(fields) > 1 else None, validity)
+        case "+CCWA":
+            return parse_ccwa(payload)
         case "+CLCC":
             return parse_clcc(payload)
         case "+RXDTMF":
@@ -284,13 +322,7 @@ def parse_urc(line: Line) -> Urc | None:
                 return None
             return SmsPdu(line.body.strip(), status_report=head == "+CDS")
         case "+CUSD":
-            fields = split_fields(payload)
-            status = to_int(fields[0])
-            if status is None:
-                return None
-            text_field = fields[1] if len(fields) > 1 else None
-            dcs = to_int(fields[2]) if len(fields) > 2 else None
-            return UssdResponse(status, text_field, dcs)
+            return parse_ussd(payload)
         case "+CREG" | "+CGREG" | "+CEREG":
             return parse_registration(text)
         case "+CPIN":
@@ -303,3 +335,5 @@ def parse_urc(line: Line) -> Urc | None:
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _DTMF_KEYS = frozenset("0123456789*#ABCD")
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
+_USSD = re.compile(r'^([0-9]{1,3})\s*(?:,\s*"(.*))?$', re.DOTALL)
+_USSD_CLOSE = re.compile(r'"\s*(?:,\s*([0-9]{1,3})\s*)?$')

@@ -15,7 +15,7 @@ import logging
 import re
 
 from . import validate
-from .errors import Sim7600Error
+from .errors import ModemClosedError, Sim7600Error
 from .events import ModemEvent, UssdReceived
 from .executor import NO_REPLY, Execute
 from .urc import UssdResponse
@@ -64,12 +64,21 @@ class UssdService:
         """Send a USSD code, or the reply to a session that asked for one."""
         code = validate.ussd_code(code)
         async with self._lock:
-            self._waiter = asyncio.get_running_loop().create_future()
+            waiter = asyncio.get_running_loop().create_future()
+
+            def arm() -> None:
+                # Runs when AT+CUSD is written (the executor writes right after, with no
+                # yield between): only from then on can a +CUSD be the answer. Until then
+                # (the code may wait behind an SMS send) every +CUSD is a network message.
+                self._waiter = waiter
+
             try:
                 # The answer is a +CUSD URC, which may come before the OK.
-                await self._execute(f'AT+CUSD=1,"{code}",15', timeout=10.0, prefix=NO_REPLY)
+                await self._execute(
+                    f'AT+CUSD=1,"{code}",15', timeout=10.0, prefix=NO_REPLY, before_send=arm
+                )
                 async with asyncio.timeout(timeout):
-                    response = await self._waiter
+                    response = await waiter
             except TimeoutError:
                 await self.cancel()
                 return UssdResult("timeout", None)
@@ -77,6 +86,11 @@ class UssdService:
                 self._waiter = None
         status = STATUSES.get(response.status, "unsupported")
         return UssdResult(status, decode_ussd_text(response.text, response.dcs))
+
+    def close(self) -> None:
+        """The modem is closing: a wait for an answer ends now, as none will come."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ModemClosedError("The modem was closed"))
 
     async def cancel(self) -> None:
         """End an open session (``AT+CUSD=2``)."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidArgumentError
+from .sms_pdu import check_length
 
 _NUMBER = re.compile(r"\+?[0-9*#]{3,20}")
 _PIN = re.compile(r"[0-9]{4,8}")
 _USSD = re.compile(r"[0-9*#]{1,40}")
 _DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _FORBIDDEN_IN_TEXT = ("\x1a", "\x1b", "\x00")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a str holds no pairs: each one is lone
 
 
 def phone_number(value: str) -> str:
@@ -54,10 +56,18 @@ def dtmf_duration_ms(value: int) -> int:
     return value
 
 
-def sms_text(value: str) -> str:
-    """SMS text: any Unicode except the control bytes that end or abort an SMS body."""
+def sms_text(value: str, max_parts: int) -> str:
+    """SMS text: any Unicode except the control bytes that end or abort an SMS body.
+
+    The length comes first (:class:`~.sms_pdu.SmsTooLongError` for a text that no
+    ``max_parts`` parts can hold), so a huge text is refused before anything scans it.
+    A lone surrogate is not Unicode that can be encoded, so it is refused too.
+    """
     if not isinstance(value, str) or not value:
         raise InvalidArgumentError("An SMS needs some text")
+    check_length(value, max_parts)
     if any(char in value for char in _FORBIDDEN_IN_TEXT):
         raise InvalidArgumentError("SMS text may not contain Ctrl-Z, ESC or NUL")
+    if _SURROGATE.search(value):
+        raise InvalidArgumentError("SMS text may not contain lone surrogates")
     return value
