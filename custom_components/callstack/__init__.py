@@ -142,7 +142,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         manufacturer="SIMCom",
-        model=identity.model,
+        model=identity.model_name,
         sw_version=identity.firmware,
         name=entry.title,
     )

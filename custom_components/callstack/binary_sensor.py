@@ -26,7 +26,7 @@ class CallstackBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor and how to read it from the snapshot."""
 
     is_on_fn: Callable[[ModemSnapshot], bool]
-    attributes_fn: Callable[[ModemSnapshot], dict[str, str | None]] | None = None
+    attributes_fn: Callable[[ModemSnapshot], dict[str, str]] | None = None
     always_available: bool = False
 
 
@@ -36,11 +36,12 @@ BINARY_SENSORS: tuple[CallstackBinarySensorEntityDescription, ...] = (
         translation_key="audio_bridge",
         device_class=BinarySensorDeviceClass.RUNNING,
         is_on_fn=lambda snapshot: snapshot.bridge is BridgeState.RUNNING,
-        # Fixed codes only: why the bridge is off, never anything about the call.
-        attributes_fn=lambda snapshot: {
-            "state": snapshot.bridge.value,
-            "error": snapshot.bridge_error,
-        },
+        # Fixed codes only: why the bridge is off, never anything about the call. No
+        # error is no attribute (a None one reads "Error: Unknown" in the UI).
+        attributes_fn=lambda snapshot: (
+            {"state": snapshot.bridge.value}
+            | ({"error": snapshot.bridge_error} if snapshot.bridge_error else {})
+        ),
     ),
     CallstackBinarySensorEntityDescription(
         key="connected",
@@ -83,7 +84,7 @@ class CallstackBinarySensor(CallstackEntity, BinarySensorEntity):
         return self.entity_description.is_on_fn(self.coordinator.data)
 
     @property
-    def extra_state_attributes(self) -> dict[str, str | None] | None:
+    def extra_state_attributes(self) -> dict[str, str] | None:
         """Extra detail where the description defines some."""
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None

@@ -29,6 +29,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 import logging
+import math
 import os
 import re
 from typing import Any
@@ -95,7 +96,7 @@ from .sim7600.errors import (
     SimPukRequiredError,
     UnsupportedModemError,
 )
-from .sim7600.model import SimStatus
+from .sim7600.model import ModemIdentity, SimStatus
 from .sim7600.modem import Modem, ModemConfig, ProbeResult, probe
 from .sim7600.transport import open_port
 from .unique_id import async_modem_unique_id
@@ -171,6 +172,18 @@ def _sibling(at_port: str, pid: str | None, interfaces: Mapping[str, str]) -> st
     return f"{head}{sep}{name[: match.start()]}-if{sibling}-{name[match.end() :]}"
 
 
+def short_port_name(port: str) -> str:
+    """A port as a short name: ``ttyUSB2`` for a device path (the device a by-id link
+    points to), ``host:port`` for a URL.
+
+    Blocking I/O (``os.path.realpath``): run it in the executor.
+    """
+    if "://" in port:
+        return port.partition("://")[2]
+    device = os.path.realpath(port)
+    return device.removeprefix("/dev/") if device.startswith("/dev/") else os.path.basename(device)
+
+
 def valid_port(value: str) -> bool:
     """A device path, ``socket://host:port`` or ``rfc2217://host:port``."""
     if "://" in value:
@@ -215,7 +228,8 @@ class _WrongModemError(Exception):
 
 
 def list_serial_ports() -> list[SerialPortChoice]:
-    """The serial ports on this host: likely SIMCom AT ports, other SIMCom, the rest.
+    """The serial ports on this host: the SIMCom AT port first, then the modem's other
+    interfaces, then every other port (a built-in ttyS0, adapters), each by name.
 
     Blocking I/O: run it in the executor.
     """
@@ -224,17 +238,41 @@ def list_serial_ports() -> list[SerialPortChoice]:
         path = usb.get_serial_by_id(info.device)
         vid = f"{info.vid:04X}" if info.vid is not None else None
         pid = f"{info.pid:04X}" if info.pid is not None else None
-        label = usb.human_readable_device_name(
-            info.device, info.serial_number, info.manufacturer, info.description, vid, pid
-        )
         interface = usb_interface(path)
-        if interface is not None:
-            label = f"{label} - interface {interface}"
         simcom = vid == USB_VID and pid in USB_PIDS
-        likely_at = simcom and pid is not None and interface == AT_INTERFACE.get(pid)
-        choices.append(SerialPortChoice(path, label, pid if simcom else None, likely_at))
+        choices.append(
+            port_choice(info.device, path, pid if simcom else None, interface, info.description)
+        )
     choices.sort(key=lambda choice: (not choice.likely_at, choice.pid is None, choice.path))
     return choices
+
+
+# What each USB interface of a SIM7600 carries, per composition (PID): see sim7600.md.
+INTERFACE_ROLES: Mapping[str, Mapping[str, str]] = {
+    "9001": {"00": "diagnostics", "01": "GPS", "02": "AT", "03": "modem", "04": "audio"},
+    "9011": {"02": "diagnostics", "03": "GPS", "04": "AT", "05": "modem", "06": "audio"},
+}
+
+
+def port_choice(
+    device: str, path: str, pid: str | None, interface: str | None, product: str | None
+) -> SerialPortChoice:
+    """One port as the picker lists it, named for what it is.
+
+    A SIMCom port says which of the modem's ports it is ("SIMCom modem: AT port
+    (interface 02) - /dev/ttyUSB2"); any other port is its device and, when the system
+    knows one, its product name ("/dev/ttyACM0 - CP2102 USB to UART"), never "n/a".
+    ``pid`` is set for SIMCom ports only; the AT port is the only likely one.
+    """
+    if pid is not None:
+        role = INTERFACE_ROLES[pid].get(interface or "")
+        what = f"{role} port" if role else "port"
+        where = f" (interface {interface})" if interface else ""
+        label = f"SIMCom modem: {what}{where} - {device}"
+        return SerialPortChoice(path, label, pid, role == "AT")
+    known = product is not None and product.strip() not in ("", "n/a", os.path.basename(device))
+    label = f"{device} - {product.strip()}" if known and product else device
+    return SerialPortChoice(path, label, None, False)
 
 
 class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -288,10 +326,19 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_manual()
 
         options = [SelectOptionDict(value=port.path, label=port.label) for port in self._ports]
-        options.append(SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL))
-        suggested = self._current_at_port() or next(
-            (port.path for port in self._ports if port.likely_at), self._ports[0].path
-        )
+        current = self._current_at_port()
+        if current is not None and all(port.path != current for port in self._ports):
+            # A ser2net URL, or a port not detected now: still shown, and chosen.
+            options.insert(0, SelectOptionDict(value=current, label=f"{current} (current)"))
+        # Only a port that looks like the modem's AT port is chosen for the user: probing
+        # another (a built-in ttyS0) would only time out. HA's form chooses the first row
+        # of a required list by itself, so without such a port "Enter manually" is first.
+        suggested = current or next((port.path for port in self._ports if port.likely_at), None)
+        manual = SelectOptionDict(value=MANUAL_ENTRY, label=MANUAL_ENTRY_LABEL)
+        if suggested is None:
+            options.insert(0, manual)
+        else:
+            options.append(manual)
         if user_input is not None:
             suggested = user_input[CONF_AT_PORT]
         schema = vol.Schema(
@@ -303,7 +350,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, {CONF_AT_PORT: suggested}),
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_AT_PORT: suggested} if suggested else {}
+            ),
             errors=errors,
         )
 
@@ -370,6 +419,9 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="already_configured")
         if await self._async_port_of_another_entry(at_port):
             errors["base"] = "port_in_use"  # e.g. the audio port of another modem
+            return None
+        if not await self._async_path_exists(at_port):
+            errors[CONF_AT_PORT] = "port_not_found"
             return None
         if not reconfiguring:
             error = await self._async_probe(at_port)
@@ -442,13 +494,18 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             elif (
                 audio_port is not None
                 and not await self._async_audio_port_held(audio_port)
-                and not await self._async_can_open(audio_port)
+                and (
+                    not (found := await self._async_path_exists(audio_port))
+                    or not await self._async_can_open(audio_port)
+                )
             ):
                 if user_input.get(CONF_CONTINUE_WITHOUT_AUDIO):
                     self._audio_port = None
                     return await self._async_finish()
                 self._audio_failed = True
-                errors[CONF_AUDIO_PORT] = "audio_port_unavailable"
+                errors[CONF_AUDIO_PORT] = (
+                    "audio_port_unavailable" if found else "audio_port_not_found"
+                )
             else:
                 self._audio_port = audio_port
                 return await self._async_finish()
@@ -543,6 +600,12 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             audio_port, entry.data.get(CONF_AUDIO_PORT)
         )
 
+    async def _async_path_exists(self, port: str) -> bool:
+        """Whether a device path exists (a URL is for the probe to try)."""
+        if "://" in port:
+            return True
+        return bool(await self.hass.async_add_executor_job(os.path.exists, port))
+
     async def _async_can_open(self, audio_port: str) -> bool:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
@@ -571,7 +634,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates=ports, reload_on_update=False)
         if self._probe.sim is SimStatus.PIN_REQUIRED:
             return await self.async_step_pin()
-        return self._async_create()
+        return await self._async_create()
 
     # ---- SIM PIN and re-authentication ---------------------------------------------
 
@@ -626,7 +689,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 else:
                     if self.source == SOURCE_REAUTH:
                         return self._async_finish_reauth(sim_pin if sent else None)
-                    return self._async_create(sim_pin)
+                    return await self._async_create(sim_pin)
 
         schema = vol.Schema(
             {
@@ -709,7 +772,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
-        self.context["title_placeholders"] = {"name": self._title()}
+        self.context["title_placeholders"] = {"name": await self._async_title()}
         self._set_confirm_only()
         return await self.async_step_usb_confirm()
 
@@ -721,11 +784,11 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             if self._probe.sim is SimStatus.PIN_REQUIRED:
                 return await self.async_step_pin()
-            return self._async_create()
+            return await self._async_create()
         return self.async_show_form(
             step_id="usb_confirm",
             description_placeholders={
-                "model": self._title(),
+                "model": await self._async_title(),
                 "audio": self._audio_port or "-",
             },
         )
@@ -739,24 +802,40 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             data[CONF_NMEA_PORT] = self._nmea_port
         return data
 
-    def _title(self) -> str:
+    async def _async_title(self) -> str:
+        """The model as people call it ("SIM7600G-H"); when another entry has that name
+        already, with the AT port's short name after it ("SIM7600G-H (ttyUSB6)") so the
+        two rows differ in every list and Modem picker. Nothing private (IMEI, ICCID, the
+        number) goes into a title."""
         assert self._probe is not None
-        return self._probe.identity.model or DEFAULT_TITLE
+        assert self._at_port is not None
+        name = self._probe.identity.model_name or DEFAULT_TITLE
+        taken = {
+            ModemIdentity(model=entry.title).model_name
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.unique_id != self.unique_id
+        }
+        if name not in taken:
+            return name
+        port = await self.hass.async_add_executor_job(short_port_name, self._at_port)
+        return f"{name} ({port})"
 
-    @callback
-    def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
+    async def _async_create(self, sim_pin: str | None = None) -> ConfigFlowResult:
         data: dict[str, Any] = self._ports_data()
         if sim_pin is not None:
             data[CONF_SIM_PIN] = sim_pin
-        return self.async_create_entry(title=self._title(), data=data)
+        return self.async_create_entry(title=await self._async_title(), data=data)
 
 
-def _number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
-    """A whole-number input box of the options form."""
+def _number_box(unit: str) -> NumberSelector:
+    """A whole-number input box of the options form.
+
+    No min/max in the selector: HA would refuse an out-of-range value before the step
+    sees it, with an untranslated "Value 5.0 is too small"; the step checks the range
+    (``_whole_number``) and says it in words instead.
+    """
     return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
-        )
+        NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit)
     )
 
 
@@ -768,8 +847,33 @@ def _gnss_offered(entry: ConfigEntry) -> bool:
     return bool(modem.gnss.supported)
 
 
+# Each number option: its range, and the form error that says it.
+_NUMBER_OPTIONS: Mapping[str, tuple[int, int]] = {
+    CONF_SIGNAL_INTERVAL: (SIGNAL_INTERVAL_MIN, SIGNAL_INTERVAL_MAX),
+    CONF_REGISTRATION_WATCHDOG: (0, WATCHDOG_MAX_MINUTES),
+    CONF_SMS_PART_TIMEOUT: (1, SMS_PART_TIMEOUT_MAX_HOURS),
+}
+
+
+def _whole_number(value: Any, minimum: int, maximum: int) -> int | None:
+    """``value`` as an int when it is a whole number from ``minimum`` to ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value != int(value):
+        return None
+    number = int(value)
+    return number if minimum <= number <= maximum else None
+
+
 class CallstackOptionsFlow(OptionsFlow):
-    """Signal refresh interval, recordings folder and SMS recipients; GNSS where it exists."""
+    """Signal refresh interval, watchdog, multipart wait, recordings folder, SMS
+    recipients, private data on bus events and message texts in the logbook; GNSS where it
+    exists.
+
+    Required with a default: the signal interval, the multipart wait, the recordings
+    folder, the switches and the GNSS interval (emptying them is refused, never silently
+    undone). Optional, empty meaning off: the network watchdog and the SMS recipients.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and validate the options."""
@@ -788,72 +892,65 @@ class CallstackOptionsFlow(OptionsFlow):
             **self.config_entry.options,
         }
         if user_input is not None:
-            values = {**values, **user_input}
-            folder = str(user_input.get(CONF_RECORDINGS_FOLDER, "")).strip()
-            recipients = [
-                str(number).strip()
-                for number in user_input.get(CONF_SMS_RECIPIENTS, [])
-                if str(number).strip()
-            ]
+            values = {
+                **values,
+                CONF_REGISTRATION_WATCHDOG: None,  # emptied: off
+                CONF_SMS_RECIPIENTS: [],
+                **user_input,
+            }
+            numbers: dict[str, int] = {}
+            ranges = dict(_NUMBER_OPTIONS)
+            if gnss_offered:
+                ranges[CONF_GNSS_INTERVAL] = (GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX)
+            for key, (minimum, maximum) in ranges.items():
+                given = values[key]
+                if key == CONF_REGISTRATION_WATCHDOG and given is None:
+                    numbers[key] = 0
+                elif (number := _whole_number(given, minimum, maximum)) is None:
+                    errors[key] = f"{key}_range"
+                else:
+                    numbers[key] = number
+            folder = str(values[CONF_RECORDINGS_FOLDER]).strip()
             if not _FOLDER.fullmatch(folder):
                 errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
-            try:
-                for number in recipients:
-                    validate.phone_number(number)
-            except InvalidArgumentError:
-                errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            recipients: list[str] = []
+            for written in values[CONF_SMS_RECIPIENTS]:
+                if not str(written).strip():
+                    continue
+                try:
+                    recipients.append(validate.sms_recipient(str(written).strip()))
+                except InvalidArgumentError:
+                    errors[CONF_SMS_RECIPIENTS] = "invalid_number"
             if not errors:
                 return self.async_create_entry(
                     data={
-                        CONF_SIGNAL_INTERVAL: int(user_input[CONF_SIGNAL_INTERVAL]),
-                        CONF_REGISTRATION_WATCHDOG: int(
-                            user_input.get(
-                                CONF_REGISTRATION_WATCHDOG, DEFAULT_REGISTRATION_WATCHDOG
-                            )
-                        ),
-                        CONF_SMS_PART_TIMEOUT: int(
-                            user_input.get(CONF_SMS_PART_TIMEOUT, DEFAULT_SMS_PART_TIMEOUT)
-                        ),
+                        **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
-                        CONF_BUS_EVENT_PRIVATE_DATA: bool(
-                            user_input.get(
-                                CONF_BUS_EVENT_PRIVATE_DATA, DEFAULT_BUS_EVENT_PRIVATE_DATA
-                            )
-                        ),
-                        CONF_LOGBOOK_MESSAGE_TEXT: bool(
-                            user_input.get(CONF_LOGBOOK_MESSAGE_TEXT, False)
-                        ),
+                        CONF_BUS_EVENT_PRIVATE_DATA: bool(values[CONF_BUS_EVENT_PRIVATE_DATA]),
+                        CONF_LOGBOOK_MESSAGE_TEXT: bool(values[CONF_LOGBOOK_MESSAGE_TEXT]),
                     }
-                    | self._gnss_options(values, offered=gnss_offered)
+                    | self._gnss_options(values, numbers, offered=gnss_offered)
                 )
 
         schema = vol.Schema(
             {
-                vol.Required(CONF_SIGNAL_INTERVAL): _number_box(
-                    SIGNAL_INTERVAL_MIN, SIGNAL_INTERVAL_MAX, "s"
-                ),
-                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box(
-                    0, WATCHDOG_MAX_MINUTES, "min"
-                ),
-                vol.Optional(CONF_SMS_PART_TIMEOUT): _number_box(
-                    1, SMS_PART_TIMEOUT_MAX_HOURS, "h"
-                ),
+                vol.Required(CONF_SIGNAL_INTERVAL): _number_box("s"),
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box("min"),
+                vol.Required(CONF_SMS_PART_TIMEOUT): _number_box("h"),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
                 ),
-                vol.Optional(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
-                vol.Optional(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
+                vol.Required(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
+                vol.Required(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
             }
         )
         if gnss_offered:
             schema = schema.extend(
                 {
-                    vol.Optional(CONF_GNSS): BooleanSelector(),
-                    vol.Optional(CONF_GNSS_INTERVAL): _number_box(
-                        GNSS_INTERVAL_MIN, GNSS_INTERVAL_MAX, "s"
-                    ),
+                    vol.Required(CONF_GNSS): BooleanSelector(),
+                    vol.Required(CONF_GNSS_INTERVAL): _number_box("s"),
                 }
             )
         return self.async_show_form(
@@ -862,12 +959,14 @@ class CallstackOptionsFlow(OptionsFlow):
             errors=errors,
         )
 
-    def _gnss_options(self, values: dict[str, Any], *, offered: bool) -> dict[str, Any]:
+    def _gnss_options(
+        self, values: dict[str, Any], numbers: dict[str, int], *, offered: bool
+    ) -> dict[str, Any]:
         """The GNSS options to store: as entered when offered, else kept as they were (a
         modem not loaded now), or none at all for a modem that never offered them."""
         if not offered and CONF_GNSS not in self.config_entry.options:
             return {}
         return {
             CONF_GNSS: bool(values[CONF_GNSS]),
-            CONF_GNSS_INTERVAL: int(values[CONF_GNSS_INTERVAL]),
+            CONF_GNSS_INTERVAL: numbers.get(CONF_GNSS_INTERVAL, int(values[CONF_GNSS_INTERVAL])),
         }

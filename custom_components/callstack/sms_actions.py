@@ -20,9 +20,9 @@ async def async_send_sms(
 ) -> SendResult:
     """Send an SMS through the entry's modem, raising translated errors."""
     try:
-        validate.phone_number(number)
+        number = validate.sms_recipient(number)
     except InvalidArgumentError:
-        raise _invalid("invalid_number") from None
+        raise _invalid("invalid_sms_recipient") from None
     if not text:
         raise _invalid("message_empty")
     try:

@@ -28,9 +28,9 @@ from custom_components.callstack.config_flow import CallstackConfigFlow
 from custom_components.callstack.const import CONF_AT_PORT, CONF_AUDIO_PORT, DOMAIN
 from sim7600_emulator import Sim7600Emulator
 
-TITLE = "SIMCOM_SIM7600G-H"
+TITLE = "SIM7600G-H"  # what the flow names it (AT+CGMM: SIMCOM_SIM7600G-H)
 ENTRY_ID = "01JCALLSTACKTESTENTRY00001"
-DEVICE_SLUG = "simcom_sim7600g_h"
+DEVICE_SLUG = "sim7600g_h"
 TRANSLATIONS: dict[str, Any] = json.loads(
     (
         Path(__file__).parents[2] / "custom_components" / "callstack" / "translations" / "en.json"

@@ -7,7 +7,9 @@ is checked for its class, translation and English text, and for leaking no secre
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+import stat
 from typing import Any
 import wave
 
@@ -23,6 +25,7 @@ from custom_components.callstack.const import EVENT_CALL  # noqa: E402
 from sim7600_emulator import Identity, Sim7600Emulator, test_signal  # noqa: E402
 
 from .fixtures import (  # noqa: E402
+    TRANSLATIONS,
     EntryFactory,
     action_error,
     answered_call,
@@ -144,7 +147,21 @@ async def test_dial_while_a_call_is_active(
     await hang_up(hass)
 
 
-@pytest.mark.parametrize("number", ["123;ATH", "+49 151", "12", "+49155;+CFUN=0", "abc", ""])
+async def test_dial_a_number_as_people_write_it(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Spaces, dashes and parentheses are dropped before the number goes on the line."""
+    number = emulator.identity.callers[1]  # +49155nnnnnnnn
+    written = f"{number[:3]} (0){number[3:6]} {number[6:9]}-{number[9:]}"
+    emulator.set_dial_outcome("no_answer")
+    response = await call_action(
+        hass, "dial", {"number": written, "timeout": 10}, return_response=True
+    )
+    assert response == {"result": "no_answer"}
+    assert f"ATD{number};" in emulator.commands
+
+
+@pytest.mark.parametrize("number", ["123;ATH", "+49 1x1", "12", "+49155;+CFUN=0", "abc", ""])
 async def test_dial_invalid_number(
     hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, number: str
 ) -> None:
@@ -259,6 +276,21 @@ async def test_record_captures_the_far_end_sample_exact(
     assert len(pcm) == 0.5 * 8000 * 2
     assert_far_end_audio(emulator, pcm)
     assert files_in(recordings) == ["far-end.wav"]
+    await hang_up(hass)
+
+
+async def test_recordings_are_readable_by_other_add_ons(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """Under HA's usual umask (022) a recording is 0644 like the rest of the media
+    folder, so Samba and other add-ons can read it."""
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    old = os.umask(0o022)
+    try:
+        await call_action(hass, "record", {"duration": 0.1, "filename": "shared.wav"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((recordings / "shared.wav").stat().st_mode) == 0o644
     await hang_up(hass)
 
 
@@ -458,6 +490,7 @@ async def test_config_entry_id_resolution(
 
     err = await action_error(hass, "hang_up", {"config_entry_id": "no-such-entry"})
     assert_translated_error(err, ServiceValidationError, "entry_not_found", emulator)
+    assert "the Modem field" in str(err)
 
     second_emulator = Sim7600Emulator(identity=Identity.seeded(1), audio_speed=20)
     await second_emulator.start_pty()
@@ -468,6 +501,9 @@ async def test_config_entry_id_resolution(
         err = await action_error(hass, "dial", {"number": emulator.identity.callers[1]})
         assert_translated_error(err, ServiceValidationError, "entry_ambiguous", emulator)
         assert_translated_error(err, ServiceValidationError, "entry_ambiguous", second_emulator)
+        # The error names the field as the action form does ("Modem"), not only its key.
+        field = TRANSLATIONS["services"]["dial"]["fields"]["config_entry_id"]["name"]
+        assert f"the {field} field" in str(err)
 
         second_emulator.set_dial_outcome("no_answer")
         number = second_emulator.identity.callers[2]

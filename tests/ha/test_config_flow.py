@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import json
 import logging
+import os
 from pathlib import Path
 import re
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from serial.tools.list_ports_common import ListPortInfo
+import voluptuous as vol
 
 from custom_components.callstack import config_flow
 from custom_components.callstack.config_flow import (
@@ -111,9 +113,13 @@ def select_options(result: Any) -> list[dict[str, str]]:
 
 
 def port_info(
-    device: str, vid: int | None = SIMCOM_VID, pid: int | None = 0x9001, serial: str | None = None
+    device: str,
+    vid: int | None = SIMCOM_VID,
+    pid: int | None = 0x9001,
+    serial: str | None = None,
+    product: str | None = None,
 ) -> ListPortInfo:
-    """What pyserial's comports() reports for one port."""
+    """What pyserial's comports() reports for one port (``product``: its description)."""
     info = ListPortInfo(device, skip_link_detection=True)
     info.vid = vid
     info.pid = pid
@@ -121,6 +127,8 @@ def port_info(
         info.serial_number = serial or "0123456789ABCDEF"
         info.manufacturer = "SimTech, Incorporated"
         info.description = "SimTech, Incorporated"
+    if product is not None:
+        info.description = product
     return info
 
 
@@ -287,33 +295,54 @@ def test_valid_port(value: str, valid: bool) -> None:
     assert valid_port(value) is valid
 
 
-def test_list_serial_ports_puts_likely_at_ports_first() -> None:
+def test_list_serial_ports_puts_simcom_ports_first_by_name() -> None:
     ports = [
-        port_info("/dev/ttyS0", vid=None, pid=None),
+        port_info("/dev/ttyS0", vid=None, pid=None, product="n/a"),  # a built-in UART
         port_info("/dev/ttyUSB4"),
         port_info("/dev/ttyUSB2"),
-        port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, serial="1234"),
+        port_info("/dev/ttyUSB1"),
+        port_info(
+            "/dev/ttyACM0", vid=0x10C4, pid=0xEA60, product="CP2102 USB to UART Bridge Controller"
+        ),
     ]
-    by_id = {
-        "/dev/ttyUSB2": f"/dev/serial/by-id/{BY_ID_PREFIX}-if02-port0",
-        "/dev/ttyUSB4": f"/dev/serial/by-id/{BY_ID_PREFIX}-if04-port0",
-    }
+    by_id = {f"/dev/ttyUSB{n}": f"/dev/serial/by-id/{BY_ID_PREFIX}-if0{n}-port0" for n in (1, 2, 4)}
     with host_ports(ports, by_id):
         choices = list_serial_ports()
-    assert [choice.path for choice in choices] == [
-        by_id["/dev/ttyUSB2"],
-        by_id["/dev/ttyUSB4"],
-        "/dev/ttyACM0",
+    assert [(choice.path, choice.label) for choice in choices] == [
+        (by_id["/dev/ttyUSB2"], "SIMCom modem: AT port (interface 02) - /dev/ttyUSB2"),
+        (by_id["/dev/ttyUSB1"], "SIMCom modem: GPS port (interface 01) - /dev/ttyUSB1"),
+        (by_id["/dev/ttyUSB4"], "SIMCom modem: audio port (interface 04) - /dev/ttyUSB4"),
+        ("/dev/ttyACM0", "/dev/ttyACM0 - CP2102 USB to UART Bridge Controller"),
+        ("/dev/ttyS0", "/dev/ttyS0"),  # not "n/a - /dev/ttyS0, s/n: n/a"
+    ]
+    assert [choice.likely_at for choice in choices] == [True, False, False, False, False]
+    assert [choice.pid for choice in choices] == ["9001", "9001", "9001", None, None]
+
+
+def test_port_choice_of_the_rndis_composition_and_unknown_interfaces() -> None:
+    assert config_flow.port_choice("/dev/ttyUSB2", "/x-if04-", "9011", "04", None).likely_at
+    unknown = config_flow.port_choice("/dev/ttyUSB9", "/dev/ttyUSB9", "9001", None, None)
+    assert unknown.label == "SIMCom modem: port - /dev/ttyUSB9"
+    assert not unknown.likely_at
+
+
+async def test_user_picker_preselects_no_port_that_is_not_a_modem(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """Only a built-in UART and an adapter: listed by name, neither chosen for the user;
+    "Enter manually" comes first, as HA's form chooses a required list's first row."""
+    ports = [
+        port_info("/dev/ttyS0", None),
+        port_info("/dev/ttyACM0", vid=0x10C4, pid=0xEA60, product="CP2102 USB to UART"),
+    ]
+    with host_ports(ports, {}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert [option["label"] for option in select_options(result)] == [
+        "Enter manually",
+        "/dev/ttyACM0 - CP2102 USB to UART",
         "/dev/ttyS0",
     ]
-    assert choices[0].likely_at
-    assert choices[0].pid == "9001"
-    assert "/dev/ttyUSB2" in choices[0].label
-    assert "1E0E:9001" in choices[0].label
-    assert "interface 02" in choices[0].label
-    assert not choices[1].likely_at
-    assert choices[2].pid is None  # not a SIMCom
-    assert "/dev/ttyS0" in choices[3].label
+    assert suggested(result, CONF_AT_PORT) is None
 
 
 # ---- user flow --------------------------------------------------------------------------
@@ -347,7 +376,7 @@ async def test_user_picker_audio_prefill_creates_entry(
 
         result = await configure(hass, result, {CONF_AUDIO_PORT: emu.audio_link})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"].startswith("SIMCOM_SIM7600")
+    assert result["title"] == "SIM7600G-H"  # AT+CGMM: SIMCOM_SIM7600G-H
     assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
@@ -358,8 +387,12 @@ async def test_user_picker_manual_choice(hass: HomeAssistant, flow_emulator: Any
     emu = flow_emulator
     with host_ports([port_info(emu.at_path)], {}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-        # Without a by-id link the device path itself is offered.
-        assert select_options(result)[0]["value"] == emu.at_path
+        # Without a by-id link the device path itself is offered (not chosen: without its
+        # interface number it is not known to be the AT port).
+        assert [option["value"] for option in select_options(result)] == [
+            MANUAL_ENTRY,
+            emu.at_path,
+        ]
         result = await configure(hass, result, {CONF_AT_PORT: MANUAL_ENTRY})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
@@ -404,6 +437,44 @@ async def test_manual_socket_url(hass: HomeAssistant, flow_emulator_tcp: Any) ->
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
 
 
+@pytest.mark.parametrize("first_title", ["SIM7600G-H", "SIMCOM_SIM7600G-H"])
+async def test_second_modem_of_the_same_model_is_named_apart_by_its_port(
+    hass: HomeAssistant, flow_emulator: Any, first_title: str
+) -> None:
+    """Another entry has the name already (or the raw model it was named by before):
+    the new one gets its AT port's short name after the model, nothing private."""
+    emu = flow_emulator
+    other = other_modem(hass)
+    hass.config_entries.async_update_entry(other, title=first_title)
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    device = os.path.realpath(emu.at_link).removeprefix("/dev/")  # e.g. pts/3 (ttyUSB2)
+    assert result["title"] == f"SIM7600G-H ({device})"
+    assert other.title == first_title  # an existing entry is never renamed
+    assert_private_data_hidden(result, emu)
+
+
+async def test_second_modem_on_ser2net_is_named_by_host_and_port(
+    hass: HomeAssistant, flow_emulator_tcp: Any
+) -> None:
+    emu = flow_emulator_tcp
+    hass.config_entries.async_update_entry(other_modem(hass), title="SIM7600G-H")
+    result = await start_manual(hass)
+    result = await configure(hass, result, {CONF_AT_PORT: emu.at_url})
+    result = await configure(hass, result, {CONF_AUDIO_PORT: ""})
+    assert result["title"] == f"SIM7600G-H ({emu.at_url.removeprefix('socket://')})"
+
+
+def test_short_port_name(tmp_path: Path) -> None:
+    link = tmp_path / "usb-SimTech-if02-port0"
+    link.symlink_to("/dev/ttyUSB2")
+    assert config_flow.short_port_name(str(link)) == "ttyUSB2"
+    assert config_flow.short_port_name("rfc2217://modem.lan:4001") == "modem.lan:4001"
+    assert config_flow.short_port_name(str(tmp_path / "plain")) == "plain"
+
+
 def _silent(command: str) -> list[str] | None:
     return None
 
@@ -443,7 +514,19 @@ async def test_manual_probe_errors(
     assert result["step_id"] == "audio"
 
 
+async def test_manual_port_that_does_not_exist(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A path with nothing at it says so at the field, and nothing is probed."""
+    result = await start_manual(hass)
+    with patch.object(config_flow, "probe", side_effect=AssertionError("probed")):
+        result = await configure(hass, result, {CONF_AT_PORT: str(tmp_path / "ttyUSB9")})
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {CONF_AT_PORT: "port_not_found"}
+    assert_translated(result)
+
+
 async def test_manual_port_cannot_be_opened(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Something is at the path, but it is no serial port."""
+    (tmp_path / "ttyUSB9").write_text("")
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: str(tmp_path / "ttyUSB9")})
     assert result["errors"] == {"base": "cannot_connect"}
@@ -530,11 +613,16 @@ async def test_user_replugged_modem_updates_entry(
 # ---- audio port -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("exists", "error"), [(False, "audio_port_not_found"), (True, None)])
 async def test_audio_unavailable_needs_confirmation(
-    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path
+    hass: HomeAssistant, flow_emulator: Any, tmp_path: Path, exists: bool, error: str | None
 ) -> None:
-    """An audio port that cannot be opened blocks until the user opts out of audio."""
+    """An audio port that cannot be opened (or is not there: said so) blocks until the
+    user opts out of audio."""
     missing = str(tmp_path / "ttyUSB4")
+    if exists:
+        (tmp_path / "ttyUSB4").write_text("")  # there, but no serial port
+    error = error or "audio_port_unavailable"
     result = await start_manual(hass)
     result = await configure(hass, result, {CONF_AT_PORT: flow_emulator.at_path})
     assert CONF_AUDIO_PORT in [str(marker) for marker in result["data_schema"].schema]
@@ -543,7 +631,7 @@ async def test_audio_unavailable_needs_confirmation(
     result = await configure(hass, result, {CONF_AUDIO_PORT: missing})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "audio"
-    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert result["errors"] == {CONF_AUDIO_PORT: error}
     assert suggested(result, CONF_AUDIO_PORT) == missing
     assert "continue_without_audio" in [str(m) for m in result["data_schema"].schema]
 
@@ -551,7 +639,7 @@ async def test_audio_unavailable_needs_confirmation(
     result = await configure(
         hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": False}
     )
-    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert result["errors"] == {CONF_AUDIO_PORT: error}
 
     result = await configure(
         hass, result, {CONF_AUDIO_PORT: missing, "continue_without_audio": True}
@@ -771,7 +859,7 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "usb_confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["model"].startswith("SIMCOM_SIM7600")
+    assert placeholders["model"] == "SIM7600G-H"
     assert placeholders["audio"] == emu.audio_link
     assert emu.identity.imei not in json.dumps(placeholders)
     flows = hass.config_entries.flow.async_progress()
@@ -980,6 +1068,11 @@ async def test_reconfigure_same_modem_updates_ports(
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "reconfigure"
         assert_translated(result)
+        # Not detected now, still listed (first) and chosen: not only under "Enter manually".
+        assert select_options(result)[0] == {
+            "value": "/dev/ttyUSB2",
+            "label": "/dev/ttyUSB2 (current)",
+        }
         assert suggested(result, CONF_AT_PORT) == "/dev/ttyUSB2"
         result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
         assert result["step_id"] == "audio"
@@ -996,6 +1089,31 @@ async def test_reconfigure_same_modem_updates_ports(
     flow_mock_setup_entry.assert_awaited_once()
     reloads.assert_awaited_once()
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_ser2net_modem_shows_its_current_ports(
+    hass: HomeAssistant, flow_emulator_tcp: Any
+) -> None:
+    """A socket:// modem: its URL is the chosen row of the picker, its audio port filled."""
+    emu = flow_emulator_tcp
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SIM7600G-H",
+        unique_id=modem_unique_id(emu.identity.imei),
+        data={CONF_AT_PORT: emu.at_url, CONF_AUDIO_PORT: "socket://127.0.0.1:1"},
+    )
+    entry.add_to_hass(hass)
+    with host_ports([port_info("/dev/ttyS0", None)], {}):
+        result = await entry.start_reconfigure_flow(hass)
+        assert [option["value"] for option in select_options(result)] == [
+            emu.at_url,
+            "/dev/ttyS0",
+            MANUAL_ENTRY,
+        ]
+        assert suggested(result, CONF_AT_PORT) == emu.at_url
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_url})
+    assert result["step_id"] == "audio"
+    assert suggested(result, CONF_AUDIO_PORT) == "socket://127.0.0.1:1"
 
 
 async def test_reconfigure_loaded_entry_same_ports_are_not_opened(
@@ -1331,6 +1449,7 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
     assert suggested(result, CONF_RECORDINGS_FOLDER) == "callstack"
     assert suggested(result, CONF_SMS_RECIPIENTS) == []
     assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 0
+    assert suggested(result, CONF_SMS_PART_TIMEOUT) == 24
     assert suggested(result, CONF_BUS_EVENT_PRIVATE_DATA) is True
     assert suggested(result, CONF_LOGBOOK_MESSAGE_TEXT) is False
     result = await _configure_options(
@@ -1341,7 +1460,9 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
             CONF_REGISTRATION_WATCHDOG: 15.0,
             CONF_SMS_PART_TIMEOUT: 48.0,
             CONF_RECORDINGS_FOLDER: " calls_2-a ",
-            CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+441234567890"],
+            CONF_SMS_RECIPIENTS: ["+441234567890", " 0155512345 ", "", "+44 1234 567890"],
+            CONF_BUS_EVENT_PRIVATE_DATA: False,
+            CONF_LOGBOOK_MESSAGE_TEXT: True,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -1351,62 +1472,109 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_PART_TIMEOUT: 48,
         CONF_RECORDINGS_FOLDER: "calls_2-a",
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
-        CONF_BUS_EVENT_PRIVATE_DATA: True,
-        CONF_LOGBOOK_MESSAGE_TEXT: False,
+        CONF_BUS_EVENT_PRIVATE_DATA: False,
+        CONF_LOGBOOK_MESSAGE_TEXT: True,
     }
     assert result["data"] == expected
     assert entry.options == expected
     assert isinstance(entry.options[CONF_SIGNAL_INTERVAL], int)
 
 
-async def test_options_without_recipients(hass: HomeAssistant) -> None:
+REQUIRED_OPTIONS = {
+    CONF_SIGNAL_INTERVAL: 30,
+    CONF_SMS_PART_TIMEOUT: 12,
+    CONF_RECORDINGS_FOLDER: "x",
+    CONF_BUS_EVENT_PRIVATE_DATA: True,
+    CONF_LOGBOOK_MESSAGE_TEXT: False,
+}
+
+
+async def test_options_empty_optional_fields_mean_off(hass: HomeAssistant) -> None:
+    """Emptying the watchdog turns it off; emptying the recipients leaves none."""
     entry, result = await _options(
         hass,
-        {CONF_SIGNAL_INTERVAL: 30, CONF_RECORDINGS_FOLDER: "x", CONF_SMS_RECIPIENTS: ["+4912345"]},
+        {**REQUIRED_OPTIONS, CONF_REGISTRATION_WATCHDOG: 30, CONF_SMS_RECIPIENTS: ["+4912345"]},
     )
     assert suggested(result, CONF_SMS_RECIPIENTS) == ["+4912345"]
-    result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 10, CONF_RECORDINGS_FOLDER: "x"}
-    )
+    assert suggested(result, CONF_REGISTRATION_WATCHDOG) == 30
+    required = {str(m) for m in result["data_schema"].schema if isinstance(m, vol.Required)}
+    assert required == set(REQUIRED_OPTIONS)
+    result = await _configure_options(hass, result, REQUIRED_OPTIONS)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options[CONF_SMS_RECIPIENTS] == []
+    assert entry.options == {
+        **REQUIRED_OPTIONS,
+        CONF_REGISTRATION_WATCHDOG: 0,
+        CONF_SMS_RECIPIENTS: [],
+    }
+
+
+@pytest.mark.parametrize("emptied", sorted(REQUIRED_OPTIONS))
+async def test_options_required_fields_cannot_be_emptied(hass: HomeAssistant, emptied: str) -> None:
+    """A required field left empty is refused, not silently reset to its default."""
+    entry, result = await _options(hass, {**REQUIRED_OPTIONS, CONF_SIGNAL_INTERVAL: 300})
+    data = {key: value for key, value in REQUIRED_OPTIONS.items() if key != emptied}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(result["flow_id"], data)
+    assert entry.options[CONF_SIGNAL_INTERVAL] == 300
 
 
 @pytest.mark.parametrize("folder", ["../etc", "a/b", "", "with space", "dots.are.out", "é"])
 async def test_options_invalid_folder(hass: HomeAssistant, folder: str) -> None:
     _, result = await _options(hass)
     result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: folder}
+        hass, result, {**REQUIRED_OPTIONS, CONF_RECORDINGS_FOLDER: folder}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_RECORDINGS_FOLDER: "invalid_folder"}
     assert suggested(result, CONF_RECORDINGS_FOLDER) == folder
 
 
-@pytest.mark.parametrize("number", ["12", "+44 1234 567890", '+4412345";AT', "abc123456"])
+@pytest.mark.parametrize(
+    "number", ["12", '+4412345";AT', "abc123456", "*100#", "+44123#4567", "+44 1x34 567890"]
+)
 async def test_options_invalid_number(hass: HomeAssistant, number: str) -> None:
+    """What no SMS can go to is refused, * and # included (they dial service codes)."""
     _, result = await _options(hass)
     result = await _configure_options(
-        hass,
-        result,
-        {
-            CONF_SIGNAL_INTERVAL: 60,
-            CONF_RECORDINGS_FOLDER: "callstack",
-            CONF_SMS_RECIPIENTS: ["+441234567890", number],
-        },
+        hass, result, {**REQUIRED_OPTIONS, CONF_SMS_RECIPIENTS: ["+441234567890", number]}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_SMS_RECIPIENTS: "invalid_number"}
 
 
-@pytest.mark.parametrize("interval", [5, 3601])
-async def test_options_interval_out_of_range(hass: HomeAssistant, interval: int) -> None:
-    _, result = await _options(hass)
-    with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"],
-            {CONF_SIGNAL_INTERVAL: interval, CONF_RECORDINGS_FOLDER: "callstack"},
-        )
+async def test_options_recipients_as_people_write_them(hass: HomeAssistant) -> None:
+    """Spaces, dashes, dots and parentheses are dropped; the number is stored compact."""
+    entry, result = await _options(hass)
+    written = ["+44 (0)20 7946-0958", "+49 151 555.000.01", "(030) 555 0001"]
+    result = await _configure_options(
+        hass, result, {**REQUIRED_OPTIONS, CONF_SMS_RECIPIENTS: written}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SMS_RECIPIENTS] == ["+442079460958", "+4915155500001", "0305550001"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (CONF_SIGNAL_INTERVAL, 5),
+        (CONF_SIGNAL_INTERVAL, 3601),
+        (CONF_SIGNAL_INTERVAL, 30.5),
+        (CONF_REGISTRATION_WATCHDOG, -1),
+        (CONF_REGISTRATION_WATCHDOG, 1441),
+        (CONF_SMS_PART_TIMEOUT, 0),
+        (CONF_SMS_PART_TIMEOUT, 169),
+        (CONF_SMS_PART_TIMEOUT, 1.5),
+    ],
+)
+async def test_options_number_out_of_range_says_its_range(
+    hass: HomeAssistant, key: str, value: float
+) -> None:
+    """A form error in words (whole units, the range), not HA's "Value 5.0 is too small"."""
+    entry, result = await _options(hass)
+    result = await _configure_options(hass, result, {**REQUIRED_OPTIONS, key: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {key: f"{key}_range"}
+    assert entry.options == {}
 
 
 # ---- ports another configured modem uses ---------------------------------------------
@@ -1667,21 +1835,24 @@ async def test_gnss_options_offered_only_for_a_modem_with_gnss(
     result = await _configure_options(
         hass,
         result,
-        {
-            CONF_SIGNAL_INTERVAL: 60,
-            CONF_RECORDINGS_FOLDER: "callstack",
-            CONF_GNSS: True,
-            CONF_GNSS_INTERVAL: 30.0,
-        },
+        {**REQUIRED_OPTIONS, CONF_GNSS: True, CONF_GNSS_INTERVAL: 30.0},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert (entry.options[CONF_GNSS], entry.options[CONF_GNSS_INTERVAL]) == (True, 30)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _configure_options(
+        hass, result, {**REQUIRED_OPTIONS, CONF_GNSS: True, CONF_GNSS_INTERVAL: 0}
+    )
+    assert result["errors"] == {CONF_GNSS_INTERVAL: "gnss_interval_range"}
+    with pytest.raises(InvalidData):  # required when offered: emptying it is refused
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**REQUIRED_OPTIONS, CONF_GNSS: True}
+        )
 
     entry.runtime_data.modem.gnss.supported = False
     result = await hass.config_entries.options.async_init(entry.entry_id)
     with pytest.raises(AssertionError, match="not in the form"):
         suggested(result, CONF_GNSS)
-    result = await _configure_options(
-        hass, result, {CONF_SIGNAL_INTERVAL: 60, CONF_RECORDINGS_FOLDER: "callstack"}
-    )
+    result = await _configure_options(hass, result, REQUIRED_OPTIONS)
     assert entry.options[CONF_GNSS] is True  # kept as it was, not offered now

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, Platform
@@ -20,6 +22,11 @@ from custom_components.callstack.const import (  # noqa: E402
     EVENT_CALL,
     EVENT_DTMF,
 )
+from custom_components.callstack.event import (  # noqa: E402
+    CALL_EVENT,
+    DTMF_EVENT,
+    SMS_EVENT,
+)
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import (  # noqa: E402
@@ -32,6 +39,8 @@ from .fixtures import (  # noqa: E402
 )
 
 pytest_plugins = ("tests.ha.fixtures",)
+
+INTEGRATION = Path(__file__).parents[2] / "custom_components" / "callstack"
 
 
 def call_state(hass: HomeAssistant) -> str:
@@ -65,6 +74,42 @@ async def test_platform_snapshot(
     await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
     device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
     assert device == ha_snapshot(name="device")
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_every_entity_has_its_own_readable_name(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, loaded_entry: Any
+) -> None:
+    """No two entities of a modem share a name (the notify and the SMS event entity did),
+    and none carries the raw model string."""
+    names = {
+        entry.entity_id: hass.states.get(entry.entity_id).attributes["friendly_name"]
+        for entry in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+    }
+    assert len(set(names.values())) == len(names), names
+    assert all(name.startswith("SIM7600G-H ") for name in names.values()), names
+    assert names[entity_id(hass, "notify", "sms")] == "SIM7600G-H Send SMS"
+    assert names[entity_id(hass, "event", "sms")] == "SIM7600G-H SMS received"
+
+
+def test_every_event_type_has_its_icon() -> None:
+    """The event entities' icon follows the last event's type (a missed call looks
+    missed); each call event type has its own."""
+    icons = json.loads((INTEGRATION / "icons.json").read_text())["entity"]["event"]
+    for description in (CALL_EVENT, DTMF_EVENT, SMS_EVENT):
+        by_type = icons[description.key]["state_attributes"]["event_type"]["state"]
+        assert set(by_type) == set(description.event_types or ()), description.key
+    call_icons = icons["call"]["state_attributes"]["event_type"]["state"].values()
+    assert len(set(call_icons)) == len(CALL_EVENT.event_types or ())
+
+
+async def test_audio_bridge_without_an_error_has_no_error_attribute(
+    hass: HomeAssistant, loaded_entry: Any
+) -> None:
+    """An absent error is not shown as "Error: Unknown"."""
+    attributes = state_of(hass, "binary_sensor", "audio_bridge").attributes
+    assert "error" not in attributes
+    assert attributes["state"] == "stopped"
 
 
 async def test_bit_error_rate_sensor_disabled_by_default(

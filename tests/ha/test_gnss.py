@@ -32,7 +32,7 @@ from sim7600_emulator import (  # noqa: E402
     Variants,
 )
 
-from .fixtures import EntryFactory, entity_id, state_of, wait_until  # noqa: E402
+from .fixtures import DEVICE_SLUG, TITLE, EntryFactory, entity_id, state_of, wait_until  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -97,11 +97,11 @@ async def test_gnss_entities_snapshot(
         assert hass.states.get(found) == ha_snapshot(name=f"{found}-state")
     registered = entity_registry.async_get(entity_id(hass, "device_tracker", "gnss_location"))
     assert registered is not None
-    assert registered.entity_id == "device_tracker.simcom_sim7600g_h_location"
+    assert registered.entity_id == f"device_tracker.{DEVICE_SLUG}_location"
     assert (registered.translation_key, registered.original_name) == ("location", "Location")
     assert registered.unique_id == f"{entry.entry_id}_gnss_location"
     state = tracker(hass)
-    assert state.name == "SIMCOM_SIM7600G-H Location"
+    assert state.name == f"{TITLE} Location"
     assert state.state == "not_home"  # the test home zone is in San Diego
 
 

@@ -90,9 +90,9 @@ async def test_setup_creates_device_without_imei(
     device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
     assert device is not None
     assert device.manufacturer == "SIMCom"
-    assert device.model == "SIMCOM_SIM7600G-H"
+    assert device.model == "SIM7600G-H"  # AT+CGMM says SIMCOM_SIM7600G-H
     assert device.sw_version == emulator.variants.firmware
-    assert device.name == "SIMCOM_SIM7600G-H"
+    assert device.name == "SIM7600G-H"
     described = repr((device.name, device.identifiers, device.serial_number, device.connections))
     for secret in emulator.identity.secrets():
         assert secret not in described

@@ -43,7 +43,7 @@ from custom_components.callstack.const import (  # noqa: E402
 )
 from sim7600_emulator import Sim7600Emulator, UssdReply  # noqa: E402
 
-from .fixtures import EntryFactory, state_of, wait_until  # noqa: E402
+from .fixtures import DEVICE_SLUG, EntryFactory, state_of, wait_until  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -133,7 +133,7 @@ def assert_no_private_values(rows: list[Any], emulator: Sim7600Emulator) -> None
 
 
 def callstack_states(db: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [row for row in db["states"] if ".simcom_" in row[0]]
+    return [row for row in db["states"] if f".{DEVICE_SLUG}_" in row[0]]
 
 
 async def test_entities_keep_numbers_texts_and_digits_out_of_the_recorder(
@@ -149,9 +149,9 @@ async def test_entities_keep_numbers_texts_and_digits_out_of_the_recorder(
     states = callstack_states(db)
     event_entity_states = [row for row in states if row[0].startswith("event.")]
     assert {row[0] for row in event_entity_states} >= {
-        "event.simcom_sim7600g_h_call",
-        "event.simcom_sim7600g_h_dtmf",
-        "event.simcom_sim7600g_h_sms",
+        f"event.{DEVICE_SLUG}_call",
+        f"event.{DEVICE_SLUG}_dtmf",
+        f"event.{DEVICE_SLUG}_sms_received",
     }
     assert any(row[2].get("event_type") == "received" for row in event_entity_states)
     for entity_id, _, attributes in states:

@@ -249,8 +249,9 @@ async def test_send_sms_refusals(
     number = emulator.identity.callers[0]
     cases = [
         ({"number": number, "message": "C" * 1600}, "message_too_long"),
-        ({"number": "+49 151", "message": "hi"}, "invalid_number"),
-        ({"number": "123;ATH", "message": "hi"}, "invalid_number"),
+        ({"number": "+49 1x1", "message": "hi"}, "invalid_sms_recipient"),
+        ({"number": "123;ATH", "message": "hi"}, "invalid_sms_recipient"),
+        ({"number": "*100#", "message": "hi"}, "invalid_sms_recipient"),
         ({"number": number, "message": ""}, "message_empty"),
         ({"number": number, "message": "stop\x1aATH"}, "invalid_message"),
     ]
@@ -259,6 +260,16 @@ async def test_send_sms_refusals(
         assert_translated_error(err, ServiceValidationError, key, emulator)
     assert emulator.sent_sms == []
     assert not [c for c in emulator.commands if c.startswith("AT+CMGS")]
+
+
+async def test_send_sms_to_a_number_as_people_write_it(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """A number written "+49 155 …", with spaces and a dash, reaches the network compact."""
+    number = emulator.identity.callers[0]
+    written = f"{number[:3]} {number[3:6]} {number[6:9]}-{number[9:]}"
+    await call_action(hass, "send_sms", {"number": written, "message": "hi"}, return_response=True)
+    assert [part.destination for part in emulator.sent_sms] == [number]
 
 
 @pytest.mark.parametrize(("code", "key"), [(330, "sms_smsc_unknown"), (331, "sms_no_network")])

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 from pathlib import Path
+import stat
 import statistics
 import wave
 
@@ -88,6 +89,28 @@ async def test_recording_holds_exactly_what_the_modem_sent(
     assert files_in(tmp_path) == ["call.wav"]
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+async def test_recording_has_the_mode_of_any_new_file(
+    in_call: Modem, tmp_path: Path, umask: int, mode: int
+) -> None:
+    """0666 less the umask, as for every file HA writes (not mkstemp's 0600, which kept
+    Samba and other add-ons from reading recordings); with and without hard links."""
+    old = os.umask(umask)
+    try:
+        linked = await in_call.record(tmp_path / "linked.wav", 0.1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "link", _no_links)
+            moved = await in_call.record(tmp_path / "moved.wav", 0.1)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(linked.path).st_mode) == mode
+    assert stat.S_IMODE(os.stat(moved.path).st_mode) == mode
+
+
+def _no_links(source: object, target: object) -> None:
+    raise PermissionError(1, "Operation not permitted")  # as on FAT or CIFS
+
+
 async def test_call_ending_midway_returns_what_was_recorded(
     emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
 ) -> None:
@@ -157,10 +180,7 @@ async def test_a_cancelled_recording_leaves_no_file(
 async def test_recording_works_without_hard_links(
     in_call: Modem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_links(source: object, target: object) -> None:
-        raise PermissionError(1, "Operation not permitted")  # as on FAT or CIFS
-
-    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(os, "link", _no_links)
     result = await in_call.record(tmp_path / "fat.wav", 0.1)
     assert files_in(tmp_path) == ["fat.wav"]
     assert result.samples == 800

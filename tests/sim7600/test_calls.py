@@ -151,7 +151,16 @@ async def test_operations_that_do_not_fit_the_call_state(
     await modem.hang_up()
 
 
-@pytest.mark.parametrize("number", ["123;ATH", "+49 151", "12", '1"2', "12\r34", "*#"])
+async def test_a_number_written_with_spaces_and_dashes_is_dialled_compact(
+    emulator: Sim7600Emulator, modem: Modem
+) -> None:
+    emulator.set_dial_outcome("busy", delay=0.05)
+    written = f"{CALLER[:3]} ({CALLER[3:6]}) {CALLER[6:9]}-{CALLER[9:]}"
+    assert await modem.dial(written, timeout=5) is DialResult.BUSY
+    assert f"ATD{CALLER};" in emulator.commands
+
+
+@pytest.mark.parametrize("number", ["123;ATH", "+49 1x1", "12", '1"2', "12\r34", "*#"])
 async def test_invalid_numbers_never_reach_the_modem(
     emulator: Sim7600Emulator, modem: Modem, number: str
 ) -> None:

@@ -17,8 +17,16 @@ INJECTIONS = [";", '"', "\r", "\n", "\x1a", "\x1b", "\x00", "/", ".."]
 
 @pytest.mark.parametrize("bad", INJECTIONS)
 def test_injection_characters_are_rejected_everywhere(bad: str) -> None:
+    numbers = (
+        []
+        if bad == ".."
+        else [  # dots are what people write between digits
+            (validate.phone_number, "+4915550001"),
+            (validate.sms_recipient, "+4915550001"),
+        ]
+    )
     for check, good in (
-        (validate.phone_number, "+4915550001"),
+        *numbers,
         (validate.pin, "1234"),
         (validate.ussd_code, "*100#"),
         (validate.dtmf_digits, "12#"),
@@ -57,6 +65,29 @@ def test_out_of_range_values_are_rejected(check: object, value: object) -> None:
         check(value)  # type: ignore[operator]
 
 
+@pytest.mark.parametrize(
+    ("written", "compact"),
+    [
+        ("+49 151 5550001", "+491515550001"),
+        ("+49 (0)151 555-0001", "+491515550001"),  # the trunk 0 is not dialled after +49
+        ("(030) 555.0001", "0305550001"),  # a national number keeps its 0
+        ("0151 555 00 01", "01515550001"),
+        ("+1 (555) 010-0001", "+15550100001"),
+        ("\u00a0+44\u202f20\u20097946\u20130958 ", "+442079460958"),  # no-break, thin spaces
+    ],
+)
+def test_numbers_are_taken_as_people_write_them(written: str, compact: str) -> None:
+    assert validate.phone_number(written) == compact
+    assert validate.sms_recipient(written) == compact
+
+
+@pytest.mark.parametrize("number", ["*100#", "#31#0151555", "+49151*1", "12", "+49 1x1"])
+def test_sms_recipients_are_digits_only(number: str) -> None:
+    """``*`` and ``#`` dial service codes: no SMS goes to one."""
+    with pytest.raises(InvalidArgumentError):
+        validate.sms_recipient(number)
+
+
 @pytest.mark.parametrize("text", ["", "bye\x1a", "Hi \ud800", "\udfff", "\ud83c\udf89"])
 def test_sms_text_without_text_or_with_control_bytes_or_lone_surrogates_is_rejected(
     text: str,
@@ -76,6 +107,7 @@ def test_a_huge_sms_text_is_refused_by_its_length_before_it_is_scanned() -> None
 # Each validator and what may never pass it: AT syntax, or what ends an SMS body.
 _VALIDATORS = [
     (validate.phone_number, INJECTIONS[:7]),
+    (validate.sms_recipient, [*INJECTIONS[:7], "*", "#"]),
     (validate.pin, INJECTIONS[:7]),
     (validate.ussd_code, INJECTIONS[:7]),
     (validate.dtmf_digits, INJECTIONS[:7]),

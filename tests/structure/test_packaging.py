@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import struct
 
 from awesomeversion import AwesomeVersion
 import pytest
@@ -64,6 +65,29 @@ def test_hacs_json_uses_only_known_keys() -> None:
     assert AwesomeVersion(hacs["homeassistant"]).valid
 
 
+# The images HA 2026.3+ serves from a custom integration's brand/ folder (others fall back
+# to icon.png); what the brands repository asks of an icon: a 256x256 PNG.
+BRAND_IMAGES = {
+    "icon.png",
+    "logo.png",
+    "icon@2x.png",
+    "logo@2x.png",
+    "dark_icon.png",
+    "dark_logo.png",
+    "dark_icon@2x.png",
+    "dark_logo@2x.png",
+}
+
+
+def test_brand_icon_is_what_home_assistant_serves() -> None:
+    brand = INTEGRATION / "brand"
+    assert {path.name for path in brand.iterdir()} <= BRAND_IMAGES
+    icon = (brand / "icon.png").read_bytes()
+    assert icon[:8] == b"\x89PNG\r\n\x1a\n"
+    assert icon[12:16] == b"IHDR"
+    assert struct.unpack(">II", icon[16:24]) == (256, 256)
+
+
 def test_no_custom_components_package_marker() -> None:
     assert not (ROOT / "custom_components" / "__init__.py").exists()
 
@@ -89,6 +113,36 @@ def test_every_selector_in_services_yaml_is_valid() -> None:
                     validate_selector(options["selector"])
                 except Exception as err:
                     pytest.fail(f"{name}.{field}: {err}")
+
+
+def test_durations_and_timeouts_of_actions_are_number_boxes() -> None:
+    """A slider from 5 to 300 s puts the default (60) at its far left: every number in a
+    unit of time is typed into a box."""
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    timed = [
+        (name, field, spec["selector"]["number"])
+        for name, action in services.items()
+        for field, spec in action.get("fields", {}).items()
+        if "number" in spec.get("selector", {})
+        and spec["selector"]["number"].get("unit_of_measurement") in ("s", "ms", "min", "h")
+    ]
+    assert len(timed) >= 4
+    assert [(name, field) for name, field, number in timed if number.get("mode") != "box"] == []
+
+
+def test_the_modem_field_of_every_action_is_optional_and_says_so() -> None:
+    """The config entry picker labels itself "Integration" and, in HA 2025.4, always shows
+    a required star: the field's own name and description are what Callstack controls."""
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    strings = load("translations/en.json")["services"]
+    for name, action in services.items():
+        field = action["fields"]["config_entry_id"]
+        assert not field.get("required", False), name
+        assert field["selector"] == {"config_entry": {"integration": "callstack"}}, name
+        text = strings[name]["fields"]["config_entry_id"]
+        assert text["name"] == "Modem", name
+        assert "Optional" in text["description"], name
+        assert "Integration" in text["description"], name
 
 
 def test_every_exception_key_used_in_code_is_translated() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+import re
 
 
 class SimStatus(StrEnum):
@@ -55,6 +56,9 @@ class BridgeState(StrEnum):
     UNAVAILABLE = "unavailable"  # no audio port configured
 
 
+_VENDOR_PREFIX = re.compile(r"^SIMCOM[ _-]+", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class ModemIdentity:
     """What the modem says it is. ``imei``, ``imsi`` and ``iccid`` are private."""
@@ -65,6 +69,15 @@ class ModemIdentity:
     imei: str | None = None
     imsi: str | None = None
     iccid: str | None = None
+
+    @property
+    def model_name(self) -> str | None:
+        """The model as people call it: ``SIMCOM_SIM7600G-H`` (what AT+CGMM says) is the
+        ``SIM7600G-H``; the vendor is the device's manufacturer, not part of its name."""
+        if self.model is None:
+            return None
+        name = _VENDOR_PREFIX.sub("", self.model.strip())
+        return name or self.model
 
 
 @dataclass(frozen=True, slots=True)

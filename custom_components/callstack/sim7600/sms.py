@@ -332,7 +332,7 @@ class SmsService:
     ) -> SendResult:
         """Send ``text`` to ``number``; raises :class:`SmsSendError` on failure and
         :class:`SmsSendInterruptedError` when the connection closed part-way."""
-        number = validate.phone_number(number)
+        number = validate.sms_recipient(number)
         text = validate.sms_text(text, MAX_PARTS)
         parts = encode_submit(
             number,

@@ -14,6 +14,13 @@ from .errors import InvalidArgumentError
 from .sms_pdu import check_length
 
 _NUMBER = re.compile(r"\+?[0-9*#]{3,20}")
+_SMS_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+# What people write between the digits of a number: spaces (also no-break and thin
+# ones, never line breaks), dashes, dots and parentheses: "+49 151 555-0001",
+# "(030) 555.0001".
+_NUMBER_PUNCTUATION = re.compile(r"[ \u00a0\u2009\u202f().\-\u2010-\u2013]")
+# "+49 (0)151 ...": the trunk 0 in parentheses is not dialled after a country code.
+_TRUNK_ZERO = re.compile(r"(?<=[0-9]) *\(0\)")
 _PIN = re.compile(r"[0-9]{4,8}")
 _USSD = re.compile(r"[0-9*#]{1,40}")
 _DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
@@ -21,11 +28,35 @@ _FORBIDDEN_IN_TEXT = ("\x1a", "\x1b", "\x00")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a str holds no pairs: each one is lone
 
 
+def compact_number(value: str) -> str:
+    """A number as people write it, without what they put between its digits.
+
+    Spaces, dashes, dots and parentheses go ("+49 151 555-0001" becomes
+    "+491515550001"); a trunk ``(0)`` after an international prefix goes with its
+    parentheses ("+49 (0)151 ..."). Anything else stays, for the validators to refuse.
+    """
+    if value.startswith("+"):
+        value = _TRUNK_ZERO.sub("", value)
+    return _NUMBER_PUNCTUATION.sub("", value)
+
+
 def phone_number(value: str) -> str:
-    """A dialable number: optional ``+``, then 3-20 digits, ``*`` or ``#``."""
-    if not isinstance(value, str) or not _NUMBER.fullmatch(value):
+    """A dialable number, returned compact: optional ``+``, then 3-20 digits, ``*`` or
+    ``#`` (codes such as ``*21#123`` are dialled too)."""
+    if not isinstance(value, str) or not _NUMBER.fullmatch(number := compact_number(value)):
         raise InvalidArgumentError("Not a valid phone number")
-    return value
+    return number
+
+
+def sms_recipient(value: str) -> str:
+    """A number an SMS can go to, returned compact: optional ``+``, then 3-20 digits.
+
+    ``*`` and ``#`` dial service codes (``*21#``); an SMS goes to a subscriber's number,
+    which has digits only, so they are refused here rather than by the network later.
+    """
+    if not isinstance(value, str) or not _SMS_NUMBER.fullmatch(number := compact_number(value)):
+        raise InvalidArgumentError("Not a valid SMS recipient")
+    return number
 
 
 def pin(value: str) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from pathlib import Path
-import tempfile
+import secrets
 from typing import BinaryIO
 import wave
 
@@ -42,7 +43,7 @@ class WavWriter:
 
     @classmethod
     def _create_sync(cls, folder: Path, sample_rate: int, channels: int) -> WavWriter:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".callstack-", suffix=".wav.part")
+        fd, name = _create_temporary(folder)
         handle = os.fdopen(fd, "wb")
         wav = wave.open(handle, "wb")  # noqa: SIM115 - closed in commit/discard
         wav.setnchannels(channels)
@@ -88,6 +89,26 @@ class WavWriter:
     def _unlink_sync(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp_path)
+
+
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temporary(folder: Path) -> tuple[int, str]:
+    """A new hidden ``.callstack-*.wav.part`` file in ``folder``, opened for writing.
+
+    Created like any file Home Assistant writes (mode 0666 less the umask, or the folder's
+    default ACL), not 0600 as :func:`tempfile.mkstemp` makes it: the recording keeps this
+    mode when it is linked into place, and Samba or another add-on must be able to read
+    it. The random name and O_EXCL keep mkstemp's guarantee that no file is taken over.
+    """
+    for _ in range(100):
+        name = os.path.join(folder, f".callstack-{secrets.token_hex(8)}.wav.part")
+        try:
+            return os.open(name, _TEMPORARY_FLAGS, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "No free temporary name", str(folder))
 
 
 def _move_without_replacing(source: Path, target: Path) -> None:
