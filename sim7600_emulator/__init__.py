@@ -3,7 +3,7 @@
 See README.md in this directory for the scenario API and the command line.
 """
 
-from .call_model import Call, CallStat, DialOutcome
+from .call_model import Call, CallStat, DialOutcome, KeyPlan
 from .emulator import Sim7600Emulator
 from .gnss import Sky
 from .gnss_track import GnssPosition, GnssSample, GnssTrack
@@ -26,6 +26,7 @@ __all__ = [
     "GnssSample",
     "GnssTrack",
     "Identity",
+    "KeyPlan",
     "SentSms",
     "Sim7600Emulator",
     "Sky",

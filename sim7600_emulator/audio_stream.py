@@ -44,6 +44,7 @@ class AudioStream:
         self.frames_sent = 0
         self.frames_dropped = 0
         self.bytes_received = 0
+        self._audio_waiters: list[asyncio.Future[None]] = []
 
     @property
     def active(self) -> bool:
@@ -73,6 +74,21 @@ class AudioStream:
         self.bytes_received += len(data)
         self.received_times.append((asyncio.get_running_loop().time(), len(data)))
         self.received_marks.append((self._stream_samples, len(data)))
+        if self._audio_waiters and data.strip(b"\0"):
+            waiters, self._audio_waiters = self._audio_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def next_host_audio(self) -> None:
+        """Return when the host next writes audio that is not silence (a prompt starts)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._audio_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._audio_waiters:
+                self._audio_waiters.remove(waiter)
 
     def set_voice(self, voice: Voice | None) -> None:
         """Speak `voice` from now on (None: back to the test signal)."""

@@ -17,6 +17,7 @@ from .call_model import (
     CallDirection,
     CallStat,
     DialOutcome,
+    KeyPlan,
     end_line,
     number_type,
 )
@@ -41,6 +42,8 @@ class CallControl:
         self.calls: dict[int, Call] = {}
         self.dial_outcome = DialOutcome()
         self.dtmf_sent = ""
+        self._key_plans: list[KeyPlan] = []
+        self._key_tasks: list[tuple[Call, asyncio.Task[None]]] = []
 
     @property
     def call(self) -> Call | None:
@@ -137,10 +140,42 @@ class CallControl:
     async def send_dtmf(self, digits: str) -> None:
         """The far end presses keys: `+RXDTMF: <c>` per digit."""
         self._pick(None, CallStat.ACTIVE)
-        if not set(digits) <= DTMF_CHARACTERS:
-            raise ValueError(f"not DTMF digits: {digits!r}")
+        _check_dtmf(digits)
         for digit in digits:
-            self._ctx.out.lines(f"+RXDTMF: {digit}", ending="\r\r\n")
+            self._key(digit)
+
+    def press_keys(self, plan: KeyPlan) -> None:
+        """Arm `plan` for the active call, or for the next call that becomes active."""
+        _check_dtmf(plan.digits)
+        if plan.delay < 0 or plan.gap < 0:
+            raise ValueError("delay and gap must be >= 0")
+        self._key_plans.append(plan)
+        if (active := self._with(CallStat.ACTIVE)) is not None:
+            self._start_key_plans(active)
+
+    def _start_key_plans(self, call: Call) -> None:
+        plans, self._key_plans = self._key_plans, []
+        for plan in plans:
+            task = self._ctx.tasks.spawn(self._press(plan, call), "far-end-keys")
+            self._key_tasks.append((call, task))
+            task.add_done_callback(self._key_task_done)
+
+    def _key_task_done(self, task: asyncio.Task[None]) -> None:
+        self._key_tasks = [(call, other) for call, other in self._key_tasks if other is not task]
+
+    async def _press(self, plan: KeyPlan, call: Call) -> None:
+        if plan.after == "audio":
+            await self._audio.next_host_audio()
+        await asyncio.sleep(plan.delay)
+        for index, digit in enumerate(plan.digits):
+            if index:
+                await asyncio.sleep(plan.gap)
+            if self.calls.get(call.id) is not call or call.stat is not CallStat.ACTIVE:
+                return
+            self._key(digit)
+
+    def _key(self, digit: str) -> None:
+        self._ctx.out.lines(f"+RXDTMF: {digit}", ending="\r\r\n")
 
     def network_lost(self) -> None:
         """Radio off (CFUN=0/4): every call ends as if its far end had hung up."""
@@ -157,6 +192,8 @@ class CallControl:
         """A reboot drops every call without a word."""
         for call in self.calls.values():
             self._stop_progress(call)
+        for _, task in self._key_tasks:
+            task.cancel()
         self._audio.stop()
         self.calls.clear()
 
@@ -467,6 +504,8 @@ class CallControl:
         call.stat = stat
         call.connected_at = self._loop_time()
         call.cpcmreg_refusals_left = self._ctx.variants.cpcmreg_refusals
+        if stat is CallStat.ACTIVE:
+            self._start_key_plans(call)
 
     def _fail(self, call: Call, result: str) -> None:
         """A placed call that never connected ends: +CLCC 6, optional END: 000000, the result."""
@@ -499,6 +538,9 @@ class CallControl:
         for call in calls:
             self._stop_progress(call)
             call.stat = CallStat.DISCONNECTED
+        for call, task in self._key_tasks:
+            if any(call is gone for gone in calls):
+                task.cancel()  # the keys still to be pressed in a call that ended
         self._report()
         for call in calls:
             self.calls.pop(call.id, None)
@@ -549,3 +591,8 @@ class CallControl:
     @staticmethod
     def _loop_time() -> float:
         return asyncio.get_running_loop().time()
+
+
+def _check_dtmf(digits: str) -> None:
+    if not digits or not set(digits) <= DTMF_CHARACTERS:
+        raise ValueError(f"not DTMF digits: {digits!r}")

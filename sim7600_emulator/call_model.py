@@ -82,3 +82,22 @@ class DialOutcome:
 
     kind: DialKind = "answer"
     delay: float = 0.1
+
+
+KeyStart = Literal["answer", "audio"]
+
+
+@dataclass(frozen=True)
+class KeyPlan:
+    """Keys the far end presses during the current or next connected call.
+
+    `after` "answer": `delay` seconds after the call connects (or after the plan is armed,
+    if the call is already connected); "audio": `delay` seconds after the host next plays
+    something other than silence into the call (a prompt or an alarm message starts).
+    Then one digit every `gap` seconds. The plan is dropped when its call ends.
+    """
+
+    digits: str
+    after: KeyStart = "answer"
+    delay: float = 0.0
+    gap: float = 0.15

@@ -58,6 +58,15 @@ async def _dial_outcome(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     emu.set_dial_outcome(args["kind"], args.get("delay") or 0.1)
 
 
+async def _keys(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
+    emu.press_keys(
+        args["digits"],
+        after=args.get("after") or "answer",
+        delay=args.get("delay") or 0.0,
+        gap=0.15 if args.get("gap") is None else args["gap"],
+    )
+
+
 async def _sms(emu: Sim7600Emulator, args: dict[str, Any]) -> list[int]:
     return await emu.deliver_sms(
         args["sender"],
@@ -188,6 +197,23 @@ COMMANDS: dict[str, ControlCommand] = {
             "the far end presses keys",
             (Argument("digits", str, "0-9 * # A-D"),),
             lambda emu, args: emu.send_dtmf(args["digits"]),
+        ),
+        ControlCommand(
+            "keys",
+            "the far end will press keys in this or the next call, e.g. after a prompt starts",
+            (
+                Argument("digits", str, "0-9 * # A-D"),
+                Argument(
+                    "after",
+                    str,
+                    "count the delay from the answer (default) or from the host's next audio",
+                    flag=True,
+                    choices=("answer", "audio"),
+                ),
+                Argument("delay", float, "seconds until the first key (default 0)", flag=True),
+                Argument("gap", float, "seconds between keys (default 0.15)", flag=True),
+            ),
+            _keys,
         ),
         ControlCommand(
             "sms",

@@ -11,7 +11,14 @@ import tempfile
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from .call_model import Call, DialKind, DialOutcome, number_type as type_of_number
+from .call_model import (
+    Call,
+    DialKind,
+    DialOutcome,
+    KeyPlan,
+    KeyStart,
+    number_type as type_of_number,
+)
 from .far_end_voice import Voice, save_wav
 from .gnss import Sky
 from .gnss_track import GnssTrack
@@ -233,6 +240,17 @@ class Sim7600Emulator:
     async def send_dtmf(self, digits: str) -> None:
         """The far end presses keys: +RXDTMF: <c> per digit."""
         await self._modem.calls.send_dtmf(digits)
+
+    def press_keys(
+        self, digits: str, *, after: KeyStart = "answer", delay: float = 0.0, gap: float = 0.15
+    ) -> None:
+        """The far end will press `digits` in the connected (or next connected) call.
+
+        `after="answer"`: `delay` s after the call connects (or from now if it is connected);
+        `after="audio"`: `delay` s after the host next plays non-silent audio into the call.
+        One digit every `gap` s; whatever is left when the call ends is never pressed.
+        """
+        self._modem.calls.press_keys(KeyPlan(digits, after, delay, gap))
 
     @property
     def call(self) -> Call | None:

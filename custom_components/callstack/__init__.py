@@ -55,6 +55,7 @@ from .unique_id import async_unique_id_key, keyed_unique_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.DEVICE_TRACKER,
     Platform.EVENT,
     Platform.MEDIA_PLAYER,
@@ -147,7 +148,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         name=entry.title,
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
-    entry.runtime_data = CallstackRuntime(modem, coordinator)
+    entry.runtime_data = CallstackRuntime(
+        modem, coordinator, gnss_entities=modem.config.gnss and bool(modem.gnss.supported)
+    )
     entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
@@ -163,17 +166,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
 
 
 async def _async_refuse_shared_ports(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:
-    """Stop before opening a port another entry uses (AT or audio, under any name): two
-    drivers on one port garble each other's commands and stall each other's audio. The
-    flows refuse this; an entry configured before they did, or edited by hand, is told."""
+    """Stop before opening a port another entry uses (AT, audio or NMEA, under any name):
+    two drivers on one port garble each other's commands, split each other's replies and
+    NMEA stream, and stall each other's audio. The flows refuse this; an entry configured
+    before they did, or edited by hand, is told."""
+    kinds = (CONF_AT_PORT, CONF_AUDIO_PORT, CONF_NMEA_PORT)
     others = {
-        other.entry_id: [other.data.get(CONF_AT_PORT), other.data.get(CONF_AUDIO_PORT)]
+        other.entry_id: [other.data.get(kind) for kind in kinds]
         for other in hass.config_entries.async_entries(
             DOMAIN, include_ignore=False, include_disabled=False
         )
         if other.entry_id != entry.entry_id
     }
-    for port in (entry.data.get(CONF_AT_PORT), entry.data.get(CONF_AUDIO_PORT)):
+    for port in (entry.data.get(kind) for kind in kinds):
         if not port or not others:
             continue
         using = await hass.async_add_executor_job(entries_using_port, port, others)
@@ -201,9 +206,9 @@ def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> N
 
 
 def _platforms(entry: CallstackConfigEntry) -> list[Platform]:
-    """The platforms of a loaded entry: the device tracker only where GNSS is on."""
-    modem = entry.runtime_data.modem
-    gnss = modem.config.gnss and bool(modem.gnss.supported)
+    """The platforms of a loaded entry: the device tracker only where GNSS is on (as
+    decided at setup, so unloading takes down exactly what setup put up)."""
+    gnss = entry.runtime_data.gnss_entities
     return [platform for platform in PLATFORMS if platform is not Platform.DEVICE_TRACKER or gnss]
 
 

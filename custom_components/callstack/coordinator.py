@@ -53,6 +53,9 @@ class CallstackRuntime:
     modem: Modem
     coordinator: CallstackCoordinator
     messages: MessageLog = field(default_factory=MessageLog)
+    # Decided once at setup, as the platforms are: the modem's own answer to AT+CGPS? can
+    # change with a restart, but what was set up is what unloads.
+    gnss_entities: bool = False
 
     @property
     def device_id(self) -> str:

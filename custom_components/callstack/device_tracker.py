@@ -31,9 +31,8 @@ LOCATION = TrackerEntityDescription(key=f"{GNSS_KEY_PREFIX}location", translatio
 
 
 def gnss_entities_wanted(entry: CallstackConfigEntry) -> bool:
-    """Whether the modem follows its position (option on, receiver present)."""
-    modem = entry.runtime_data.modem
-    return modem.config.gnss and bool(modem.gnss.supported)
+    """Whether the modem follows its position (option on, receiver present at setup)."""
+    return entry.runtime_data.gnss_entities
 
 
 async def async_setup_entry(

@@ -131,7 +131,7 @@ def _ended(data: Mapping[str, Any], outbound: bool) -> str:
         what = "call to" if outbound else "call from"
         return f"{what} {other} ended: {_CALL_REASONS[reason]}"
     duration = data.get("duration")
-    after = f" after {duration_words(float(duration))}" if duration else ""
+    after = f" after {duration_words(float(duration))}" if duration is not None else ""
     return f"call with {other} ended{after}"
 
 

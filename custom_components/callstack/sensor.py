@@ -1,4 +1,4 @@
-"""Sensors: call state, signal, network and SIM health, GNSS fix and satellites."""
+"""Sensors: call state, last caller, signal, network and SIM health, GNSS fix and satellites."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import SIGNAL_STRENGTH_DECIBELS_MILLIWATT, EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import CallstackConfigEntry
+from .coordinator import CallstackConfigEntry, CallstackCoordinator
 from .device_tracker import gnss_entities_wanted
 from .entity import CallstackEntity
+from .sim7600.events import CallEvent, ModemEvent
 from .sim7600.model import CallState, FixType, ModemSnapshot, RegistrationStatus, SimStatus
 
 # Push updates: nothing to parallelise.
@@ -134,6 +136,14 @@ GNSS_SENSORS: tuple[CallstackSensorEntityDescription, ...] = (
 )
 """Shown only when the GNSS option is on and the modem has a receiver."""
 
+# Its state is a phone number, and a state cannot be kept out of the recorder the way an
+# attribute can: so it is off until the user turns it on (README, "Privacy").
+LAST_CALLER = SensorEntityDescription(
+    key="last_caller",
+    translation_key="last_caller",
+    entity_registry_enabled_default=False,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -143,7 +153,12 @@ async def async_setup_entry(
     """Add the modem's sensors."""
     coordinator = entry.runtime_data.coordinator
     descriptions = SENSORS + (GNSS_SENSORS if gnss_entities_wanted(entry) else ())
-    async_add_entities(CallstackSensor(coordinator, description) for description in descriptions)
+    async_add_entities(
+        [
+            *(CallstackSensor(coordinator, description) for description in descriptions),
+            CallstackLastCallerSensor(coordinator),
+        ]
+    )
 
 
 class CallstackSensor(CallstackEntity, SensorEntity):
@@ -162,3 +177,30 @@ class CallstackSensor(CallstackEntity, SensorEntity):
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None
         return attributes_fn(self.coordinator.data)
+
+
+class CallstackLastCallerSensor(CallstackEntity, RestoreSensor):
+    """The number of the last incoming or waiting call (answered or not); unknown when
+    withheld.
+
+    Fed by the driver's call events, like the event entities, and restored at start.
+    """
+
+    def __init__(self, coordinator: CallstackCoordinator) -> None:
+        super().__init__(coordinator, LAST_CALLER)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last number, then follow incoming calls."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None:
+            self._attr_native_value = last.native_value
+        self.async_on_remove(self.coordinator.modem.subscribe(self._on_modem_event))
+
+    @callback
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        if not isinstance(event, CallEvent) or event.direction != "inbound":
+            return
+        # A missed call that was never announced (RINGs lost) still names its caller.
+        if event.kind in ("incoming", "waiting") or (event.kind == "missed" and event.number):
+            self._attr_native_value = event.number
+            self.async_write_ha_state()

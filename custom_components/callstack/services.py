@@ -1,5 +1,6 @@
 """Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play, say,
-stop_playback), SMS and USSD.
+stop_playback), DTMF menus (collect_dtmf) and alarm calls (dial with a message), SMS and
+USSD.
 
 Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
 loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
@@ -9,7 +10,8 @@ did not happen: a recording that captured nothing is an error, not an empty file
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from dataclasses import dataclass
 import logging
 import os
@@ -51,6 +53,7 @@ from .sim7600.errors import (
     RecordingEmptyError,
     Sim7600Error,
 )
+from .sim7600.ivr import AlarmRequest, DtmfRequest, Prompt
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
 from .sms_actions import async_send_sms
@@ -83,12 +86,36 @@ _PLAYBACK: dict[vol.Marker, Any] = {
     vol.Optional("volume", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=MAX_GAIN)),
     vol.Optional("interrupt", default=False): cv.boolean,
 }
+# What to play: a TTS message (with the TTS fields of callstack.say) or a media ID / WAV
+# name (see _prompt); one or the other. Empty counts as not given, so a blueprint can pass
+# both of its inputs along.
+_PROMPT: dict[vol.Marker, Any] = {
+    vol.Optional("message"): vol.Any(None, cv.string),
+    vol.Optional("media"): vol.Any(None, cv.string),
+    vol.Optional("tts_entity_id"): vol.Any(None, cv.string),
+    vol.Optional("language"): vol.Any(None, cv.string),
+    vol.Optional("options"): vol.Any(None, dict),
+}
+_TTS_FIELDS = ("tts_entity_id", "language", "options")
 SCHEMAS: dict[str, VolSchemaType] = {
     "dial": vol.Schema(
         {
             **_ENTRY,
             vol.Required("number"): cv.string,
             vol.Optional("timeout", default=60): _number(float),
+            **_PROMPT,
+            vol.Optional("repeat", default=3): _number(int),
+            vol.Optional("acknowledge_digits", default=""): vol.Any(None, cv.string),
+        }
+    ),
+    "collect_dtmf": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("max_digits", default=1): _number(int),
+            vol.Optional("timeout", default=10): _number(float),
+            vol.Optional("inter_digit_timeout", default=5): _number(float),
+            vol.Optional("terminator", default="#"): vol.Any(None, cv.string),
+            **_PROMPT,
         }
     ),
     "answer": vol.Schema(_ENTRY),
@@ -232,21 +259,36 @@ async def _dial(
     timeout = call.data["timeout"]
     if not 5 <= timeout <= 300:
         raise _invalid("invalid_timeout", max="300")
+    try:
+        alarm = AlarmRequest(call.data["repeat"], (call.data["acknowledge_digits"] or "").upper())
+    except InvalidArgumentError:
+        raise _invalid("invalid_alarm") from None
     modem = _connected_modem(entry)
     if modem.calls.state is not CallState.IDLE:
         raise _error("call_in_progress")
     try:
-        result = await modem.dial(number, timeout)
+        async with _prompt(hass, entry, call.data) as message:
+            if message is None:
+                return {"result": (await modem.dial(number, timeout)).value}
+            if modem.audio.url is None:
+                raise _error("audio_bridge_not_running")
+            result = await modem.alarm_call(number, message, alarm, timeout)
     except CallStateError:
         raise _error("call_in_progress") from None
+    except AudioBusyError:
+        raise _error("playback_in_progress") from None
     except Sim7600Error as err:
         raise _device_error(err) from err
-    return {"result": result.value}
+    return {
+        "result": result.result.value,
+        "acknowledged": result.acknowledged,
+        "digit": result.digit,
+        "plays": result.plays,
+    }
 
 
-async def _answer(
-    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
-) -> ServiceResponse:
+async def async_answer(entry: CallstackConfigEntry) -> None:
+    """Answer the ringing call, with translated errors (the action and the button)."""
     modem = _connected_modem(entry)
     try:
         await modem.answer()
@@ -254,7 +296,6 @@ async def _answer(
         raise _error("no_incoming_call") from None
     except Sim7600Error as err:
         raise _device_error(err) from err
-    return None
 
 
 _NO_SUCH_CALL = {
@@ -265,10 +306,10 @@ _NO_SUCH_CALL = {
 }
 
 
-async def _hang_up(
-    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
-) -> ServiceResponse:
-    target = HangUpTarget(call.data["target"])
+async def async_hang_up(
+    entry: CallstackConfigEntry, target: HangUpTarget = HangUpTarget.ACTIVE
+) -> None:
+    """End, reject or cancel a call, with translated errors (the action and the button)."""
     modem = _connected_modem(entry)
     try:
         await modem.hang_up(target)
@@ -276,7 +317,48 @@ async def _hang_up(
         raise _error(_NO_SUCH_CALL[target]) from None
     except Sim7600Error as err:
         raise _device_error(err) from err
+
+
+async def _answer(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    await async_answer(entry)
     return None
+
+
+async def _hang_up(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    await async_hang_up(entry, HangUpTarget(call.data["target"]))
+    return None
+
+
+async def _collect_dtmf(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    terminator: str | None = call.data["terminator"] or None
+    try:
+        request = DtmfRequest(
+            call.data["max_digits"],
+            call.data["timeout"],
+            call.data["inter_digit_timeout"],
+            terminator.upper() if terminator else None,
+        )
+    except InvalidArgumentError:
+        raise _invalid("invalid_dtmf_request") from None
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE:
+        raise _error("no_active_call")
+    try:
+        async with _prompt(hass, entry, call.data) as prompt:
+            result = await modem.collect_dtmf(request, prompt)
+    except CallStateError:
+        raise _error("no_active_call") from None
+    except AudioBusyError:
+        raise _error("playback_in_progress") from None
+    except Sim7600Error as err:
+        raise _device_error(err) from err
+    return {"digits": result.digits, "ended_by": result.ended_by.value}
 
 
 async def _send_dtmf(
@@ -360,6 +442,74 @@ def _playable_call(entry: CallstackConfigEntry, interrupt: bool) -> Modem:
     if modem.audio.busy and not interrupt:
         raise _error("playback_in_progress")
     return modem
+
+
+async def _prompt_source(
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+) -> AudioSource:
+    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, started for
+    one playing (:func:`.media.async_audio_source`); raises the translated error when it
+    cannot be played."""
+    return await async_audio_source(
+        hass,
+        entry,
+        media=data.get("media"),
+        message=data.get("message"),
+        tts_engine=data.get("tts_entity_id"),
+        language=data.get("language"),
+        options=data.get("options"),
+    )
+
+
+class _CallPrompt:
+    """A prompt as the driver wants it: each call plays the message once.
+
+    Audio sources are single-use, so each playing opens a fresh one. The first is opened
+    at once: media that cannot be played is refused before anything is dialled or played,
+    and :meth:`aclose` releases it if it never played (the call was not answered).
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+    ) -> None:
+        self._hass = hass
+        self._entry = entry
+        self._data = data
+        self._pending: AudioSource | None = None
+
+    async def open(self) -> None:
+        self._pending = await _prompt_source(self._hass, self._entry, self._data)
+
+    async def __call__(self) -> None:
+        source, self._pending = self._pending, None
+        if source is None:
+            source = await _prompt_source(self._hass, self._entry, self._data)
+        await self._entry.runtime_data.modem.play(source)
+
+    async def aclose(self) -> None:
+        source, self._pending = self._pending, None
+        if source is not None:
+            await source.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _prompt(
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+) -> AsyncIterator[Prompt | None]:
+    """The ``message`` or ``media`` of the call as a prompt (None when neither is given)."""
+    given = {key: data[key] for key in ("message", "media") if data.get(key)}
+    if len(given) > 1:
+        raise _invalid("message_and_media")
+    if not given:
+        yield None
+        return
+    tts = {key: data[key] for key in _TTS_FIELDS if data.get(key)}
+    prompt = _CallPrompt(hass, entry, given | tts)
+    await prompt.open()
+    try:
+        yield prompt
+    finally:
+        await prompt.aclose()
 
 
 async def _play(
@@ -469,6 +619,7 @@ ACTIONS: dict[str, _Action] = {
     "answer": _Action(_answer, SupportsResponse.NONE),
     "hang_up": _Action(_hang_up, SupportsResponse.NONE),
     "send_dtmf": _Action(_send_dtmf, SupportsResponse.NONE),
+    "collect_dtmf": _Action(_collect_dtmf, SupportsResponse.ONLY),
     "record": _Action(_record, SupportsResponse.OPTIONAL),
     "play": _Action(_play, SupportsResponse.OPTIONAL),
     "say": _Action(_say, SupportsResponse.OPTIONAL),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 
 from sim7600_emulator import CallStat, DialOutcome, Sim7600Emulator, Variants
+from sim7600_emulator.control import execute
 
 from .conftest import FAST, EmulatorFactory, HostFactory
 from .host import HostPort
@@ -281,3 +283,56 @@ async def test_incoming_call_while_busy_is_refused(emu: Sim7600Emulator) -> None
     await emu.incoming_call(NUMBER)
     with pytest.raises(RuntimeError):
         await emu.incoming_call(NUMBER)
+
+
+async def test_far_end_presses_planned_keys_after_answer(
+    emu: Sim7600Emulator, at_clcc: HostPort
+) -> None:
+    emu.press_keys("12", delay=0.1, gap=0.05)  # armed before the call exists
+    emu.set_dial_outcome("answer", delay=0.02)
+    at_clcc.send(f"ATD{NUMBER};")
+    await at_clcc.expect(b"VOICE CALL: BEGIN\r\n")
+    assert emu.call is not None
+    connected = emu.call.connected_at  # the emulator's own clock: a loaded host reads late
+    assert connected is not None
+    await at_clcc.expect(b"+RXDTMF: 1\r\r\n")
+    assert asyncio.get_running_loop().time() - connected >= 0.1
+    await at_clcc.expect(b"+RXDTMF: 2\r\r\n")
+
+
+async def test_far_end_presses_keys_once_the_host_plays_audio(
+    emu: Sim7600Emulator, at_clcc: HostPort, open_host: HostFactory
+) -> None:
+    audio = open_host(emu.audio_path)
+    await emu.incoming_call(NUMBER)
+    await at_clcc.command("ATA")
+    emu.press_keys("5", after="audio", delay=0.05)
+    audio.write(bytes(320))  # silence does not count as the prompt starting
+    assert b"RXDTMF" not in await at_clcc.settle(0.2)
+    audio.write(b"\x01\x00" * 160)
+    await at_clcc.expect(b"+RXDTMF: 5\r\r\n")
+
+
+async def test_planned_keys_die_with_their_call(emu: Sim7600Emulator, at_clcc: HostPort) -> None:
+    await emu.incoming_call(NUMBER)
+    await at_clcc.command("ATA")
+    emu.press_keys("9", delay=0.2)
+    await emu.remote_hang_up()
+    await emu.incoming_call(NUMBER)
+    await at_clcc.command("ATA")
+    assert b"RXDTMF" not in await at_clcc.settle(0.4)
+    with pytest.raises(ValueError, match="DTMF"):
+        emu.press_keys("X")
+
+
+async def test_ctl_keys_arms_a_plan(emu: Sim7600Emulator, at_clcc: HostPort) -> None:
+    reply = await execute(
+        emu, {"command": "keys", "args": {"digits": "7#", "after": None, "delay": 0.05}}
+    )
+    assert reply == {"ok": True, "result": None}
+    await emu.incoming_call(NUMBER)
+    await at_clcc.command("ATA")
+    await at_clcc.expect(b"+RXDTMF: 7\r\r\n")
+    await at_clcc.expect(b"+RXDTMF: #\r\r\n")
+    refused = await execute(emu, {"command": "keys", "args": {"digits": "Z"}})
+    assert refused["ok"] is False

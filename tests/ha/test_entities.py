@@ -9,7 +9,9 @@ from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.entity_platform import async_get_platforms
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -32,6 +34,7 @@ from sim7600_emulator import Sim7600Emulator  # noqa: E402
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
     EntryFactory,
+    assert_translated_error,
     call_action,
     entity_id,
     state_of,
@@ -54,6 +57,7 @@ def call_state(hass: HomeAssistant) -> str:
     [
         Platform.SENSOR,
         Platform.BINARY_SENSOR,
+        Platform.BUTTON,
         Platform.EVENT,
         Platform.MEDIA_PLAYER,
         Platform.NOTIFY,
@@ -112,16 +116,19 @@ async def test_audio_bridge_without_an_error_has_no_error_attribute(
     assert attributes["state"] == "stopped"
 
 
-async def test_bit_error_rate_sensor_disabled_by_default(
+async def test_ber_and_last_caller_sensors_disabled_by_default(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, loaded_entry: Any
 ) -> None:
-    """The BER sensor exists but is disabled until the user enables it."""
-    entry = entity_registry.async_get(entity_id(hass, "sensor", "signal_quality"))
-    assert entry is not None
-    assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    assert hass.states.get(entry.entity_id) is None
-    enabled = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-    assert [e.entity_id for e in enabled if e.disabled_by is not None] == [entry.entity_id]
+    """The BER sensor (noise) and the Last caller sensor (a phone number as its state, so
+    in the recorder's history) exist but are disabled until the user enables them."""
+    disabled = [entity_id(hass, "sensor", key) for key in ("signal_quality", "last_caller")]
+    for sensor in disabled:
+        entry = entity_registry.async_get(sensor)
+        assert entry is not None
+        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(sensor) is None
+    entries = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+    assert sorted(e.entity_id for e in entries if e.disabled_by is not None) == sorted(disabled)
 
 
 async def test_incoming_call_answered_and_hung_up_remotely(
@@ -241,11 +248,13 @@ async def test_unavailable_while_the_at_port_is_gone(
     loaded_entry: Any,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """Losing the AT port makes every entity but ``connected`` unavailable; it comes back."""
+    """Losing the AT port makes every entity but ``connected`` unavailable; it comes back.
+
+    (The call buttons are unavailable anyway without a call.)"""
     entities = [
         entry.entity_id
         for entry in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-        if entry.disabled_by is None
+        if entry.disabled_by is None and entry.domain != "button"
     ]
     connected = entity_id(hass, "binary_sensor", "connected")
     others = [eid for eid in entities if eid != connected]
@@ -318,3 +327,117 @@ async def test_modem_restart_during_a_call(
     )
     assert response == {"result": "busy"}
     assert state_of(hass, "binary_sensor", "connected").state == "on"
+
+
+# ---- Answer / Hang up buttons, Last caller ---------------------------------------------
+
+
+def button_state(hass: HomeAssistant, key: str) -> str:
+    return str(state_of(hass, "button", key).state)
+
+
+async def press(hass: HomeAssistant, key: str) -> None:
+    await hass.services.async_call(
+        "button", "press", {"entity_id": entity_id(hass, "button", key)}, blocking=True
+    )
+
+
+async def test_buttons_are_available_only_when_they_can_act(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Any
+) -> None:
+    """Idle: both greyed out (Home Assistant does not even pass a press of an unavailable
+    entity on). Ringing: Answer answers. In a call: Hang up ends it."""
+    assert button_state(hass, "answer") == STATE_UNAVAILABLE
+    assert button_state(hass, "hang_up") == STATE_UNAVAILABLE
+    await press(hass, "hang_up")
+    assert "AT+CHUP" not in emulator.commands
+
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    assert button_state(hass, "answer") != STATE_UNAVAILABLE
+    assert button_state(hass, "hang_up") != STATE_UNAVAILABLE
+    await press(hass, "answer")
+    await wait_until(hass, lambda: call_state(hass) == "active", what="active")
+    assert "ATA" in emulator.commands
+    assert button_state(hass, "answer") == STATE_UNAVAILABLE
+
+    await press(hass, "hang_up")
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    assert "AT+CHUP" in emulator.commands
+    assert emulator.call is None
+    assert button_state(hass, "hang_up") == STATE_UNAVAILABLE
+
+
+async def test_hang_up_button_rejects_a_ringing_call(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    bus_events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    await press(hass, "hang_up")
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    assert bus_events[-1].data["reason"] == "rejected"
+
+
+async def test_a_press_that_lost_the_race_raises_the_translated_error(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """The caller gives up between the dashboard showing Answer and the press arriving."""
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    answer = entity_id(hass, "button", "answer")
+    (platform,) = [p for p in async_get_platforms(hass, DOMAIN) if p.domain == "button"]
+    button = platform.entities[answer]
+    await emulator.missed_call()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    with pytest.raises(HomeAssistantError) as excinfo:
+        await button.async_press()
+    assert_translated_error(excinfo.value, HomeAssistantError, "no_incoming_call", emulator)
+    assert "ATA" not in emulator.commands
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_last_caller_follows_incoming_calls(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any
+) -> None:
+    """Answered or missed, the last inbound caller's number; outgoing calls leave it."""
+    first, second = emulator.identity.callers[0], emulator.identity.callers[1]
+    assert state_of(hass, "sensor", "last_caller").state == "unknown"
+    await emulator.incoming_call(first)
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "last_caller").state == first, what="first"
+    )
+    await emulator.missed_call()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    await emulator.incoming_call(second)
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "last_caller").state == second, what="second"
+    )
+    await emulator.missed_call()
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
+    emulator.set_dial_outcome("busy")
+    await call_action(hass, "dial", {"number": first}, return_response=True)
+    assert state_of(hass, "sensor", "last_caller").state == second
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_answer_button_takes_a_waiting_call(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Any
+) -> None:
+    """During a call, a second caller makes Answer available again: it takes the waiting
+    call (holding the first), as ``callstack.answer`` does; Last caller names them."""
+    first, second = emulator.identity.callers[0], emulator.identity.callers[1]
+    await emulator.incoming_call(first)
+    await wait_until(hass, lambda: call_state(hass) == "incoming", what="incoming")
+    await press(hass, "answer")
+    await wait_until(hass, lambda: call_state(hass) == "active", what="active")
+    assert button_state(hass, "answer") == STATE_UNAVAILABLE
+    await emulator.incoming_call(second)
+    await wait_until(
+        hass, lambda: button_state(hass, "answer") != STATE_UNAVAILABLE, what="answerable"
+    )
+    assert state_of(hass, "sensor", "last_caller").state == second
+    await press(hass, "answer")
+    await wait_until(hass, lambda: "AT+CHLD=2" in emulator.commands, what="the swap")
+    await call_action(hass, "hang_up", {"target": "all"})
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")

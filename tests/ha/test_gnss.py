@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -20,6 +22,7 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_GNSS,
     CONF_GNSS_INTERVAL,
     CONF_NMEA_PORT,
+    DOMAIN,
 )
 from custom_components.callstack.diagnostics import (  # noqa: E402
     async_get_config_entry_diagnostics,
@@ -213,3 +216,33 @@ async def test_turning_the_option_off_removes_the_gnss_entities(
     await hass.async_block_till_done()
     await wait_until(hass, lambda: not any(key.startswith("gnss_") for key in keys()))
     assert "call_state" in keys()
+
+
+async def test_unload_and_reload_when_the_modem_answers_cgps_only_after_a_restart(
+    hass: HomeAssistant, entry_factory: EntryFactory, gnss_emulator: Sim7600Emulator
+) -> None:
+    """The platforms an entry unloads are the ones it set up. A modem that did not answer
+    ``AT+CGPS?`` in time at set-up got no tracker; once it answers after a restart, the
+    entry must still unload (not try to unload a tracker it never had) and load again."""
+    # Loaded in every real installation (person, mobile_app, ... need it).
+    assert await async_setup_component(hass, "device_tracker", {})
+    gnss_emulator.hang_command("AT+CGPS?")
+    entry = await gnss_entry(entry_factory, gnss_emulator)
+    modem = entry.runtime_data.modem
+    assert modem.gnss.supported is False
+    registry = er.async_get(hass)
+    assert (
+        registry.async_get_entity_id("device_tracker", DOMAIN, f"{entry.entry_id}_gnss_location")
+        is None
+    )
+    await gnss_emulator.reboot()
+    # Set up again at PB DONE (or after _BOOT_WAIT without it); now AT+CGPS? answers.
+    await wait_until(hass, lambda: modem.gnss.supported, what="AT+CGPS? answered", timeout=40)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    # Set up afresh, the modem answers at once: now it has its tracker.
+    await fixed(hass)
+    assert tracker(hass).attributes["latitude"] == pytest.approx(HOME.latitude, abs=1e-6)

@@ -17,6 +17,8 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 from custom_components.callstack.const import (  # noqa: E402
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
+    CONF_GNSS,
+    CONF_NMEA_PORT,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
     DOMAIN,
@@ -337,5 +339,54 @@ async def test_a_port_that_another_entry_uses_stops_the_setup_with_a_reason(
         assert other.commands == []  # not even opened
         assert first.state is ConfigEntryState.LOADED
         assert state_of(hass, "binary_sensor", "connected").state == "on"
+    finally:
+        await other.stop()
+
+
+@pytest.mark.parametrize(
+    ("first_port", "second_port"),
+    [
+        (CONF_NMEA_PORT, CONF_AT_PORT),  # the second modem would talk AT into an NMEA stream
+        (CONF_NMEA_PORT, CONF_NMEA_PORT),  # two readers would split one stream between them
+        (CONF_AT_PORT, CONF_NMEA_PORT),  # the second would read the first modem's AT replies
+    ],
+)
+async def test_an_nmea_port_is_a_port_in_use_too(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    first_port: str,
+    second_port: str,
+) -> None:
+    """The set-up check knows the NMEA port as the flows do: a port one modem uses as its
+    NMEA port is not another modem's AT, audio or NMEA port, and the other way round."""
+    first = await entry_factory(
+        data={CONF_NMEA_PORT: emulator.nmea_link}, options={CONF_GNSS: True}
+    )
+    assert first.state is ConfigEntryState.LOADED
+    other = Sim7600Emulator(identity=Identity.seeded(5))
+    await other.start_pty()
+    try:
+        ports = {
+            CONF_AT_PORT: other.at_link,
+            CONF_AUDIO_PORT: other.audio_link,
+            CONF_NMEA_PORT: other.nmea_link,
+        }
+        # The first modem's port under its other name (device node, not by-id link).
+        ports[second_port] = (
+            emulator.nmea_path if first_port == CONF_NMEA_PORT else emulator.at_path
+        )
+        second = make_entry(
+            other,
+            entry_id="01JCALLSTACKTESTENTRY00002",
+            unique_id="another-modem",
+            data=ports,
+            options={CONF_GNSS: True},
+        )
+        await setup_entry(hass, second)
+        assert second.state is ConfigEntryState.SETUP_ERROR
+        assert second.error_reason_translation_key == "port_in_use"
+        assert other.commands == []  # not even opened
+        assert first.state is ConfigEntryState.LOADED
     finally:
         await other.stop()

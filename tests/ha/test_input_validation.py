@@ -22,7 +22,7 @@ import logging
 import math
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, SupportsResponse
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -160,8 +160,11 @@ def assert_only_translated(err: BaseException | None, data: dict[str, Any]) -> N
 
 
 async def outcome(hass: HomeAssistant, domain: str, action: str, data: dict[str, Any]) -> Any:
+    response = hass.services.supports_response(domain, action) is SupportsResponse.ONLY
     try:
-        await hass.services.async_call(domain, action, data, blocking=True)
+        await hass.services.async_call(
+            domain, action, data, blocking=True, return_response=response
+        )
     except Exception as err:  # the assertion of the caller judges what came out
         return err
     return None
@@ -175,6 +178,13 @@ def quick_far_end(emulator: Sim7600Emulator) -> None:
 
 ACTION_INPUTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "dial": {"number": mutated("+4915550001"), "timeout": numbers(10)},
+    "collect_dtmf": {
+        "max_digits": numbers(4),
+        "timeout": numbers(1),
+        "inter_digit_timeout": numbers(1),
+        "terminator": mutated("#"),
+        "media": mutated("menu.wav"),
+    },
     "send_dtmf": {"digits": mutated("12#"), "duration_ms": numbers(100)},
     "send_sms": {"number": mutated("+4915550001"), "message": mutated("Hello 👋")},
     "send_ussd": {"code": mutated("*100#"), "timeout": numbers(5)},
@@ -182,14 +192,30 @@ ACTION_INPUTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "play": {"file": mutated("call.wav")},
     "hang_up": {"config_entry_id": mutated("01JCALLSTACKTESTENTRY00001")},
 }
+# dial as an alarm call: the message and what acknowledges it.
+ALARM_INPUTS = {
+    "number": st.just("+4915550001"),
+    "media": mutated("alarm.wav"),
+    "repeat": numbers(3),
+    "acknowledge_digits": mutated("1"),
+}
 
 
 @pytest.mark.usefixtures("quick_far_end", "media_dir")
-@pytest.mark.parametrize("action", ACTION_INPUTS)
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [
+        *(pytest.param(action, fields, id=action) for action, fields in ACTION_INPUTS.items()),
+        pytest.param("dial", ALARM_INPUTS, id="dial-alarm"),
+    ],
+)
 async def test_mutated_action_input_gives_only_translated_errors(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, action: str
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    action: str,
+    fields: dict[str, st.SearchStrategy[Any]],
 ) -> None:
-    inputs = drawn(st.fixed_dictionaries(ACTION_INPUTS[action]))
+    inputs = drawn(st.fixed_dictionaries(fields))
     async with no_loop_stalls():
         for data in inputs:
             assert_only_translated(await outcome(hass, DOMAIN, action, data), data)
@@ -243,6 +269,9 @@ async def test_a_10_mb_sms_is_refused_at_once(
         ("send_dtmf", {"digits": "1", "duration_ms": -math.inf}),
         ("send_ussd", {"code": "*100#", "timeout": 10**400}),
         ("record", {"duration": 10**400}),
+        ("collect_dtmf", {"max_digits": 10**400}),
+        ("collect_dtmf", {"inter_digit_timeout": -math.inf}),
+        ("dial", {"number": "+4915550001", "media": "x.wav", "repeat": math.inf}),
     ],
 )
 async def test_numbers_beyond_any_float_are_validation_errors(

@@ -11,6 +11,7 @@ import pytest
 from custom_components.callstack.sim7600.calls import HangUpTarget
 from custom_components.callstack.sim7600.errors import AtTimeoutError, CallStateError
 from custom_components.callstack.sim7600.events import CallEvent
+from custom_components.callstack.sim7600.ivr import DtmfEnd, DtmfRequest, DtmfResult
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import CallStat, Identity, Sim7600Emulator, Variants
@@ -394,13 +395,13 @@ async def test_a_waiting_caller_does_not_stop_collecting_digits_or_recording(
     emulator: Sim7600Emulator, modem: Modem, events: Recorder, tmp_path: Path
 ) -> None:
     await active_call(emulator, modem)
-    collected = asyncio.ensure_future(modem.collect_dtmf(4, timeout=5, terminator="#"))
+    collected = asyncio.ensure_future(modem.collect_dtmf(DtmfRequest(4, 5, 5, "#")))
     recording = asyncio.ensure_future(modem.record(tmp_path / "first.wav", 1.0))
     await waiting_call(emulator, modem, events)
     await emulator.missed_call(2)
     await until(lambda: ("missed", SECOND, None) in call_events(events))
     await emulator.send_dtmf("42#")
-    assert await collected == "42"
+    assert await collected == DtmfResult("42", DtmfEnd.TERMINATOR)
     result = await recording
     assert (result.ended_by, result.samples) == ("duration", 8000)
     await modem.hang_up()

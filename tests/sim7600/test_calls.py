@@ -9,6 +9,7 @@ import pytest
 from custom_components.callstack.sim7600.calls import DialResult
 from custom_components.callstack.sim7600.errors import CallStateError, InvalidArgumentError
 from custom_components.callstack.sim7600.events import CallEvent, DtmfEvent
+from custom_components.callstack.sim7600.ivr import DtmfEnd, DtmfRequest, DtmfResult
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import Identity, Sim7600Emulator, Variants
@@ -178,10 +179,10 @@ async def test_dtmf_both_ways(emulator: Sim7600Emulator, modem: Modem, events: R
     await emulator.send_dtmf("9*")
     await until(lambda: len(events.of(DtmfEvent)) == 2)
     assert events.of(DtmfEvent) == [DtmfEvent("9"), DtmfEvent("*")]
-    collected = asyncio.ensure_future(modem.collect_dtmf(4, timeout=2, terminator="#"))
+    collected = asyncio.ensure_future(modem.collect_dtmf(DtmfRequest(4, 2, 2, "#")))
     await asyncio.sleep(0.05)
     await emulator.send_dtmf("42#7")
-    assert await collected == "42"
+    assert await collected == DtmfResult("42", DtmfEnd.TERMINATOR)
     await modem.hang_up()
 
 

@@ -115,6 +115,21 @@ async def test_garbage_bytes_are_survived(emulator: Sim7600Emulator) -> None:
         await executor.close()
 
 
+async def test_a_registration_urc_without_a_status_is_survived(
+    emulator: Sim7600Emulator,
+) -> None:
+    """A ``+CxREG`` line with no status field (seen by the URC property test) is ignored;
+    it used to raise in the reader, which took the port for dead and reconnected."""
+    executor = await executor_for(emulator.at_link, [])
+    try:
+        await executor.execute("ATE0")
+        await emulator.send_garbage(b'\r\n+CREG: ",\r\n')
+        assert await executor.execute("AT+CSQ") == ["+CSQ: 20,99"]
+        assert executor.alive
+    finally:
+        await executor.close()
+
+
 async def test_control_characters_never_reach_the_modem(emulator: Sim7600Emulator) -> None:
     executor = await executor_for(emulator.at_link, [])
     try:

@@ -137,6 +137,24 @@ async def test_gnss_is_switched_on_again_after_a_modem_restart(
         await modem.close()
 
 
+async def test_a_slow_answer_after_a_restart_does_not_leave_gnss_off(
+    gnss_emulator: Sim7600Emulator,
+) -> None:
+    """The modem had GNSS at set-up; after a restart its ``AT+CGPS?`` times out once. That
+    says nothing about the receiver, which a restart switched off: it is switched on again
+    and the fix comes back, instead of GNSS staying off until the next restart."""
+    modem = await connected(gnss_emulator, nmea_url=gnss_emulator.nmea_link)
+    try:
+        await until(lambda: fix_of(modem).position is not None)
+        gnss_emulator.hang_command("AT+CGPS?")
+        await gnss_emulator.reboot()
+        await until(lambda: gnss_emulator.gnss_on, timeout=40)
+        await until(lambda: fix_of(modem).position is not None, timeout=10)
+        assert modem.gnss.supported is True
+    finally:
+        await modem.close()
+
+
 async def test_an_engine_already_running_is_not_started_twice(
     gnss_emulator: Sim7600Emulator,
 ) -> None:

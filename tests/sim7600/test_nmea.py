@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, time
+import math
 
 from hypothesis import given, strategies as st
 import pytest
@@ -140,6 +141,28 @@ def test_arbitrary_text_never_raises_anything_else(text: str) -> None:
 def test_arbitrary_cgpsinfo_payloads_parse_or_raise_value_error(payload: str) -> None:
     with contextlib.suppress(ValueError):
         parse_cgpsinfo([f"+CGPSINFO: {payload}"])
+
+
+@given(
+    st.lists(
+        st.sampled_from(["", "0", "1.5", "-3", "nan", "inf", "-inf", "1e400", "1_0", " 7", "400"]),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_a_cgpsinfo_position_holds_only_real_figures(tail: list[str]) -> None:
+    """Altitude, speed and course are numbers as NMEA has them (finite, speed not
+    negative), or the reply is refused: a modem's "nan" never becomes a tracker attribute."""
+    altitude, speed, course = tail
+    line = f"+CGPSINFO: 3113.343286,N,12121.234064,E,250311,072809.3,{altitude},{speed},{course}"
+    try:
+        position = parse_cgpsinfo([line])
+    except ValueError:
+        return
+    assert position is not None
+    for value in (position.altitude, position.speed, position.course):
+        assert value is None or math.isfinite(value)
+    assert position.speed is None or position.speed >= 0
 
 
 def test_coordinates_in_range_only() -> None:

@@ -105,6 +105,29 @@ async def test_modem_restart_mid_call_is_re_initialised(identity: Identity, rdy:
             await modem.close()
 
 
+@pytest.mark.parametrize("rdy", [True, False], ids=["rdy", "banner-without-rdy"])
+async def test_a_modem_restart_ends_the_command_it_lost(identity: Identity, rdy: bool) -> None:
+    """A restart forgets the command the modem was working on (here the SMS sweep's
+    ``AT+CMGL``, 30 s timeout): the driver ends it at the banner and sets the modem up
+    again at once, instead of leaving the line blocked until that command times out."""
+    async with Sim7600Emulator(identity, Variants(boot_rdy=rdy)) as emulator:
+        await emulator.start_pty()
+        modem = Modem(config_for(emulator))
+        await modem.connect()
+        try:
+            emulator.hang_command("AT+CMGL")
+            sweeping = asyncio.create_task(modem.sweep_sms())
+            await emulator.wait_for_command("AT+CMGL")
+            booted = len(emulator.commands)
+            await emulator.reboot()
+            async with asyncio.timeout(5):
+                await sweeping
+                await emulator.wait_for_command("ATE0", after=booted)
+            await until(lambda: emulator.settings.clip and not emulator.settings.echo, timeout=5)
+        finally:
+            await modem.close()
+
+
 async def test_pin_unlock_banner_is_not_a_restart(identity: Identity) -> None:
     async with Sim7600Emulator(identity) as emulator:
         emulator.set_sim("pin")

@@ -8,9 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from custom_components.callstack.sim7600 import sms as sms_module
 from custom_components.callstack.sim7600.errors import ModemClosedError
 from custom_components.callstack.sim7600.events import SmsDeliveryReport, SmsReceived
+from custom_components.callstack.sim7600.ivr import DtmfRequest
+from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
+from custom_components.callstack.sim7600.sms import SmsSendInterruptedError
 from custom_components.callstack.sim7600.sms_state import MemoryJournal
 from sim7600_emulator import Identity, Sim7600Emulator, SmsStat, Variants
 from tests.helpers import until
@@ -170,7 +174,10 @@ async def test_close_ends_a_ussd_wait_at_once(identity: Identity) -> None:
 
 
 async def test_close_ends_collecting_dtmf_at_once(emulator: Sim7600Emulator, modem: Modem) -> None:
-    waiting = asyncio.create_task(modem.collect_dtmf(4, timeout=60))
+    await emulator.incoming_call(emulator.identity.callers[0])
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    waiting = asyncio.create_task(modem.collect_dtmf(DtmfRequest(4, 60, 60)))
     await asyncio.sleep(0.05)
     await modem.close()
     async with asyncio.timeout(1):
@@ -246,3 +253,62 @@ async def test_a_sim_filled_by_what_stays_on_it_stays_flagged_full(
     emulator.sms_storage.delete(0)  # the user deletes one with a phone
     await emulator.send_garbage(b"\r\n+SMS FULL\r\n")
     await until(lambda: not modem.snapshot.sms_storage_full)
+
+
+# ---- a send the modem does not finish in time ---------------------------------------------
+
+
+async def test_a_part_the_network_never_confirms_is_not_reported_as_failed(
+    emulator: Sim7600Emulator, modem: Modem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body went to the modem, ``+CMGS`` does not come in time: the SMS may go out all
+    the same, so the caller is told "maybe sent", never a plain failure that invites a
+    retry (the same rule as a close in the middle)."""
+    monkeypatch.setattr(sms_module, "SEND_TIMEOUT", 0.5)
+    emulator.sms_send_delay = 2.0
+    with pytest.raises(SmsSendInterruptedError) as raised:
+        await modem.send_sms(SENDER, "Are you home?")
+    assert (raised.value.sent, raised.value.parts, raised.value.unconfirmed) == (0, 1, True)
+    await until(lambda: emulator.sent_sms, timeout=5)  # and it did go out
+
+
+async def test_a_timeout_after_confirmed_parts_reports_what_went_out(
+    emulator: Sim7600Emulator, modem: Modem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 1 of 2 confirmed, the modem never prompts for part 2: 1 of 2 sent, and
+    nothing uncertain (part 2's body never left)."""
+    monkeypatch.setattr(sms_module, "SEND_TIMEOUT", 0.5)
+    emulator.sms_send_delay = 0.3
+    sending = asyncio.create_task(modem.send_sms(SENDER, "B" * 200))
+    await emulator.wait_for_command("AT+CMGS")
+    emulator.hang_command("AT+CMGS")  # the next one: part 2
+    with pytest.raises(SmsSendInterruptedError) as raised:
+        await sending
+    assert (raised.value.sent, raised.value.parts, raised.value.unconfirmed) == (1, 2, False)
+    assert len(emulator.sent_sms) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "command"),
+    [("dial", "ATD"), ("ussd", "AT+CUSD=1")],
+)
+async def test_a_command_queued_when_close_begins_never_reaches_the_modem(
+    emulator: Sim7600Emulator, modem: Modem, action: str, command: str
+) -> None:
+    """A dial or USSD code waits behind the driver's own work (here reading an SMS) when the
+    modem is closed. Close cancels that work, which frees the line: the queued command must
+    end with ModemClosedError, not go out (a call nobody follows or ends, a USSD session,
+    possibly a paid one, whose answer nobody gets)."""
+    emulator.hang_command("AT+CMGR")
+    await emulator.deliver_sms(SENDER, "Are you home?")
+    await emulator.wait_for_command("AT+CMGR")  # the driver's read now holds the line
+    queued = asyncio.create_task(
+        modem.dial(SENDER) if action == "dial" else modem.send_ussd("*100#", timeout=60)
+    )
+    await asyncio.sleep(0.05)
+    await modem.close()
+    async with asyncio.timeout(2):
+        with pytest.raises(ModemClosedError):
+            await queued
+    await asyncio.sleep(0.2)  # anything written reaches the emulator by now
+    assert not any(sent.startswith(command) for sent in emulator.commands)

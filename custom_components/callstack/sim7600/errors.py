@@ -55,7 +55,18 @@ class CommandInterruptedError(PortClosedError):
 
 
 class AtTimeoutError(Sim7600Error):
-    """The modem did not finish answering a command in time."""
+    """The modem did not finish answering a command in time.
+
+    ``reply`` and ``payload_sent`` tell what it had answered and been handed by then, as
+    for :class:`CommandInterruptedError`: an SMS body handed over may still go out.
+    """
+
+    def __init__(
+        self, message: str, reply: list[str] | None = None, *, payload_sent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.reply = reply or []
+        self.payload_sent = payload_sent
 
 
 class AtCommandError(Sim7600Error):

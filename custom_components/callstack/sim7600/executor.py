@@ -143,6 +143,19 @@ class AtExecutor:
             self._read_loop(), name="callstack AT reader"
         )
 
+    def interrupt(self, reason: PortClosedError) -> None:
+        """Fail the command in flight now (with what the modem had answered): the modem
+        restarted and forgot it, so its answer will never come. Queued commands go on."""
+        self._fail_pending(reason)
+
+    def refuse(self, reason: PortClosedError) -> None:
+        """From now on every command not yet on the line fails with ``reason`` instead of
+        being sent; the one in flight runs on until :meth:`close`. For a closing owner that
+        still has work to wind down, which would otherwise free the line for a queued
+        command (a dial, a USSD code) that nobody would then follow."""
+        if self._lost is None:
+            self._lost = reason
+
     async def close(self, reason: PortClosedError | None = None) -> None:
         """Stop the reader, fail a command in flight and every one queued behind it (with
         ``reason``, if given) and close the port."""
@@ -238,7 +251,11 @@ class AtExecutor:
         except TimeoutError:
             self._abandon(pending)
             self._timed_out()
-            raise AtTimeoutError("The modem did not answer in time") from None
+            raise AtTimeoutError(
+                "The modem did not answer in time",
+                list(pending.lines),
+                payload_sent=pending.payload_sent,
+            ) from None
         except asyncio.CancelledError:
             # The caller gave up (an automation stopped): the modem may still answer, or
             # wait at the SMS prompt; treat it like a timeout without counting one.

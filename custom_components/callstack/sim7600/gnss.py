@@ -32,6 +32,8 @@ from .nmea import (
     Sentence,
     parse_coordinate,
     parse_date,
+    parse_non_negative,
+    parse_number,
     parse_sentence,
     parse_time,
 )
@@ -175,13 +177,14 @@ def parse_cgpsinfo(lines: list[str]) -> GnssPosition | None:
     if latitude is None or longitude is None:
         return None
     day, moment = parse_date(fields[4]), parse_time(fields[5])
-    speed = float(fields[7]) if fields[7] else None
+    speed = parse_non_negative(fields[7])
+    course = parse_non_negative(fields[8])
     return GnssPosition(
         latitude=latitude,
         longitude=longitude,
-        altitude=float(fields[6]) if fields[6] else None,
+        altitude=parse_number(fields[6]),
         speed=None if speed is None else round(speed * KMH_PER_KNOT, 2),
-        course=float(fields[8]) if fields[8] and speed else None,
+        course=course if speed else None,
         time=None if day is None or moment is None else datetime.combine(day, moment),
     )
 
@@ -232,11 +235,18 @@ class GnssService:
         """Ask whether the modem has GNSS and, when enabled, switch it on.
 
         Runs at every (re)initialisation: a modem restart switches GNSS off. ``AT+CGPS=1``
-        while the engine runs answers ERROR, so the state is read first.
+        while the engine runs answers ERROR, so the state is read first. A modem that
+        answered before and times out now (just restarted, busy) still has its receiver:
+        only its running state is unknown, so it is switched on all the same.
         """
         try:
             running = parse_cgps(await self._execute("AT+CGPS?"))
-        except (AtCommandError, AtTimeoutError):
+        except AtTimeoutError:
+            if not self._state.supported:
+                self._set(replace(self._state, supported=False))
+                return
+            running = None
+        except AtCommandError:
             self._set(replace(self._state, supported=False))
             return
         self._set(replace(self._state, supported=True))

@@ -20,14 +20,15 @@ from pathlib import Path
 import random
 from typing import Any
 
-from . import validate
-from .audio import AudioBridge, PlaybackResult, RecordingResult
+from . import ivr, validate
+from .audio import REGISTER_TIMEOUT, AudioBridge, PlaybackResult, RecordingResult
 from .audio_source import AudioSource
 from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
     AtCommandError,
     AtTimeoutError,
     AudioBridgeNotRunningError,
+    CallStateError,
     CmeError,
     ModemClosedError,
     NotAModemError,
@@ -37,10 +38,20 @@ from .errors import (
     SimPukRequiredError,
     UnsupportedModemError,
 )
-from .events import CallEvent, ConnectionChanged, DtmfEvent, ModemEvent, StateChanged
+from .events import ConnectionChanged, ModemEvent, StateChanged
 from .executor import AtExecutor
 from .gnss import GnssService
+from .ivr import (
+    AlarmRequest,
+    AlarmResult,
+    DtmfEnd,
+    DtmfRequest,
+    DtmfResult,
+    KeyListener,
+    Prompt,
+)
 from .model import (
+    BridgeState,
     CallInfo,
     CallState,
     ModemIdentity,
@@ -117,7 +128,6 @@ _WATCHDOG_ATTEMPTS = 3
 _RADIO_OFF_SECONDS = 2.0
 _BOOT_BANNER_WINDOW = 30.0  # a PB DONE this soon after a handled boot or unlock is expected
 _BOOT_WAIT = 20.0  # after RDY, set up again at PB DONE or after this long at the latest
-_CLOSED = "closed"  # what a DTMF collection's queue gets when the modem closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +315,11 @@ class Modem:
         still counts as sent).
         """
         self._closing = True
+        closed = ModemClosedError("The modem was closed")
+        if self._executor is not None:
+            # Before any task is cancelled: one that frees the line must not let a queued
+            # command out to the modem.
+            self._executor.refuse(closed)
         self.ussd.close()
         for end in list(self._on_close):
             end()
@@ -322,7 +337,7 @@ class Modem:
         await self.audio.close()
         await self.gnss.close()
         if self._executor is not None:
-            await self._executor.close(ModemClosedError("The modem was closed"))
+            await self._executor.close(closed)
         self.connected = False
 
     async def _open_and_initialise(self) -> None:
@@ -520,6 +535,8 @@ class Modem:
         before_send: Callable[[], None] | None = None,
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
         executor = self._executor
         if executor is None or not executor.alive:
             raise PortClosedError("The modem is not connected")
@@ -621,50 +638,80 @@ class Modem:
         """End an open USSD session."""
         await self.ussd.cancel()
 
-    async def collect_dtmf(
-        self, max_digits: int, timeout: float, terminator: str | None = "#"
-    ) -> str:
-        """Collect up to ``max_digits`` digits the far end presses (IVR, voicemail PIN).
+    async def collect_dtmf(self, request: DtmfRequest, prompt: Prompt | None = None) -> DtmfResult:
+        """Collect the digits the far end presses (IVR menus, PINs) in the active call.
 
-        Stops at ``terminator`` (not included), after ``timeout`` seconds without a new
-        digit, or when the call ends.
+        ``prompt`` plays first and stops at the first key (barge-in); that key counts.
+        The end of this call is a normal end (``call_ended``) with the digits so far; a
+        waiting caller who gives up meanwhile is not.
         """
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        collecting_from = _call_key(self.calls.call)
+        if self.calls.state is not CallState.ACTIVE:
+            raise CallStateError("No call is active")
+        with KeyListener(self.subscribe, self._on_close, self._call_ends(self.calls.call)) as keys:
+            if prompt is not None and not await self._audio_ready():
+                return DtmfResult("", DtmfEnd.CALL_ENDED)
+            return await ivr.collect(keys, request, prompt)
 
-        def on_event(event: ModemEvent) -> None:
-            if isinstance(event, DtmfEvent):
-                queue.put_nowait(event.digit)
-            elif (
-                isinstance(event, CallEvent)
-                and event.kind in ("ended", "missed")
-                # Only the end of this call ends the collection, not a waiting caller's.
-                and _call_key(self.calls.call) != collecting_from
-            ):
-                queue.put_nowait(None)
+    async def alarm_call(
+        self, number: str, message: Prompt, request: AlarmRequest, timeout: float = 60.0
+    ) -> AlarmResult:
+        """Dial ``number``; once answered, play ``message`` until it is acknowledged or has
+        played ``request.repeat`` times, then hang up. A call that is not answered returns
+        its dial result with nothing played."""
+        if self.audio.url is None:
+            raise AudioBridgeNotRunningError("No audio port is configured")
+        with KeyListener(self.subscribe, self._on_close) as keys:
+            result = await self.dial(number, timeout)
+            if result is not DialResult.ANSWERED:
+                return AlarmResult(result, False, None, 0)
+            keys.follow(self._call_ends(self.calls.call))
+            try:
+                if not await self._audio_ready():
+                    return AlarmResult(result, False, None, 0)
+                digit, plays = await ivr.announce(keys, request, message)
+            finally:
+                await self._hang_up_if_connected()
+        return AlarmResult(result, digit is not None, digit, plays)
 
-        def on_close() -> None:
-            queue.put_nowait(_CLOSED)
+    def _call_ends(self, call: CallInfo | None) -> Callable[[], bool]:
+        """Whether a call event means ``call`` is over (not a waiting caller's)."""
+        following = _call_key(call)
+        return lambda: _call_key(self.calls.call) != following
 
-        unsubscribe = self.subscribe(on_event)
-        self._on_close.add(on_close)
-        digits = ""
+    async def _audio_ready(self) -> bool:
+        """Wait for PCM to flow in the call that has just connected (``AT+CPCMREG`` can
+        lag); False if the call ended first. Raises when the bridge cannot run."""
+        changed = asyncio.Event()
+        unsubscribe = self.subscribe(lambda event: changed.set())
+        self._on_close.add(changed.set)
         try:
-            while len(digits) < max_digits:
-                try:
-                    async with asyncio.timeout(timeout):
-                        digit = await queue.get()
-                except TimeoutError:
-                    break
-                if digit == _CLOSED:
-                    raise ModemClosedError("The modem was closed")
-                if digit is None or digit == terminator:
-                    break
-                digits += digit
+            async with asyncio.timeout(REGISTER_TIMEOUT + self.config.command_timeout):
+                while not self.audio.running and not self._closing:
+                    if self.calls.state is not CallState.ACTIVE:
+                        return False
+                    if self.audio.state in (BridgeState.FAILED, BridgeState.UNAVAILABLE):
+                        raise AudioBridgeNotRunningError("The audio bridge is not running")
+                    changed.clear()
+                    await changed.wait()
+        except TimeoutError:
+            raise AudioBridgeNotRunningError("Call audio did not start") from None
         finally:
-            self._on_close.discard(on_close)
+            self._on_close.discard(changed.set)
             unsubscribe()
-        return digits
+        if self._closing:
+            raise ModemClosedError("The modem was closed")
+        return True
+
+    async def _hang_up_if_connected(self) -> None:
+        """End the alarm call (the active one) unless the callee already has."""
+        if self.calls.state is CallState.IDLE or self._closing:
+            return
+        try:
+            await self.hang_up()
+        except CallStateError:
+            pass  # the callee hung up meanwhile
+        except Sim7600Error as err:
+            _LOGGER.warning("Could not hang up after the alarm call: %s", type(err).__name__)
 
     # ---- events -----------------------------------------------------------------------
 
@@ -716,6 +763,10 @@ class Modem:
 
     def _modem_restarted(self) -> None:
         _LOGGER.info("The modem restarted; setting it up again")
+        if self._executor is not None:
+            # It forgot the command it was answering: do not let that block the line (and
+            # the set-up) until its timeout, up to a minute for an SMS.
+            self._executor.interrupt(PortClosedError("The modem restarted"))
         self.calls.connection_lost()
         self._spawn(self.audio.close())
 

@@ -131,7 +131,7 @@ def _gga(talker: str, f: list[str]) -> Gga:
     latitude, longitude = _position(f[1], f[2], f[3], f[4])
     if quality and (latitude is None or longitude is None):
         raise ValueError("a fix without a position")
-    altitude = _float(f[8])
+    altitude = parse_number(f[8])
     if altitude is not None and f[9] not in ("M", ""):
         raise ValueError("altitude not in metres")
     return Gga(
@@ -141,7 +141,7 @@ def _gga(talker: str, f: list[str]) -> Gga:
         longitude=longitude if quality else None,
         quality=quality,
         satellites=_int(f[6]),
-        hdop=_non_negative(f[7]),
+        hdop=parse_non_negative(f[7]),
         altitude=altitude if quality else None,
     )
 
@@ -153,7 +153,7 @@ def _rmc(talker: str, f: list[str]) -> Rmc:
     latitude, longitude = _position(f[2], f[3], f[4], f[5])
     if valid and (latitude is None or longitude is None):
         raise ValueError("a valid fix without a position")
-    course = _non_negative(f[7])
+    course = parse_non_negative(f[7])
     if course is not None and course >= 360.0:
         raise ValueError("course")
     return Rmc(
@@ -162,7 +162,7 @@ def _rmc(talker: str, f: list[str]) -> Rmc:
         valid=valid,
         latitude=latitude if valid else None,
         longitude=longitude if valid else None,
-        speed_knots=_non_negative(f[6]) if valid else None,
+        speed_knots=parse_non_negative(f[6]) if valid else None,
         course=course if valid else None,
         date=parse_date(f[8]),
     )
@@ -179,9 +179,9 @@ def _gsa(talker: str, f: list[str]) -> Gsa:
         talker=talker,
         mode=mode,
         satellites=satellites,
-        pdop=_non_negative(f[14]),
-        hdop=_non_negative(f[15]),
-        vdop=_non_negative(f[16]),
+        pdop=parse_non_negative(f[14]),
+        hdop=parse_non_negative(f[15]),
+        vdop=parse_non_negative(f[16]),
     )
 
 
@@ -254,7 +254,9 @@ def parse_date(value: str) -> date | None:
     return date(2000 + year, month, day)
 
 
-def _float(value: str) -> float | None:
+def parse_number(value: str) -> float | None:
+    """A finite decimal (``-12.5``), None when empty; ``ValueError`` for anything else
+    (``nan``, ``inf``, ``1e400``, ``1_0``). Also used for ``+CGPSINFO``."""
     if not value:
         return None
     if _NUMBER.fullmatch(value) is None:
@@ -265,8 +267,9 @@ def _float(value: str) -> float | None:
     return number
 
 
-def _non_negative(value: str) -> float | None:
-    number = _float(value)
+def parse_non_negative(value: str) -> float | None:
+    """:func:`parse_number` that also refuses a negative value (speed, DOP, course)."""
+    number = parse_number(value)
     if number is not None and number < 0:
         raise ValueError("negative")
     return number

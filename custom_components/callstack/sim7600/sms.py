@@ -24,9 +24,9 @@ swept once at start-up and after every reconnect, which also drains a full SIM.
 Sending picks GSM 7-bit or UCS2, splits into concatenated parts and answers the ``> ``
 prompt for each; the executor aborts with ESC when the modem does not answer in time or
 the caller gives up, so the modem is never left waiting for a body. When the connection
-closes in the middle, parts the network confirmed (``+CMGS``) count as sent, and a part
-handed over without confirmation as possibly sent: the caller is never told "failed"
-for a message that may have gone out.
+closes or the modem stops answering in the middle, parts the network confirmed
+(``+CMGS``) count as sent, and a part handed over without confirmation as possibly sent:
+the caller is never told "failed" for a message that may have gone out.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import time
 from . import validate
 from .errors import (
     AtCommandError,
+    AtTimeoutError,
     CmsError,
     CommandInterruptedError,
     PortClosedError,
@@ -94,9 +95,10 @@ class SmsSendError(Sim7600Error):
 
 
 class SmsSendInterruptedError(Sim7600Error):
-    """The connection closed in the middle of sending: ``sent`` of ``parts`` parts were
-    confirmed by the network; when ``unconfirmed``, one more was handed to the modem and
-    may have gone out too. Sending again may deliver those twice."""
+    """The connection closed, or the modem stopped answering, in the middle of sending:
+    ``sent`` of ``parts`` parts were confirmed by the network; when ``unconfirmed``, one
+    more was handed to the modem and may have gone out too. Sending again may deliver
+    those twice."""
 
     def __init__(self, sent: int, parts: int, *, unconfirmed: bool) -> None:
         super().__init__(f"Sending was interrupted after {sent} of {parts} parts")
@@ -355,7 +357,9 @@ class SmsService:
                 raise SmsSendError(SEND_ERRORS.get(err.code or 0, "rejected")) from err
             except AtCommandError as err:
                 raise SmsSendError("rejected") from err
-            except PortClosedError as err:
+            except (PortClosedError, AtTimeoutError) as err:
+                # Closed or timed out in the middle: what the modem answered and was
+                # handed by then decides whether the SMS went out, may have, or did not.
                 lines = _reply_before(err)
                 confirmed = sent + _confirmed(lines)
                 if confirmed < len(parts):
@@ -374,12 +378,12 @@ def _confirmed(lines: list[str]) -> bool:
     return any(line.startswith("+CMGS:") for line in lines)
 
 
-def _reply_before(err: PortClosedError) -> list[str]:
-    return err.reply if isinstance(err, CommandInterruptedError) else []
+def _reply_before(err: PortClosedError | AtTimeoutError) -> list[str]:
+    return err.reply if isinstance(err, CommandInterruptedError | AtTimeoutError) else []
 
 
-def _payload_sent(err: PortClosedError) -> bool:
-    return isinstance(err, CommandInterruptedError) and err.payload_sent
+def _payload_sent(err: PortClosedError | AtTimeoutError) -> bool:
+    return isinstance(err, CommandInterruptedError | AtTimeoutError) and err.payload_sent
 
 
 def _references_in(lines: list[str]) -> list[int]:

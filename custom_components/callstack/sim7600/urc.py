@@ -269,7 +269,7 @@ def parse_registration(line: str) -> Registration | None:
     if len(raw) >= 2 and not raw[1].strip().startswith('"'):
         fields = fields[1:]
     numbers = [to_int(field) for field in fields]
-    stat = numbers[0]
+    stat = numbers[0] if numbers else None
     if stat is None or not 0 <= stat <= 5:
         return None
     area = fields[1] or None if len(fields) > 1 else None
