@@ -31,6 +31,7 @@ from . import (
     setup_time,
     sms_latency,
     urc_latency,
+    voice,
 )
 from .harness import Heartbeat, running_hass
 from .host import EmulatorHost
@@ -56,6 +57,9 @@ class Plan:
     idle_reference_seconds: float = 10.0
     clean_idle_seconds: float = 20.0
     import_runs: int = 5
+    voice_latency_runs: int = 50
+    voice_cpu_seconds: float = 120.0
+    voice_long_seconds: float = 600.0
     gnss_seconds: float = 2.0
     gnss_rounds: int = 15
 
@@ -73,6 +77,9 @@ QUICK = Plan(
     idle_reference_seconds=3.0,
     clean_idle_seconds=5.0,
     import_runs=3,
+    voice_latency_runs=20,
+    voice_cpu_seconds=30.0,
+    voice_long_seconds=60.0,
     gnss_seconds=0.5,
     gnss_rounds=3,
 )
@@ -205,13 +212,21 @@ async def run_all(plan: Plan) -> tuple[list[Result], dict[str, Any]]:
             gnss_overhead.run(plan.gnss_seconds, plan.gnss_rounds), "gnss"
         )
         stall_rows(results["setup"], beat)
+        _log("benchmark voice (8a-8c)")
+        voice_results = await voice.run(
+            hass,
+            runs=plan.voice_latency_runs,
+            cpu_seconds_of_audio=plan.voice_cpu_seconds,
+            long_seconds=plan.voice_long_seconds,
+        )
     _log("clean process: memory, first setup, CPU of call audio")
     clean = await clean_process(plan)
     _log("import times")
     imports = await footprint.import_times(plan.import_runs)
     _add_clean_rows(results, clean, imports)
     order = ("urc", "sms", "record", "drain", "play", "at", "setup", "footprint", "gnss")
-    return [results[name] for name in order], {"clean_process": clean, "imports": imports}
+    ordered = [results[name] for name in order] + voice_results
+    return ordered, {"clean_process": clean, "imports": imports}
 
 
 def _add_clean_rows(

@@ -9,8 +9,13 @@ API ("Enter manually", then the emulator's by-id style AT and audio links). A se
 reuses the user, the token and the entry. `Stack.stop()` stops HA, then the emulator, and
 kills whatever is left of their process groups.
 
+It also starts an offline text-to-speech engine, `scripts/wyoming_espeak.py` (a Wyoming
+server around Debian's espeak-ng, run from the same Python), and adds HA's `wyoming`
+integration for it, so `tts.speak` and `callstack.say` into a call need no internet. Without
+espeak-ng the stack runs without it and says so.
+
 `python scripts/devstack.py` (what scripts/run execs) does that with the repo's config/ and
-run/ on port 8123, prints how to reach HA and drive the emulator, and stays in the
+run/ on port 8123 (TTS on 10200), prints how to reach HA and drive the emulator, and stays in the
 foreground until Ctrl-C. tests/stack/test_dev_stack.py runs the same code on a copy of
 config/ and a free port.
 
@@ -32,6 +37,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +55,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "config"
 DEFAULT_RUN = REPO / "run"
 DEFAULT_PORT = 8123
+DEFAULT_TTS_PORT = 10200
+TTS_SCRIPT = REPO / "scripts" / "wyoming_espeak.py"
 HOST = "127.0.0.1"
 
 # The local development user. HTTP listens on the loopback interface only.
@@ -131,6 +139,9 @@ class Stack:
     python: str = sys.executable
     emulator: subprocess.Popen[bytes] | None = None
     hass: subprocess.Popen[bytes] | None = None
+    tts_port: int = DEFAULT_TTS_PORT
+    tts: subprocess.Popen[bytes] | None = None
+    tts_entry: dict[str, Any] | None = None
     ports: EmulatorPorts | None = None
     token: str | None = None
     entry: dict[str, Any] | None = None
@@ -175,6 +186,11 @@ class Stack:
     def hass_log(self) -> Path:
         """HA's own log file."""
         return self.config_dir / "home-assistant.log"
+
+    @property
+    def tts_log(self) -> Path:
+        """The Wyoming espeak-ng server's output."""
+        return self.run_dir / "tts.log"
 
     # ---- start -------------------------------------------------------------------------
 
@@ -253,6 +269,70 @@ class Stack:
             output=self.emulator_log,
             env={"PYTHONPATH": str(REPO)},
         )
+
+    def spawn_tts(self) -> None:
+        """Start the offline TTS server, if espeak-ng is installed (scripts/setup installs it)."""
+        if shutil.which("espeak-ng") is None:
+            _LOGGER.warning("espeak-ng is not installed (scripts/setup): no offline TTS")
+            return
+        self.tts = self._spawn(
+            [self.python, str(TTS_SCRIPT), "--uri", f"tcp://{HOST}:{self.tts_port}"],
+            cwd=REPO,
+            output=self.tts_log,
+            env={},
+        )
+
+    def ensure_tts_entry(self) -> dict[str, Any] | None:
+        """Add HA's Wyoming integration for the TTS server, unless there is an entry."""
+        if self.tts is None:
+            return None
+        entries: list[dict[str, Any]] = self._ok(
+            "GET", "/api/config/config_entries/entry?domain=wyoming"
+        )
+        if entries:
+            self.tts_entry = entries[0]
+        else:
+            self._wait_tts()
+            result = self._ok(
+                "POST",
+                "/api/config/config_entries/flow",
+                {"handler": "wyoming", "show_advanced_options": False},
+            )
+            if result.get("type") == "form":
+                result = self._ok(
+                    "POST",
+                    f"/api/config/config_entries/flow/{result['flow_id']}",
+                    {"host": HOST, "port": self.tts_port},
+                )
+            if result.get("type") != "create_entry":
+                raise StackError(f"the Wyoming config flow ended with {result}")
+            self.tts_entry = result["result"]
+            _LOGGER.info("added the Wyoming espeak-ng TTS on port %s", self.tts_port)
+        assert self.tts_entry is not None
+        wanted = self.tts_entry["entry_id"]
+        deadline = time.monotonic() + ENTRY_LOAD_TIMEOUT
+        while time.monotonic() < deadline:
+            found: list[dict[str, Any]] = self._ok(
+                "GET", "/api/config/config_entries/entry?domain=wyoming"
+            )
+            entry: dict[str, Any] = next((e for e in found if e["entry_id"] == wanted), {})
+            if entry.get("state") == "loaded":
+                self.tts_entry = entry
+                return entry
+            time.sleep(0.25)
+        raise StackError(f"the Wyoming TTS entry did not load; see {self.tts_log}")
+
+    def _wait_tts(self) -> None:
+        assert self.tts is not None
+        deadline = time.monotonic() + EMULATOR_START_TIMEOUT
+        while True:
+            if self.tts.poll() is not None:
+                raise StackError("the TTS server exited:\n" + _tail(self.tts_log))
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.tts_port), 1):
+                return
+            if time.monotonic() > deadline:
+                raise StackError("the TTS server does not listen:\n" + _tail(self.tts_log))
+            time.sleep(0.1)
 
     def wait_emulator(self) -> EmulatorPorts:
         """Wait for the emulator's state file; point RUN/by-id/ at its ports."""
@@ -660,6 +740,9 @@ class Stack:
         if self.emulator is not None:
             _stop_group(self.emulator, EMULATOR_STOP_TIMEOUT, "the emulator")
             self.emulator = None
+        if self.tts is not None:
+            _stop_group(self.tts, EMULATOR_STOP_TIMEOUT, "the TTS server")
+            self.tts = None
         for log in self._logs:
             log.close()
         self._logs.clear()
@@ -680,9 +763,13 @@ def start(
     port: int = DEFAULT_PORT,
     *,
     sim_pin: str | None = None,
+    tts_port: int = DEFAULT_TTS_PORT,
 ) -> Stack:
-    """Start the emulator and HA, onboard, add the Callstack entry; stop all on failure."""
-    stack = Stack(config_dir=config_dir.resolve(), run_dir=run_dir.resolve(), port=port)
+    """Start the emulator, the TTS server and HA, onboard, add the Callstack and Wyoming
+    entries; stop all on failure."""
+    stack = Stack(
+        config_dir=config_dir.resolve(), run_dir=run_dir.resolve(), port=port, tts_port=tts_port
+    )
     try:
         stack.lock()
         stack.prepare_config()
@@ -690,11 +777,13 @@ def start(
         # entry of an earlier run seconds after the emulator has written its state and the
         # by-id links point at its new ptys; were it first, the entry would just retry.
         stack.spawn_emulator()
+        stack.spawn_tts()
         stack.spawn_hass()
         stack.wait_emulator()
         stack.wait_hass()
         stack.onboard()
         stack.ensure_entry(sim_pin)
+        stack.ensure_tts_entry()
     except BaseException:
         stack.stop()
         raise
@@ -782,11 +871,23 @@ def instructions(stack: Stack, seconds: float) -> str:
             f"  {ctl} missed                      # the caller gives up ringing",
             f"  {ctl} sms {CALLER} 'Hello from the emulator'",
             f"  {ctl} dtmf 123#                   # keys pressed during a call",
+            f"  {ctl} voice wav --path speech.wav # the caller speaks a WAV file (or: voice tone)",
+            f"  {ctl} save-heard heard.wav        # what HA played into calls, to listen to",
             f"  {ctl} keys 1 --after audio --delay 2  # press 1 two seconds into a prompt",
             f"  {ctl} status                      # call, settings and counters",
             f"  {ctl} --help                      # everything else (signal, sim, drop, ...)",
             "",
-            "Ctrl-C stops Home Assistant and the emulator.",
+            *(
+                [
+                    "Offline text-to-speech (espeak-ng over Wyoming) during a call:",
+                    "  Developer tools > Actions: callstack.say with a message, or tts.speak with",
+                    "  the espeak-ng entity and the modem's Call audio media player.",
+                    "",
+                ]
+                if stack.tts_entry is not None
+                else []
+            ),
+            "Ctrl-C stops Home Assistant, the emulator and the TTS server.",
             "",
         ]
     )
@@ -821,6 +922,7 @@ def _watch(stack: Stack, follow: bool) -> int:
         for process, name, log in (
             (stack.hass, "Home Assistant", stack.hass_output),
             (stack.emulator, "The emulator", stack.emulator_log),
+            (stack.tts, "The TTS server", stack.tts_log),
         ):
             if process is not None and process.poll() is not None:
                 _LOGGER.error("%s exited with %s:\n%s", name, process.returncode, _tail(log))
@@ -840,6 +942,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="HA config dir")
     parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN, help="emulator socket, token")
     parser.add_argument("--sim-pin", help="the PIN, if the config flow asks for one")
+    parser.add_argument(
+        "--tts-port", type=int, default=DEFAULT_TTS_PORT, help="the offline TTS server's port"
+    )
     parser.add_argument("--logs", action="store_true", help="show HA's log output here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="devstack: %(message)s")
@@ -850,7 +955,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     stack: Stack | None = None
     try:
-        stack = start(args.config, args.run_dir, args.port, sim_pin=args.sim_pin)
+        stack = start(
+            args.config, args.run_dir, args.port, sim_pin=args.sim_pin, tts_port=args.tts_port
+        )
         print(instructions(stack, time.monotonic() - began), flush=True)
         return _watch(stack, args.logs)
     except StackError as err:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import itertools
 
+from .far_end_voice import Voice
 from .pcm_signal import test_signal
 from .ports import ModemPort
 from .tasks import TaskSet
@@ -16,7 +17,8 @@ MAX_LAG_SECONDS = 1.0
 
 
 class AudioStream:
-    """Streams test_signal to the host while AT+CPCMREG=1 is in force; records what comes back.
+    """Streams the far end's voice (test_signal unless a scenario set `voice`) to the host while
+    AT+CPCMREG=1 is in force; records what comes back.
 
     Frames are paced by the loop's monotonic clock against absolute due times, so the cadence does
     not drift; a late frame is sent at once. The module never waits for the host: a frame that does
@@ -32,6 +34,10 @@ class AudioStream:
         self._speed = speed
         self._task: asyncio.Task[None] | None = None
         self.rate: int | None = None
+        self.last_rate = 8000  # of the latest stream, for saving what the host played
+        self.voice: Voice | None = None
+        self._stream_samples = 0  # samples streamed since this stream started
+        self.received_marks: list[tuple[int, int]] = []
         self.sent = bytearray()
         self.received = bytearray()
         self.received_times: list[tuple[float, int]] = []
@@ -48,7 +54,10 @@ class AudioStream:
     def start(self, rate: int) -> None:
         """Start a fresh stream at sample 0 of the test signal."""
         self.stop()
-        self.rate = rate
+        self.rate = self.last_rate = rate
+        self._stream_samples = 0
+        if self.voice is not None:
+            self.voice.restart(rate)
         test_signal(0, 0, rate)  # build the signal's tables now, not on the stream's clock
         self._task = self._tasks.spawn(self._stream(rate), "pcm")
 
@@ -64,6 +73,7 @@ class AudioStream:
         self.received += data
         self.bytes_received += len(data)
         self.received_times.append((asyncio.get_running_loop().time(), len(data)))
+        self.received_marks.append((self._stream_samples, len(data)))
         if self._audio_waiters and data.strip(b"\0"):
             waiters, self._audio_waiters = self._audio_waiters, []
             for waiter in waiters:
@@ -80,6 +90,12 @@ class AudioStream:
             if waiter in self._audio_waiters:
                 self._audio_waiters.remove(waiter)
 
+    def set_voice(self, voice: Voice | None) -> None:
+        """Speak `voice` from now on (None: back to the test signal)."""
+        if voice is not None:
+            voice.restart(self.rate or self.last_rate)
+        self.voice = voice
+
     async def _stream(self, rate: int) -> None:
         samples = int(rate * FRAME_SECONDS)
         if self._speed:
@@ -87,7 +103,12 @@ class AudioStream:
         else:
             frames = self._drained_frames()
         async for frame in frames:
-            self._emit(test_signal(frame * samples, samples, rate))
+            voice = self.voice
+            if voice is None:
+                pcm = test_signal(frame * samples, samples, rate)
+            else:
+                pcm = voice.take(samples)
+            self._emit(pcm)
 
     async def _paced_frames(self, period: float) -> AsyncIterator[int]:
         """Frame numbers at their due times. A late frame goes out at once, but the loop always
@@ -118,5 +139,6 @@ class AudioStream:
         if self._port.offer(frame):
             self.sent += frame
             self.frames_sent += 1
+            self._stream_samples += len(frame) // 2
         else:
             self.frames_dropped += 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .emulator import Sim7600Emulator
+from .far_end_voice import tone, wav_voice
 from .gnss_track import GnssPosition, GnssTrack
 from .ussd import UssdReply
 
@@ -87,6 +88,23 @@ async def _sim(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
 
 async def _garbage(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
     await emu.send_garbage(bytes.fromhex(args["hex"]), args.get("port") or "at")
+
+
+async def _voice(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
+    kind, loop = args["kind"], bool(args.get("loop"))
+    if kind == "wav":
+        if not args.get("path"):
+            raise ValueError("voice wav needs --path")
+        emu.set_voice(wav_voice(Path(args["path"]), loop=loop))
+    elif kind == "tone":
+        emu.set_voice(tone(args.get("frequency") or 440.0))
+    else:
+        emu.set_voice(None)
+    return {"voice": emu.status()["audio"]["voice"]}
+
+
+async def _save_heard(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
+    return emu.save_heard(Path(args["path"]))
 
 
 async def _gnss_position(emu: Sim7600Emulator, args: dict[str, Any]) -> None:
@@ -274,6 +292,23 @@ COMMANDS: dict[str, ControlCommand] = {
                 ),
             ),
             _garbage,
+        ),
+        ControlCommand(
+            "voice",
+            "what the far end says: a WAV file, a tone, or the test signal",
+            (
+                Argument("kind", str, "what to speak", choices=("wav", "tone", "signal")),
+                Argument("path", str, "the WAV file (kind wav)", flag=True),
+                Argument("frequency", float, "tone frequency in Hz (default 440)", flag=True),
+                Argument("loop", int, "1: repeat the WAV file (default 0)", flag=True),
+            ),
+            _voice,
+        ),
+        ControlCommand(
+            "save-heard",
+            "write what the host played into calls to a WAV file",
+            (Argument("path", str, "where to write the WAV file"),),
+            _save_heard,
         ),
         ControlCommand(
             "gnss-position",

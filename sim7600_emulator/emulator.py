@@ -19,6 +19,7 @@ from .call_model import (
     KeyStart,
     number_type as type_of_number,
 )
+from .far_end_voice import Voice, save_wav
 from .gnss import Sky
 from .gnss_track import GnssTrack
 from .identity import Identity
@@ -543,6 +544,23 @@ class Sim7600Emulator:
         return self._modem.audio.received_times
 
     @property
+    def audio_received_marks(self) -> list[tuple[int, int]]:
+        """(samples streamed to the host so far in this call, byte count) for each read of the
+        host's audio writes: where on the far end's timeline the host's audio arrived."""
+        return self._modem.audio.received_marks
+
+    def set_voice(self, voice: Voice | None) -> None:
+        """What the far end says from now on: a `far_end_voice.Voice` (a WAV file, a tone), or
+        None for the test signal."""
+        self._modem.audio.set_voice(voice)
+
+    def save_heard(self, path: Path) -> dict[str, Any]:
+        """Write everything the host played into calls to a 16-bit mono WAV file."""
+        rate = self._modem.audio.last_rate
+        samples = save_wav(path, bytes(self.audio_received), rate)
+        return {"path": str(path), "samples": samples, "seconds": round(samples / rate, 3)}
+
+    @property
     def audio_frames_sent(self) -> int:
         """20 ms frames the host was given."""
         return self._modem.audio.frames_sent
@@ -578,6 +596,7 @@ class Sim7600Emulator:
         self.audio_sent.clear()
         self.audio_received.clear()
         self.audio_received_times.clear()
+        self.audio_received_marks.clear()
 
     def status(self) -> dict[str, Any]:
         """A JSON-friendly summary: call, settings, SIM, network, counters, front doors."""
@@ -601,6 +620,7 @@ class Sim7600Emulator:
                 "frames_sent": self.audio_frames_sent,
                 "frames_dropped": self.audio_frames_dropped,
                 "bytes_received": self._modem.audio.bytes_received,
+                "voice": None if self._modem.audio.voice is None else self._modem.audio.voice.label,
             },
             "commands": len(self.commands),
             "sms_stored": len(self.sms_storage),

@@ -45,6 +45,7 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
+from .media import async_check_ffmpeg
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
@@ -57,6 +58,7 @@ PLATFORMS: list[Platform] = [
     Platform.BUTTON,
     Platform.DEVICE_TRACKER,
     Platform.EVENT,
+    Platform.MEDIA_PLAYER,
     Platform.NOTIFY,
     Platform.SENSOR,
 ]
@@ -157,6 +159,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         _remove_gnss_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
+    if modem.audio.url is not None:
+        # Only MP3 and friends need FFmpeg; say so once, in repairs, if it is missing.
+        entry.async_create_background_task(hass, async_check_ffmpeg(hass), "callstack ffmpeg")
     return True
 
 

@@ -1,5 +1,6 @@
-"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play), DTMF
-menus (collect_dtmf) and alarm calls (dial with a message), SMS and USSD.
+"""Actions: calls (dial, answer, hang_up, send_dtmf), call audio (record, play, say,
+stop_playback), DTMF menus (collect_dtmf) and alarm calls (dial with a message), SMS and
+USSD.
 
 Each action picks its modem by ``config_entry_id`` (optional while exactly one modem is
 loaded), validates its input into :class:`ServiceValidationError` and maps driver errors
@@ -28,13 +29,17 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import VolSchemaType
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .const import CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER, DOMAIN
+from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
+from .media import async_audio_source, recordings_dir
 from .sim7600 import validate
+from .sim7600.audio import CHANNELS, MAX_GAIN
+from .sim7600.audio_source import AudioSource
 from .sim7600.calls import HangUpTarget
 from .sim7600.errors import (
     AtCommandError,
@@ -43,15 +48,14 @@ from .sim7600.errors import (
     AudioBusyError,
     CallStateError,
     InvalidArgumentError,
+    MediaError,
     PortClosedError,
     RecordingEmptyError,
     Sim7600Error,
-    WavFormatError,
 )
 from .sim7600.ivr import AlarmRequest, DtmfRequest, Prompt
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
-from .sim7600.wav import WavAudio
 from .sms_actions import async_send_sms
 
 _LOGGER = logging.getLogger(__name__)
@@ -77,6 +81,11 @@ def _number[T: (int, float)](kind: type[T]) -> Callable[[Any], T]:
 
 
 _ENTRY: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+_PLAYBACK: dict[vol.Marker, Any] = {
+    vol.Optional("wait", default=True): cv.boolean,
+    vol.Optional("volume", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=MAX_GAIN)),
+    vol.Optional("interrupt", default=False): cv.boolean,
+}
 # What to play: a TTS message (with the TTS fields of callstack.say) or a media ID / WAV
 # name (see _prompt); one or the other. Empty counts as not given, so a blueprint can pass
 # both of its inputs along.
@@ -88,7 +97,7 @@ _PROMPT: dict[vol.Marker, Any] = {
     vol.Optional("options"): vol.Any(None, dict),
 }
 _TTS_FIELDS = ("tts_entity_id", "language", "options")
-SCHEMAS: dict[str, vol.Schema] = {
+SCHEMAS: dict[str, VolSchemaType] = {
     "dial": vol.Schema(
         {
             **_ENTRY,
@@ -132,11 +141,32 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("filename"): cv.string,
             vol.Optional("stop_on_dtmf", default=False): cv.boolean,
             vol.Optional("overwrite", default=False): cv.boolean,
+            vol.Optional("channels", default="caller"): vol.In(CHANNELS),
         }
     ),
-    "play": vol.Schema(
-        {**_ENTRY, vol.Required("file"): cv.string, vol.Optional("wait", default=True): cv.boolean}
+    "play": vol.All(
+        cv.has_at_least_one_key("media", "file"),
+        vol.Schema(
+            {
+                **_ENTRY,
+                # "file" is the name of the first version; "media" takes the same and more.
+                vol.Exclusive("media", "media"): cv.string,
+                vol.Exclusive("file", "media"): cv.string,
+                **_PLAYBACK,
+            }
+        ),
     ),
+    "say": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("message"): cv.string,
+            vol.Optional("tts_entity_id"): cv.string,
+            vol.Optional("language"): cv.string,
+            vol.Optional("options"): dict,
+            **_PLAYBACK,
+        }
+    ),
+    "stop_playback": vol.Schema(_ENTRY),
     "send_sms": vol.Schema(
         {
             **_ENTRY,
@@ -349,17 +379,6 @@ async def _send_dtmf(
     return None
 
 
-def media_dir(hass: HomeAssistant) -> Path:
-    """HA's local media folder (``/media`` on HA OS, else ``config/media``)."""
-    return Path(hass.config.media_dirs.get("local") or hass.config.path("media"))
-
-
-def recordings_dir(hass: HomeAssistant, entry: CallstackConfigEntry) -> Path:
-    """``<media dir>/<folder option>``: where recordings go and play reads relative names."""
-    folder: str = entry.options.get(CONF_RECORDINGS_FOLDER, DEFAULT_RECORDINGS_FOLDER)
-    return media_dir(hass) / folder
-
-
 def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
     """Create the recordings folder; refuse it if it resolves outside the allowed dirs."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -393,7 +412,11 @@ async def _record(
         raise _invalid("file_exists")
     try:
         result = await modem.record(
-            target, duration, stop_on_dtmf=call.data["stop_on_dtmf"], overwrite=overwrite
+            target,
+            duration,
+            stop_on_dtmf=call.data["stop_on_dtmf"],
+            overwrite=overwrite,
+            channels=call.data["channels"],
         )
     except AudioBusyError:
         raise _error("recording_in_progress") from None
@@ -411,52 +434,31 @@ async def _record(
     }
 
 
-def _resolve_playable(hass: HomeAssistant, entry: CallstackConfigEntry, file: str) -> Path:
-    """Find the WAV to play: a media-source id, a name in the recordings folder, or an
-    absolute path inside HA's allowed directories (symlinks resolved first)."""
-    if file.startswith(MEDIA_SOURCE_PREFIX):
-        path = media_dir(hass) / file.removeprefix(MEDIA_SOURCE_PREFIX)
-    elif os.path.isabs(file):
-        path = Path(file)
-    else:
-        path = recordings_dir(hass, entry) / file
-    resolved = path.resolve()
-    if not hass.config.is_allowed_path(str(resolved)):
-        raise _invalid("path_not_allowed")
-    if not resolved.is_file():
-        raise _invalid("file_not_found")
-    return resolved
-
-
-async def _load_wav(hass: HomeAssistant, entry: CallstackConfigEntry, file: str) -> WavAudio:
-    """Read the WAV that ``file`` names (see :func:`_resolve_playable`) for the bridge."""
-    if "\0" in file:
-        raise _invalid("file_not_found")
-    try:
-        path = await hass.async_add_executor_job(_resolve_playable, hass, entry, file)
-    except (OSError, ValueError):  # a name too long, or one no file system can hold
-        raise _invalid("file_not_found") from None
-    modem = entry.runtime_data.modem
-    try:
-        return await modem.audio.load(path)
-    except WavFormatError:
-        raise _invalid("invalid_wav", rate=str(modem.audio.sample_rate)) from None
-    except OSError:
-        raise _invalid("file_not_found") from None
+def _playable_call(entry: CallstackConfigEntry, interrupt: bool) -> Modem:
+    """The modem, if a call with running audio can take a playback now."""
+    modem = _connected_modem(entry)
+    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
+        raise _error("audio_bridge_not_running")
+    if modem.audio.busy and not interrupt:
+        raise _error("playback_in_progress")
+    return modem
 
 
 async def _prompt_source(
     hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
-) -> WavAudio:
-    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, opened for
-    one playing; raises the translated error when it cannot be played.
-
-    Interim: ``media`` is a WAV at the bridge's rate read by :func:`_load_wav`; a TTS
-    ``message`` needs the media/TTS resolver of the call-audio work and is refused.
-    """
-    if data.get("message") is not None:
-        raise _invalid("tts_not_available")
-    return await _load_wav(hass, entry, data["media"])
+) -> AudioSource:
+    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, started for
+    one playing (:func:`.media.async_audio_source`); raises the translated error when it
+    cannot be played."""
+    return await async_audio_source(
+        hass,
+        entry,
+        media=data.get("media"),
+        message=data.get("message"),
+        tts_engine=data.get("tts_entity_id"),
+        language=data.get("language"),
+        options=data.get("options"),
+    )
 
 
 class _CallPrompt:
@@ -473,7 +475,7 @@ class _CallPrompt:
         self._hass = hass
         self._entry = entry
         self._data = data
-        self._pending: WavAudio | None = None
+        self._pending: AudioSource | None = None
 
     async def open(self) -> None:
         self._pending = await _prompt_source(self._hass, self._entry, self._data)
@@ -486,8 +488,8 @@ class _CallPrompt:
 
     async def aclose(self) -> None:
         source, self._pending = self._pending, None
-        if (close := getattr(source, "aclose", None)) is not None:
-            await close()
+        if source is not None:
+            await source.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -513,30 +515,65 @@ async def _prompt(
 async def _play(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
-    audio = await _load_wav(hass, entry, call.data["file"])
-    modem = _connected_modem(entry)
-    if modem.calls.state is not CallState.ACTIVE or not modem.audio.running:
-        raise _error("audio_bridge_not_running")
+    media: str = call.data.get("media") or call.data["file"]
+    _playable_call(entry, call.data["interrupt"])
+    source = await async_audio_source(hass, entry, media=media)
+    return await _start_playback(hass, entry, call, source)
+
+
+async def _say(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    _playable_call(entry, call.data["interrupt"])
+    source = await async_audio_source(
+        hass,
+        entry,
+        message=call.data["message"],
+        tts_engine=call.data.get("tts_entity_id"),
+        language=call.data.get("language"),
+        options=call.data.get("options"),
+    )
+    return await _start_playback(hass, entry, call, source)
+
+
+async def _start_playback(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall, source: AudioSource
+) -> ServiceResponse:
+    """Play a started source: wait for the end, or start it in the background."""
+    try:
+        modem = _playable_call(entry, call.data["interrupt"])
+    except HomeAssistantError:
+        await source.aclose()
+        raise
+    play = modem.play(source, gain=call.data["volume"], replace=call.data["interrupt"])
     if call.data["wait"]:
         try:
-            result = await modem.play(audio)
+            result = await play
         except AudioBusyError:
             raise _error("playback_in_progress") from None
+        except MediaError as err:  # the media broke off midway (a failing TTS stream)
+            raise _invalid("invalid_media", reason=err.reason) from None
         except Sim7600Error as err:
             raise _device_error(err) from err
         return {"duration": result.duration, "ended_by": result.ended_by}
-    if modem.audio.busy:
-        raise _error("playback_in_progress")
-    entry.async_create_background_task(hass, _play_quietly(modem, audio), "callstack playback")
-    return {"duration": audio.duration, "ended_by": "started"}
+    entry.async_create_background_task(hass, _play_quietly(play), "callstack playback")
+    duration = round(source.duration, 3) if source.duration is not None else None
+    return {"duration": duration, "ended_by": "started"}
 
 
-async def _play_quietly(modem: Modem, audio: WavAudio) -> None:
+async def _play_quietly(play: Awaitable[object]) -> None:
     """Play without a caller waiting; the outcome can only be logged."""
     try:
-        await modem.play(audio)
+        await play
     except Sim7600Error as err:
         _LOGGER.warning("Playback into the call stopped: %s", type(err).__name__)
+
+
+async def _stop_playback(
+    hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
+) -> ServiceResponse:
+    _connected_modem(entry).stop_playback()
+    return None
 
 
 async def _send_sms(
@@ -585,6 +622,8 @@ ACTIONS: dict[str, _Action] = {
     "collect_dtmf": _Action(_collect_dtmf, SupportsResponse.ONLY),
     "record": _Action(_record, SupportsResponse.OPTIONAL),
     "play": _Action(_play, SupportsResponse.OPTIONAL),
+    "say": _Action(_say, SupportsResponse.OPTIONAL),
+    "stop_playback": _Action(_stop_playback, SupportsResponse.NONE),
     "send_sms": _Action(_send_sms, SupportsResponse.OPTIONAL),
     "send_ussd": _Action(_send_ussd, SupportsResponse.OPTIONAL),
     "cancel_ussd": _Action(_cancel_ussd, SupportsResponse.NONE),

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+import wave
 
+import audioop
 import pytest
 
 from sim7600_emulator import TEST_SIGNAL_RATE, Sim7600Emulator, Variants, test_signal
+from sim7600_emulator.control import execute
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import HostPort
@@ -213,3 +217,77 @@ def test_pytest_does_not_collect_test_signal() -> None:
 def test_negative_audio_speed_is_rejected(speed: float) -> None:
     with pytest.raises(ValueError, match="audio_speed"):
         Sim7600Emulator(audio_speed=speed)
+
+
+async def test_the_far_end_speaks_a_wav_file_then_falls_silent(
+    emu: Sim7600Emulator, open_host: HostFactory, tmp_path: Path
+) -> None:
+    """`ctl voice wav`: a 16 kHz stereo WAV becomes the caller's 8 kHz voice, once."""
+    path = tmp_path / "caller.wav"
+    voice = test_signal(0, 1600)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(audioop.tostereo(voice, 2, 1, 1))
+    reply = await execute(emu, {"command": "voice", "args": {"kind": "wav", "path": str(path)}})
+    assert reply == {"ok": True, "result": {"voice": "caller.wav"}}
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await audio.wait_until(lambda: len(audio.data) >= 3200 + 10 * FRAME)
+    assert bytes(audio.data[:3200]) == voice
+    assert bytes(audio.data[3200 : 3200 + 10 * FRAME]) == bytes(10 * FRAME)
+    reply = await execute(emu, {"command": "voice", "args": {"kind": "signal"}})
+    assert reply["result"] == {"voice": None}
+
+
+async def test_the_far_end_speaks_a_tone(emu: Sim7600Emulator, open_host: HostFactory) -> None:
+    await execute(emu, {"command": "voice", "args": {"kind": "tone", "frequency": 1000.0}})
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await audio.wait_until(lambda: len(audio.data) >= 8 * FRAME)
+    samples = memoryview(bytes(audio.data[: 8 * FRAME])).cast("h")
+    assert max(samples) > 7900
+    assert list(samples[:8]) == list(samples[8:16])  # 1 kHz at 8 kHz: 8 samples a period
+
+
+async def test_what_the_host_played_is_saved_to_a_wav(
+    emu: Sim7600Emulator, open_host: HostFactory, tmp_path: Path
+) -> None:
+    audio = open_host(emu.audio_path)
+    played = test_signal(500, 800)
+    audio.write(played)
+    await asyncio.sleep(0.05)
+    target = tmp_path / "heard.wav"
+    reply = await execute(emu, {"command": "save-heard", "args": {"path": str(target)}})
+    assert reply["result"] == {"path": str(target), "samples": 800, "seconds": 0.1}
+    with wave.open(str(target), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        assert wav.readframes(800) == played
+
+
+async def test_bad_voices_are_refused(emu: Sim7600Emulator, tmp_path: Path) -> None:
+    (tmp_path / "x.wav").write_bytes(b"nope")
+    for args in (
+        {"kind": "wav"},
+        {"kind": "wav", "path": str(tmp_path / "x.wav")},
+        {"kind": "tone", "frequency": 5000.0},
+    ):
+        reply = await execute(emu, {"command": "voice", "args": args})
+        assert reply["ok"] is False
+
+
+async def test_host_audio_is_marked_on_the_far_end_timeline(
+    emu: Sim7600Emulator, open_host: HostFactory
+) -> None:
+    audio = open_host(emu.audio_path)
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await audio.wait_until(lambda: len(audio.data) >= 5 * FRAME)
+    audio.write(bytes(FRAME))
+    await asyncio.sleep(0.02)
+    (streamed, count), *_ = emu.audio_received_marks
+    assert count == FRAME
+    assert streamed >= 5 * FRAME // 2

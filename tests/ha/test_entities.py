@@ -54,7 +54,14 @@ def call_state(hass: HomeAssistant) -> str:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize(
     "platform",
-    [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.NOTIFY],
+    [
+        Platform.SENSOR,
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.EVENT,
+        Platform.MEDIA_PLAYER,
+        Platform.NOTIFY,
+    ],
 )
 async def test_platform_snapshot(
     hass: HomeAssistant,
@@ -251,7 +258,7 @@ async def test_unavailable_while_the_at_port_is_gone(
     ]
     connected = entity_id(hass, "binary_sensor", "connected")
     others = [eid for eid in entities if eid != connected]
-    assert len(others) == 12
+    assert len(others) == 13
 
     def all_unavailable() -> bool:
         return all(hass.states.get(eid).state == STATE_UNAVAILABLE for eid in others)

@@ -133,7 +133,7 @@ async def test_menu_errors(
     err = await action_error(hass, "collect_dtmf", {"media": "nope.wav"}, return_response=True)
     assert_translated_error(err, ServiceValidationError, "file_not_found", emulator)
     err = await action_error(hass, "collect_dtmf", {"message": "Press 1"}, return_response=True)
-    assert_translated_error(err, ServiceValidationError, "tts_not_available", emulator)
+    assert_translated_error(err, HomeAssistantError, "tts_not_set_up", emulator)
     err = await action_error(
         hass, "collect_dtmf", {"message": "Press 1", "media": "x.wav"}, return_response=True
     )
@@ -215,7 +215,7 @@ async def test_alarm_call_errors(
     err = await action_error(
         hass, "dial", {"number": emulator.identity.callers[1], "message": "Fire!"}
     )
-    assert_translated_error(err, ServiceValidationError, "tts_not_available", emulator)
+    assert_translated_error(err, HomeAssistantError, "tts_not_set_up", emulator)
     assert not any(command.startswith("ATD") for command in emulator.commands)
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from custom_components.callstack.sim7600.audio_source import PcmSource
 from custom_components.callstack.sim7600.calls import DialResult
 from custom_components.callstack.sim7600.errors import (
     AudioBridgeLostError,
@@ -24,7 +25,6 @@ from custom_components.callstack.sim7600.ivr import (
 )
 from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
-from custom_components.callstack.sim7600.wav import WavAudio
 from sim7600_emulator import Sim7600Emulator, test_signal
 from tests.conftest import FAST_AUDIO
 from tests.helpers import until
@@ -38,7 +38,7 @@ BYTES_PER_SECOND = 16000
 def prompt_of(modem: Modem, seconds: float) -> tuple[Prompt, bytes]:
     """A prompt that plays ``seconds`` of the test signal (at FAST_AUDIO speed)."""
     pcm = test_signal(0, int(seconds * 8000))
-    return (lambda: modem.play(WavAudio(pcm, 8000))), pcm
+    return (lambda: modem.play(PcmSource(pcm, 8000))), pcm
 
 
 def wall(seconds: float) -> float:

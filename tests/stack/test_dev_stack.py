@@ -91,9 +91,10 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     shutil.copy(devstack.DEFAULT_CONFIG / "configuration.yaml", config)
     run = tmp_path / "run"
     port = devstack.free_port()
+    tts_port = devstack.free_port()
     pids: list[int] = []
 
-    stack = devstack.start(config, run, port)
+    stack = devstack.start(config, run, port, tts_port=tts_port)
     try:
         assert stack.hass is not None
         assert stack.emulator is not None
@@ -153,10 +154,41 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
             _when(stack, lambda s, event: event["attributes"].get("event_type") == "missed"),
         )
 
+        # Offline TTS into a call: espeak-ng over Wyoming, said with callstack.say, heard by
+        # the emulator's far end.
+        assert stack.tts_entry is not None
+        assert stack.tts_entry["state"] == "loaded"
+        assert stack.tts is not None
+        pids.append(stack.tts.pid)
+        stack.ctl("ring", devstack.CALLER)
+        _poll("ringing", _when(stack, lambda sensor, event: sensor["state"] == "incoming"))
+        stack._ok("POST", "/api/services/callstack/answer", {})
+        _poll(
+            "the call audio player idle",
+            lambda: next(
+                (
+                    s
+                    for s in stack.states()
+                    if s["entity_id"].startswith("media_player.") and s["state"] == "idle"
+                ),
+                None,
+            ),
+        )
+        said = stack._ok(
+            "POST",
+            "/api/services/callstack/say?return_response",
+            {"message": "Hello from Callstack. The front door is open."},
+        )
+        assert said["service_response"]["ended_by"] == "finished"
+        assert said["service_response"]["duration"] > 1.0
+        heard = stack.ctl("save-heard", str(tmp_path / "heard.wav"))
+        assert heard["seconds"] >= said["service_response"]["duration"] - 0.1
+        stack._ok("POST", "/api/services/callstack/hang_up", {})
+
         # A second start on the same directories reuses the user, the token and the entry.
         token = stack.token
         stack.stop()
-        stack = devstack.start(config, run, port)
+        stack = devstack.start(config, run, port, tts_port=tts_port)
         assert stack.hass is not None
         assert stack.emulator is not None
         pids += [stack.hass.pid, stack.emulator.pid]
@@ -166,6 +198,10 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         assert stack.entry is not None
         assert stack.entry["state"] == "loaded"
         assert len(stack.entries()) == 1
+        assert stack.tts_entry is not None
+        assert stack.tts_entry["state"] == "loaded"
+        assert stack.tts is not None
+        pids.append(stack.tts.pid)
     finally:
         stack.stop()
 

@@ -9,6 +9,7 @@ import struct
 
 from awesomeversion import AwesomeVersion
 from packaging.requirements import Requirement
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[2]
@@ -47,7 +48,10 @@ def test_manifest_follows_hassfest_rules() -> None:
     assert manifest["config_flow"] is True
     assert manifest["iot_class"] == "local_push"
     assert manifest["integration_type"] == "device"
-    assert manifest["dependencies"] == ["usb"]
+    # Only what a bare HA Core venv sets up without extra system packages: ffmpeg's
+    # integration loads whether or not the binary is installed (a repairs issue says so).
+    assert manifest["dependencies"] == ["ffmpeg", "media_source", "usb"]
+    assert "tts" in manifest["after_dependencies"]
     assert manifest["codeowners"]
     assert manifest["documentation"]
     assert manifest["issue_tracker"]
@@ -109,6 +113,20 @@ def test_every_action_is_described_translated_and_has_an_icon() -> None:
     assert set(services) == set(strings) == set(icons)
     for name, spec in services.items():
         assert set(spec.get("fields", {})) == set(strings[name].get("fields", {})), name
+
+
+def test_every_selector_in_services_yaml_is_valid() -> None:
+    """HA's own selector schemas accept every field's selector (in this HA version)."""
+    from homeassistant.helpers.selector import validate_selector
+
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    for name, spec in services.items():
+        for field, options in spec.get("fields", {}).items():
+            if "selector" in options:
+                try:
+                    validate_selector(options["selector"])
+                except Exception as err:
+                    pytest.fail(f"{name}.{field}: {err}")
 
 
 def test_durations_and_timeouts_of_actions_are_number_boxes() -> None:

@@ -7,7 +7,7 @@ after ``VOICE CALL: BEGIN``; the modem may refuse for a while, so it is retried 
 bound. The PCM is taken in the port's read callback and fanned out to recordings; while no
 audio is played and the stream runs in real time, the port is read only every
 :data:`READ_HOLD_SECONDS`, so the loop wakes a few times a second rather than at every
-20 ms frame.
+20 ms frame. Playback streams an :class:`~.audio_source.AudioSource` in paced frames.
 
 Recording fails closed: it refuses before creating a file when the bridge is not
 running, writes through a temporary file, and never returns an empty WAV as a result.
@@ -22,6 +22,9 @@ import logging
 import math
 from pathlib import Path
 
+import audioop
+
+from .audio_source import AudioSource, apply_gain
 from .errors import (
     AtCommandError,
     AudioBridgeLostError,
@@ -32,12 +35,11 @@ from .errors import (
     PortError,
     RecordingEmptyError,
     Sim7600Error,
-    WavFormatError,
 )
 from .executor import Execute
 from .model import BridgeState
 from .transport import SerialPort, open_port
-from .wav import SAMPLE_WIDTH, WavAudio, WavWriter, read_wav
+from .wav import SAMPLE_WIDTH, WavWriter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ no longer held, so the audio the kernel gathered meanwhile is in it."""
 _BACKLOG_FACTOR = 1.5
 """A stream that has delivered this many times what real time allows is draining a backlog
 (or comes from an accelerated emulator): it is read at once, as fast as it comes."""
+_PLAYOUT_SLACK_FRAMES = 3  # lateness the modem's playout buffer absorbs (60 ms)
+MAX_GAIN = 4.0  # +12 dB; louder would clip most material
+CHANNELS = ("caller", "both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,10 @@ class RecordingResult:
 
 @dataclass(frozen=True, slots=True)
 class PlaybackResult:
-    """A finished playback; ``ended_by`` is ``finished``, ``call_ended`` or ``closed``."""
+    """A finished playback; ``ended_by`` is ``finished``, ``call_ended``, ``stopped``
+    (:meth:`AudioBridge.stop_playback`), ``replaced`` (another playback took over),
+    ``max_length`` (cut at the source's maximum length) or ``closed`` (the modem was
+    closed)."""
 
     duration: float
     frames: int
@@ -84,14 +92,39 @@ class PlaybackResult:
 
 
 class _Recording:
-    """Collects PCM for one recording and says when and why it ended."""
+    """Collects PCM for one recording and says when and why it ended.
 
-    def __init__(self, samples_wanted: int, stop_on_dtmf: bool, skip: int) -> None:
+    With ``both`` the buffer is stereo: the far end on the left, what we played on the
+    right. The right channel is placed on the incoming stream's own sample timeline
+    (:meth:`played` gets the stream index a frame plays at), so left sample *i* and right
+    sample *i* are what was heard and what was sent at the same moment; where nothing was
+    played the right channel is silence. A played frame may land up to ``delay`` samples
+    behind the newest far-end sample (the modem's playout buffer absorbs that much
+    lateness), so stereo samples are only finalised ``delay`` samples behind, and all of
+    them when the recording ends.
+    """
+
+    def __init__(
+        self,
+        samples_wanted: int,
+        stop_on_dtmf: bool,
+        skip: int,
+        *,
+        both: bool = False,
+        first: int = 0,
+        delay: int = 0,
+    ) -> None:
         self.samples_wanted = samples_wanted
         self.stop_on_dtmf = stop_on_dtmf
+        self.both = both
         self.buffer = bytearray()
         self.samples = 0
         self._odd = b""
+        self._delay = delay
+        self._left = bytearray()  # far-end samples from stream index _base on, not final
+        self._base = first
+        self._right = bytearray()  # played samples from stream index _right_base on
+        self._right_base = first
         # Bytes to drop first so the recording starts on a sample boundary of the
         # stream: a read can end in the middle of a sample.
         self._skip = skip
@@ -107,13 +140,54 @@ class _Recording:
         whole = len(data) - len(data) % SAMPLE_WIDTH
         self._odd = data[whole:]
         take = min(whole // SAMPLE_WIDTH, self.samples_wanted - self.samples)
-        self.buffer += data[: take * SAMPLE_WIDTH]
+        if self.both:
+            self._left += data[: take * SAMPLE_WIDTH]
+            self._finalise(len(self._left) // SAMPLE_WIDTH - self._delay)
+        else:
+            self.buffer += data[: take * SAMPLE_WIDTH]
         self.samples += take
         if self.samples >= self.samples_wanted:
-            self.ended.set_result("duration")
+            self.end("duration")
+
+    def played(self, frame: bytes, at: int) -> None:
+        """``frame`` was written to play from stream sample index ``at`` on."""
+        if not self.both or self.ended.done():
+            return
+        if at < self._base:  # the part that would have played in the past is gone
+            frame = frame[(self._base - at) * SAMPLE_WIDTH :]
+            at = self._base
+        if not self._right:
+            self._right_base = max(self._right_base, at)
+        end = self._right_base + len(self._right) // SAMPLE_WIDTH
+        if at > end:
+            self._right += bytes((at - end) * SAMPLE_WIDTH)
+        elif at < end:  # overlaps what is queued: the newer frame wins
+            del self._right[(at - self._right_base) * SAMPLE_WIDTH :]
+        self._right += frame
+
+    def _finalise(self, count: int) -> None:
+        """Interleave the oldest ``count`` pending far-end samples with the right channel."""
+        if count <= 0:
+            return
+        left = bytes(self._left[: count * SAMPLE_WIDTH])
+        del self._left[: count * SAMPLE_WIDTH]
+        lead = min(count, max(0, self._right_base - self._base))
+        body = count - lead
+        taken = bytes(self._right[: body * SAMPLE_WIDTH])
+        del self._right[: body * SAMPLE_WIDTH]
+        self._base += count
+        self._right_base = max(self._right_base, self._base)
+        right = bytes(lead * SAMPLE_WIDTH) + taken.ljust(body * SAMPLE_WIDTH, b"\0")
+        self.buffer += audioop.add(
+            audioop.tostereo(left, SAMPLE_WIDTH, 1, 0),
+            audioop.tostereo(right, SAMPLE_WIDTH, 0, 1),
+            SAMPLE_WIDTH,
+        )
 
     def end(self, reason: str) -> None:
         if not self.ended.done():
+            if self.both:
+                self._finalise(len(self._left) // SAMPLE_WIDTH)
             self.ended.set_result(reason)
 
     def fail(self, err: Exception) -> None:
@@ -142,7 +216,8 @@ class AudioBridge:
         self.error: str | None = None
         self._port: SerialPort | None = None
         self._recording: _Recording | None = None
-        self._playing = False
+        self._playback: _Playback | None = None
+        self._tx_cursor = 0  # stream sample index where the next played frame lands
         self._lifecycle = asyncio.Lock()
         self._stream_bytes = 0  # bytes read since PCM was switched on
         self._stream_start = 0.0  # loop time at which PCM was switched on
@@ -156,7 +231,7 @@ class AudioBridge:
     @property
     def busy(self) -> bool:
         """Whether audio is being played into the call."""
-        return self._playing
+        return self._playback is not None
 
     @property
     def frame_bytes(self) -> int:
@@ -195,6 +270,7 @@ class AudioBridge:
             self._port = port
             self._stream_bytes = 0  # PCM starts now, on a sample boundary
             self._stream_start = asyncio.get_running_loop().time()
+            self._tx_cursor = 0
             port.receive(self._on_pcm, self._on_port_lost)
             self.stats.sessions += 1
             self._set(BridgeState.RUNNING, None)
@@ -244,6 +320,8 @@ class AudioBridge:
 
     async def close(self) -> None:
         """Stop without talking to the modem (it is going away)."""
+        if self._playback is not None:
+            self._playback.wake()
         if self._end_recording("call_ended"):
             await asyncio.sleep(_TAIL_SECONDS)
         if self.state is not BridgeState.UNAVAILABLE:
@@ -293,7 +371,12 @@ class AudioBridge:
         """A recording needs the audio only by its next flush to the file, so reads may
         wait, unless audio is being played (then the port is read at once) or the stream
         is ahead of real time (a backlog, or an accelerated emulator: drain it at once)."""
-        if self._playing or (self._recording is not None and self._recording.ending):
+        recording = self._recording
+        if self._playback is not None or (
+            recording is not None and (recording.ending or recording.both)
+        ):
+            # A both-sides recording places what is played at the stream position reached
+            # when it is written: that position must be current, not up to a hold behind.
             return False
         elapsed = asyncio.get_running_loop().time() - self._stream_start
         if elapsed < READ_HOLD_SECONDS:
@@ -313,6 +396,8 @@ class AudioBridge:
             return
         self.state = state
         self.error = error
+        if state is not BridgeState.RUNNING and self._playback is not None:
+            self._playback.wake()  # the call ended or the port failed: stop at once
         self._on_change()
 
     # ---- recording --------------------------------------------------------------------
@@ -369,8 +454,10 @@ class AudioBridge:
         *,
         stop_on_dtmf: bool = False,
         overwrite: bool = False,
+        channels: str = "caller",
     ) -> RecordingResult:
-        """Record the far end into the WAV file ``target``.
+        """Record the far end into the WAV file ``target``; with ``channels="both"`` a
+        stereo WAV, the far end left and what we played right (see :class:`_Recording`).
 
         Raises :class:`AudioBridgeNotRunningError` before touching the file system when no
         PCM is flowing, :class:`AudioBridgeLostError` (leaving no file) when the bridge
@@ -381,21 +468,31 @@ class AudioBridge:
             raise InvalidArgumentError("The duration must be a finite number of seconds")
         if not 0 < duration <= MAX_RECORD_SECONDS:
             raise InvalidArgumentError("The duration must be above 0 and at most 3600 s")
+        if channels not in CHANNELS:
+            raise InvalidArgumentError("channels must be caller or both")
         if not self.running:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
         if self._recording is not None:
             raise AudioBusyError("A recording is already running")
+        skip = self._stream_bytes % SAMPLE_WIDTH
         recording = _Recording(
             max(1, round(duration * self.sample_rate)),
             stop_on_dtmf,
-            skip=self._stream_bytes % SAMPLE_WIDTH,
+            skip=skip,
+            both=channels == "both",
+            first=(self._stream_bytes + skip) // SAMPLE_WIDTH,
+            delay=_PLAYOUT_SLACK_FRAMES * self.frame_bytes // SAMPLE_WIDTH,
         )
         self._recording = recording
+        if recording.both and self._port is not None:
+            self._port.hold_reads(0.0)  # see _may_hold_reads
         writer: WavWriter | None = None
         try:
             # File work runs to its end even if the caller is cancelled meanwhile: a
             # temporary file created behind its back could not be removed otherwise.
-            create = asyncio.ensure_future(WavWriter.create(target.parent, self.sample_rate))
+            create = asyncio.ensure_future(
+                WavWriter.create(target.parent, self.sample_rate, 2 if recording.both else 1)
+            )
             try:
                 writer = await asyncio.shield(create)
             except asyncio.CancelledError:
@@ -452,53 +549,157 @@ class AudioBridge:
 
     # ---- playback ---------------------------------------------------------------------
 
-    async def load(self, path: Path) -> WavAudio:
-        """Read a WAV for playback in the executor and check it fits the bridge."""
-        audio = await asyncio.get_running_loop().run_in_executor(None, read_wav, path)
-        if audio.sample_rate != self.sample_rate:
-            raise WavFormatError(f"Expected a 16-bit mono WAV at {self.sample_rate} Hz")
-        if not audio.pcm:
-            raise WavFormatError("The WAV file holds no audio")
-        return audio
+    @property
+    def playing(self) -> bool:
+        """Whether audio is being played into the call (alias of :attr:`busy`)."""
+        return self._playback is not None
 
-    async def play(self, audio: WavAudio) -> PlaybackResult:
-        """Play PCM into the call in 20 ms frames paced by the loop's monotonic clock.
+    @property
+    def gain(self) -> float | None:
+        """The gain of the current playback, None when nothing plays."""
+        return self._playback.gain if self._playback is not None else None
 
-        Each frame's send time is computed from the start time, not from the previous
-        frame, so scheduling jitter never accumulates into drift.
+    def set_gain(self, gain: float) -> None:
+        """Change the gain of the current playback from its next frame on."""
+        if self._playback is not None:
+            self._playback.gain = _check_gain(gain)
+
+    def stop_playback(self) -> None:
+        """Stop what is playing; no frame is written after this returns."""
+        if self._playback is not None:
+            self._playback.stop("stopped")
+
+    async def play(
+        self, source: AudioSource, *, gain: float = 1.0, replace: bool = False
+    ) -> PlaybackResult:
+        """Play ``source`` into the call in 20 ms frames paced by the loop's monotonic clock.
+
+        Takes ownership of ``source``: it is started here if it was not (so a bad file
+        raises :class:`MediaError` before any frame is sent) and always closed. Each
+        frame's send time is computed from the start time, not from the previous frame, so
+        scheduling jitter never accumulates into drift. ``replace`` stops a playback that
+        is running (it returns ``replaced``) instead of raising :class:`AudioBusyError`.
+        :meth:`stop_playback`, the call ending and cancelling the caller all stop it
+        before the next frame; DTMF and recording carry on meanwhile.
         """
+        try:
+            gain = _check_gain(gain)
+            if source.rate != self.sample_rate:
+                raise InvalidArgumentError("The source does not have the bridge's rate")
+            self._check_can_play(replace)
+            await source.start()
+            self._check_can_play(replace)
+            while (current := self._playback) is not None:
+                current.stop("replaced")
+                await current.finished.wait()
+            self._check_can_play(replace)
+            playback = _Playback(gain)
+            self._playback = playback
+            self._on_change()
+            try:
+                return await self._pump_playback(source, playback)
+            finally:
+                # Released before the bridge says it is free: nothing of it outlives play.
+                await source.aclose()
+                self._playback = None
+                playback.finished.set()
+                self._on_change()
+        finally:
+            await source.aclose()  # a no-op when closed above
+
+    def _check_can_play(self, replace: bool) -> None:
         if not self.running or self._port is None:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
-        if self._playing:
+        if self._playback is not None and not replace:
             raise AudioBusyError("Audio is already playing")
-        self._playing = True
+
+    async def _pump_playback(self, source: AudioSource, playback: _Playback) -> PlaybackResult:
         port = self._port
+        assert port is not None
         loop = asyncio.get_running_loop()
-        frame = self.frame_bytes
+        frame_bytes = self.frame_bytes
         interval = FRAME_SECONDS / self.speed
         frames = 0
         start = loop.time()
+        async for chunk in source:
+            delay = start + frames * interval - loop.time()
+            if delay > 0 and playback.stopped is None:
+                await playback.wait(delay)
+            if playback.stopped is not None:
+                return playback.result(frames)
+            if not self.running or self._port is not port:
+                if self.state is BridgeState.FAILED:
+                    raise AudioBridgeLostError("The audio port was lost")
+                return PlaybackResult(round(frames * FRAME_SECONDS, 3), frames, "call_ended")
+            frame = apply_gain(chunk.ljust(frame_bytes, b"\0"), playback.gain)
+            try:
+                port.write(frame)
+                self._played(frame)
+                async with asyncio.timeout(_PLAYBACK_DRAIN_TIMEOUT):
+                    await port.drain()
+            except (PortClosedError, TimeoutError) as err:
+                raise AudioBridgeLostError("The audio port stopped taking audio") from err
+            frames += 1
+            self.stats.frames_out += 1
+        ended_by = "max_length" if source.cut else "finished"
+        return PlaybackResult(round(frames * FRAME_SECONDS, 3), frames, ended_by)
+
+    def _played(self, frame: bytes) -> None:
+        """Place a frame we wrote on the timeline of the incoming stream (both-sides
+        recordings): it plays while the far end's samples from ``now`` on arrive, or right
+        after the previous frame if that one still has samples to go."""
+        now = self._stream_bytes // SAMPLE_WIDTH
+        slack = _PLAYOUT_SLACK_FRAMES * len(frame) // SAMPLE_WIDTH
+        # The modem buffers what we write, so a frame a little late still plays right
+        # after the previous one; only a real underrun (the buffer ran dry) leaves a gap.
+        at = self._tx_cursor if self._tx_cursor >= now - slack else now
+        self._tx_cursor = at + len(frame) // SAMPLE_WIDTH
+        if self._recording is not None:
+            self._recording.played(frame, at)
+
+
+def _check_gain(gain: float) -> float:
+    if not isinstance(gain, int | float) or not math.isfinite(gain) or not 0 <= gain <= MAX_GAIN:
+        raise InvalidArgumentError(f"The gain must be between 0 and {MAX_GAIN}")
+    return float(gain)
+
+
+class _Playback:
+    """One running playback: its gain, why it was stopped, and a wake-up for stopping."""
+
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+        self.stopped: str | None = None
+        self.finished = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None
+
+    def stop(self, reason: str) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+        self.wake()
+
+    def wake(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def wait(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less if woken (stop, call end)."""
+        loop = asyncio.get_running_loop()
+        self._wake = wake = loop.create_future()
+        handle = loop.call_later(delay, _resolve, wake)
         try:
-            for offset in range(0, len(audio.pcm), frame):
-                delay = start + frames * interval - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if not self.running or self._port is not port:
-                    if self.state is BridgeState.FAILED:
-                        raise AudioBridgeLostError("The audio port was lost")
-                    return PlaybackResult(frames * FRAME_SECONDS, frames, "call_ended")
-                chunk = audio.pcm[offset : offset + frame]
-                try:
-                    port.write(chunk.ljust(frame, b"\0"))
-                    async with asyncio.timeout(_PLAYBACK_DRAIN_TIMEOUT):
-                        await port.drain()
-                except (PortClosedError, TimeoutError) as err:
-                    raise AudioBridgeLostError("The audio port stopped taking audio") from err
-                frames += 1
-                self.stats.frames_out += 1
+            await wake
         finally:
-            self._playing = False
-        return PlaybackResult(round(frames * FRAME_SECONDS, 3), frames, "finished")
+            handle.cancel()
+            self._wake = None
+
+    def result(self, frames: int) -> PlaybackResult:
+        return PlaybackResult(round(frames * FRAME_SECONDS, 3), frames, self.stopped or "stopped")
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 @dataclass(slots=True)

@@ -135,5 +135,25 @@ class AudioBusyError(AudioBridgeError):
     """A recording or playback is already running on this modem."""
 
 
-class WavFormatError(Sim7600Error, ValueError):
-    """The WAV file does not have the format the bridge streams."""
+class MediaError(Sim7600Error, ValueError):
+    """The media cannot be played; ``reason`` is a fixed token naming what was wrong
+    (``not_wav``, ``corrupt_header``, ``undecodable``, ...; see ``audio_source``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The media cannot be played ({reason})")
+        self.reason = reason
+
+
+class MediaTooLongError(MediaError):
+    """The media is longer than the most ``play`` accepts."""
+
+    def __init__(self, max_seconds: float) -> None:
+        super().__init__("too_long")
+        self.max_seconds = max_seconds
+
+
+class DecoderMissingError(MediaError):
+    """The FFmpeg binary is not installed (or not where HA's ffmpeg integration says)."""
+
+    def __init__(self) -> None:
+        super().__init__("decoder_missing")

@@ -152,6 +152,7 @@ class ModemSnapshot:
     held_call: CallInfo | None = None
     bridge: BridgeState = BridgeState.STOPPED
     bridge_error: str | None = None
+    playing: bool = False  # audio is being played into the call
     sms_storage_full: bool = False
     last_sms_received: datetime | None = None
     network_stuck: bool = False

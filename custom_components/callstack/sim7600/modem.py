@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
+import dataclasses
 from dataclasses import asdict, dataclass, replace
 import functools
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 
 from . import ivr, validate
 from .audio import REGISTER_TIMEOUT, AudioBridge, PlaybackResult, RecordingResult
+from .audio_source import AudioSource
 from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
     AtCommandError,
@@ -93,7 +95,6 @@ from .urc import (
     parse_registration,
 )
 from .ussd import UssdResult, UssdService
-from .wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ class Modem:
             held_call=self.calls.held_call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
+            playing=self.audio.playing,
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
             network_stuck=self.network_stuck,
@@ -575,25 +577,42 @@ class Modem:
         await self.calls.send_dtmf(digits, duration_ms)
 
     async def record(
-        self, target: Path, duration: float, *, stop_on_dtmf: bool = False, overwrite: bool = False
+        self,
+        target: Path,
+        duration: float,
+        *,
+        stop_on_dtmf: bool = False,
+        overwrite: bool = False,
+        channels: str = "caller",
     ) -> RecordingResult:
-        """Record the far end of the active call (fails closed; see :class:`AudioBridge`).
+        """Record the far end of the active call (fails closed; see :class:`AudioBridge`);
+        ``channels="both"`` adds what we play as the right channel.
 
         A recording the modem's closing cuts short is kept and ends ``closed``.
         """
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
         result = await self.audio.record(
-            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite
+            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite, channels=channels
         )
         return replace(result, ended_by="closed") if self._closing else result
 
-    async def play(self, audio: WavAudio) -> PlaybackResult:
-        """Play audio into the active call (ended ``closed`` if the modem closes first)."""
+    async def play(
+        self, source: AudioSource, *, gain: float = 1.0, replace: bool = False
+    ) -> PlaybackResult:
+        """Play ``source`` into the active call, paced to real time (see
+        :meth:`AudioBridge.play`: takes ownership of the source, raises
+        :class:`MediaError` before sending anything when it cannot be played); ended
+        ``closed`` if the modem closes first."""
         if self.calls.state is not CallState.ACTIVE:
+            await source.aclose()
             raise AudioBridgeNotRunningError("No call is active")
-        result = await self.audio.play(audio)
-        return replace(result, ended_by="closed") if self._closing else result
+        result = await self.audio.play(source, gain=gain, replace=replace)
+        return dataclasses.replace(result, ended_by="closed") if self._closing else result
+
+    def stop_playback(self) -> None:
+        """Stop what is playing into the call (no frame is written after this)."""
+        self.audio.stop_playback()
 
     async def send_sms(
         self, number: str, text: str, *, request_delivery_report: bool = False

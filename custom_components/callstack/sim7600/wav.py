@@ -1,4 +1,5 @@
-"""WAV files for call audio, written and read off the event loop.
+"""WAV recordings of call audio, written off the event loop (playback streams WAVs
+through :mod:`.audio_source`).
 
 A recording goes to a hidden temporary file in the target folder and only becomes the
 named file at :meth:`WavWriter.commit`, which links it into place without ever replacing
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 import errno
 import os
 from pathlib import Path
@@ -18,44 +18,44 @@ import secrets
 from typing import BinaryIO
 import wave
 
-from .errors import WavFormatError
-
 SAMPLE_WIDTH = 2  # signed 16-bit little endian, as the SIM7600 streams it
 CHANNELS = 1
-SUPPORTED_RATES = (8000, 16000)
 
 
 class WavWriter:
     """Append PCM to a temporary WAV in the executor; commit or discard it at the end."""
 
-    def __init__(self, temp_path: Path, handle: BinaryIO, wav: wave.Wave_write) -> None:
+    def __init__(
+        self, temp_path: Path, handle: BinaryIO, wav: wave.Wave_write, channels: int = 1
+    ) -> None:
         self.temp_path = temp_path
         self._handle = handle
         self._wav = wav
-        self.frames = 0
+        self.channels = channels
+        self.frames = 0  # samples per channel
 
     @classmethod
-    async def create(cls, folder: Path, sample_rate: int) -> WavWriter:
+    async def create(cls, folder: Path, sample_rate: int, channels: int = CHANNELS) -> WavWriter:
         """Create the temporary file in ``folder`` (the folder must exist)."""
         return await asyncio.get_running_loop().run_in_executor(
-            None, cls._create_sync, folder, sample_rate
+            None, cls._create_sync, folder, sample_rate, channels
         )
 
     @classmethod
-    def _create_sync(cls, folder: Path, sample_rate: int) -> WavWriter:
+    def _create_sync(cls, folder: Path, sample_rate: int, channels: int) -> WavWriter:
         fd, name = _create_temporary(folder)
         handle = os.fdopen(fd, "wb")
         wav = wave.open(handle, "wb")  # noqa: SIM115 - closed in commit/discard
-        wav.setnchannels(CHANNELS)
+        wav.setnchannels(channels)
         wav.setsampwidth(SAMPLE_WIDTH)
         wav.setframerate(sample_rate)
-        return cls(Path(name), handle, wav)
+        return cls(Path(name), handle, wav, channels)
 
     async def write(self, pcm: bytes) -> None:
-        """Append whole samples."""
+        """Append whole sample frames (interleaved when stereo)."""
         if pcm:
             await asyncio.get_running_loop().run_in_executor(None, self._wav.writeframesraw, pcm)
-            self.frames += len(pcm) // SAMPLE_WIDTH
+            self.frames += len(pcm) // (SAMPLE_WIDTH * self.channels)
 
     async def commit(self, target: Path, *, overwrite: bool = False) -> None:
         """Finish the header and move the file to ``target`` atomically."""
@@ -123,32 +123,3 @@ def _move_without_replacing(source: Path, target: Path) -> None:
         os.replace(source, target)
         return
     os.unlink(source)
-
-
-@dataclass(frozen=True, slots=True)
-class WavAudio:
-    """PCM read from a WAV file."""
-
-    pcm: bytes
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return len(self.pcm) / SAMPLE_WIDTH / self.sample_rate
-
-
-def read_wav(path: Path) -> WavAudio:
-    """Read a 16-bit mono WAV at 8 or 16 kHz (blocking: call it in the executor)."""
-    try:
-        with wave.open(str(path), "rb") as wav:
-            if (
-                wav.getnchannels() != CHANNELS
-                or wav.getsampwidth() != SAMPLE_WIDTH
-                or wav.getframerate() not in SUPPORTED_RATES
-                or wav.getcomptype() != "NONE"
-            ):
-                raise WavFormatError("Expected a 16-bit mono PCM WAV at 8000 or 16000 Hz")
-            return WavAudio(wav.readframes(wav.getnframes()), wav.getframerate())
-    except (wave.Error, EOFError) as err:
-        raise WavFormatError("Not a readable WAV file") from err

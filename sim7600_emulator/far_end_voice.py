@@ -1,0 +1,99 @@
+"""What the far end says into the call, and saving what it heard.
+
+By default the far end speaks `pcm_signal.test_signal`, so tests can place every captured
+sample. A scenario can make it speak a WAV file (any PCM rate, width and channel count,
+converted to the stream's format) or a tone instead, once or looped; after a voice that is
+not looped the far end is silent. What the host played into the call can be written to a
+WAV file anyone can listen to.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+import wave
+
+import audioop
+
+SAMPLE_WIDTH = 2
+
+
+class Voice:
+    """PCM to speak, converted to the stream's rate when the stream starts."""
+
+    def __init__(self, pcm: bytes, rate: int, *, loop: bool = False, label: str = "pcm") -> None:
+        if not pcm:
+            raise ValueError("the voice holds no audio")
+        self._source = pcm
+        self._source_rate = rate
+        self.loop = loop
+        self.label = label
+        self._pcm = pcm
+        self._rate = rate
+        self._position = 0
+
+    def restart(self, rate: int) -> None:
+        """Speak from the beginning, at the stream's `rate`."""
+        if rate != self._rate:
+            self._pcm, _ = audioop.ratecv(
+                self._source, SAMPLE_WIDTH, 1, self._source_rate, rate, None
+            )
+            self._rate = rate
+        self._position = 0
+
+    @property
+    def finished(self) -> bool:
+        """A voice that is not looped has said everything."""
+        return not self.loop and self._position >= len(self._pcm)
+
+    def take(self, samples: int) -> bytes:
+        """The next `samples` samples (silence once a voice that does not loop is done)."""
+        want = samples * SAMPLE_WIDTH
+        out = bytearray()
+        while len(out) < want:
+            if self._position >= len(self._pcm):
+                if not self.loop:
+                    break
+                self._position = 0
+            part = self._pcm[self._position : self._position + want - len(out)]
+            self._position += len(part)
+            out += part
+        return bytes(out.ljust(want, b"\0"))
+
+
+def tone(frequency: float, rate: int = 8000, amplitude: int = 8000) -> Voice:
+    """A looped sine tone (one second of it, whole periods for integral frequencies)."""
+    if not 20 <= frequency <= rate / 2:
+        raise ValueError("the tone must lie between 20 Hz and half the sample rate")
+    samples = [round(amplitude * math.sin(2 * math.pi * frequency * n / rate)) for n in range(rate)]
+    pcm = b"".join(value.to_bytes(2, "little", signed=True) for value in samples)
+    return Voice(pcm, rate, loop=True, label=f"tone {frequency:g} Hz")
+
+
+def wav_voice(path: Path, *, loop: bool = False) -> Voice:
+    """A WAV file (integer PCM of any width, channels and rate) as the far end's voice."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+            pcm = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"not a PCM WAV file: {error}") from error
+    if width == 1:
+        pcm = audioop.bias(pcm, 1, -128)
+    if width != SAMPLE_WIDTH:
+        pcm = audioop.lin2lin(pcm, width, SAMPLE_WIDTH)
+    if channels == 2:
+        pcm = audioop.tomono(pcm, SAMPLE_WIDTH, 0.5, 0.5)
+    elif channels != 1:
+        raise ValueError("only mono and stereo WAV files")
+    return Voice(pcm, rate, loop=loop, label=path.name)
+
+
+def save_wav(path: Path, pcm: bytes, rate: int) -> int:
+    """Write 16-bit mono `pcm` to `path`; returns the number of samples."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(SAMPLE_WIDTH)
+        wav.setframerate(rate)
+        wav.writeframes(pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH])
+    return len(pcm) // SAMPLE_WIDTH
