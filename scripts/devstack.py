@@ -680,9 +680,15 @@ def start(
     port: int = DEFAULT_PORT,
     *,
     sim_pin: str | None = None,
+    python: str = sys.executable,
 ) -> Stack:
-    """Start the emulator and HA, onboard, add the Callstack entry; stop all on failure."""
-    stack = Stack(config_dir=config_dir.resolve(), run_dir=run_dir.resolve(), port=port)
+    """Start the emulator and HA, onboard, add the Callstack entry; stop all on failure.
+
+    `python` runs both (the stack test passes another environment's HA this way).
+    """
+    stack = Stack(
+        config_dir=config_dir.resolve(), run_dir=run_dir.resolve(), port=port, python=python
+    )
     try:
         stack.lock()
         stack.prepare_config()
