@@ -773,7 +773,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
         self.context["title_placeholders"] = {"name": await self._async_title()}
-        self._set_confirm_only()
         return await self.async_step_usb_confirm()
 
     async def async_step_usb_confirm(

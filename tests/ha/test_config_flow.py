@@ -864,7 +864,6 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
     assert emu.identity.imei not in json.dumps(placeholders)
     flows = hass.config_entries.flow.async_progress()
     assert flows[0]["context"]["title_placeholders"] == {"name": placeholders["model"]}
-    assert flows[0]["context"]["confirm_only"] is True
 
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
