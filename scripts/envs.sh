@@ -69,7 +69,7 @@ py314_host_python() {
   echo "$_PY314_HOST"
 }
 
-# Mount points under $1 in any mount namespace of this machine (ours or one still alive).
+# Mount points under $1 that this mount namespace (or another one not chrooted into it) shows.
 py314_mounts_under() {
   local root
   root=$(realpath -m "$1")
@@ -77,14 +77,33 @@ py314_mounts_under() {
     sort -u
 }
 
+# Processes whose root directory or working directory lies in $1 (a command inside the root).
+py314_processes_in() {
+  local root pid link
+  root=$(realpath -m "$1")
+  for pid in /proc/[0-9]*; do
+    for link in root cwd; do
+      case "$(readlink "$pid/$link" 2>/dev/null)/" in
+        "$root"/*) echo "${pid#/proc/} $(cat "$pid/comm" 2>/dev/null)"; break ;;
+      esac
+    done
+  done
+}
+
 # Delete a root, refusing while anything is mounted under it (a bind of /dev or of a checkout
-# there would turn `rm -rf` into deleting the host's files).
+# there would turn `rm -rf` into deleting the host's files) or while a command runs inside it.
 py314_remove_root() {
-  local root=$1 mounts
-  mounts=$(py314_mounts_under "$root")
-  if [ -n "$mounts" ]; then
+  local root=$1 busy
+  busy=$(py314_mounts_under "$root")
+  if [ -n "$busy" ]; then
     echo "refusing to delete $root: mounted under it (see /proc/*/mounts):" >&2
-    echo "$mounts" >&2
+    echo "$busy" >&2
+    return 1
+  fi
+  busy=$(py314_processes_in "$root")
+  if [ -n "$busy" ]; then
+    echo "refusing to delete $root: processes run inside it (pid, name):" >&2
+    echo "$busy" >&2
     return 1
   fi
   rm -rf --one-file-system -- "$root"
