@@ -18,7 +18,6 @@ from pathlib import Path
 import re
 import shutil
 import subprocess
-import sys
 import time
 from typing import Any
 
@@ -26,11 +25,11 @@ import pytest
 
 from custom_components.callstack import config_flow, const
 from scripts import devstack
+from tests.helpers import STACK_PYTHON
 
 pytestmark = pytest.mark.stack
 
 POLL_TIMEOUT = 15.0
-STACK_PYTHON = os.environ.get("CALLSTACK_STACK_PYTHON") or sys.executable
 
 # What a --skip-pip HA logs when a configured integration lacks its requirements, and what
 # the onboarding integrations would leave behind if their flows ran.
