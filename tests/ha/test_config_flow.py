@@ -400,7 +400,7 @@ async def test_audio_port_field_is_the_serial_port_picker_where_ha_has_one(
 
         # Whichever it is, a typed path reaches our own checks (the picker's manual entry).
         result = await configure(hass, result, {CONF_AUDIO_PORT: "/dev/callstack-no-such-port"})
-    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_unavailable"}
+    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_not_found"}
 
 
 async def test_user_picker_manual_choice(hass: HomeAssistant, flow_emulator: Any) -> None:
