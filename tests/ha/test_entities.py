@@ -20,6 +20,7 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import (  # noqa: E402
     CONF_SIGNAL_INTERVAL,
+    DOMAIN,
     EVENT_CALL,
     EVENT_DTMF,
 )
