@@ -764,11 +764,19 @@ def start(
     *,
     sim_pin: str | None = None,
     tts_port: int = DEFAULT_TTS_PORT,
+    python: str = sys.executable,
 ) -> Stack:
     """Start the emulator, the TTS server and HA, onboard, add the Callstack and Wyoming
-    entries; stop all on failure."""
+    entries; stop all on failure.
+
+    `python` runs HA and the emulator (the stack test passes another environment's HA this way).
+    """
     stack = Stack(
-        config_dir=config_dir.resolve(), run_dir=run_dir.resolve(), port=port, tts_port=tts_port
+        config_dir=config_dir.resolve(),
+        run_dir=run_dir.resolve(),
+        port=port,
+        tts_port=tts_port,
+        python=python,
     )
     try:
         stack.lock()

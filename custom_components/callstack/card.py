@@ -12,7 +12,12 @@ import logging
 from pathlib import Path
 
 from homeassistant.components.frontend import add_extra_js_url
-from homeassistant.components.http import StaticPathConfig
+
+# HA >= 2026.10 defines StaticPathConfig in http.server and re-exports it implicitly (mypy:
+# attr-defined); older HA defines it in http itself, so there is one import for both.
+from homeassistant.components.http import (  # type: ignore[attr-defined,unused-ignore]
+    StaticPathConfig,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 

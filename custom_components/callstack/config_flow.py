@@ -45,6 +45,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.helpers import selector
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -276,6 +277,16 @@ def port_choice(
     known = product is not None and product.strip() not in ("", "n/a", os.path.basename(device))
     label = f"{device} - {product.strip()}" if known and product else device
     return SerialPortChoice(path, label, None, False)
+
+
+def _audio_port_selector() -> Any:
+    """HA's serial port picker where HA has one (2026.x), else a text box.
+
+    The picker lists the host's ports with what already uses them and keeps a manual entry, so
+    socket:// and rfc2217:// URLs can still be typed; older HA has only the text box.
+    """
+    serial_port_selector = getattr(selector, "SerialPortSelector", None)
+    return TextSelector() if serial_port_selector is None else serial_port_selector()
 
 
 class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -513,7 +524,7 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._audio_port = audio_port
                 return await self._async_finish()
 
-        fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): TextSelector()}
+        fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): _audio_port_selector()}
         if self._audio_failed:
             fields[vol.Optional(CONF_CONTINUE_WITHOUT_AUDIO, default=False)] = BooleanSelector()
         if gnss:
@@ -776,7 +787,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
         self.context["title_placeholders"] = {"name": await self._async_title()}
-        self._set_confirm_only()
         return await self.async_step_usb_confirm()
 
     async def async_step_usb_confirm(

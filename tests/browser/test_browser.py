@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from scripts import devstack
+from tests.helpers import STACK_PYTHON
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
@@ -105,7 +106,7 @@ def browser_stack(
     config.mkdir()
     shutil.copy(devstack.DEFAULT_CONFIG / "configuration.yaml", config)
     run = base / "run"
-    stack = devstack.start(config, run, devstack.free_port())
+    stack = devstack.start(config, run, devstack.free_port(), python=STACK_PYTHON)
     second = SecondEmulator(run)
     try:
         yield stack, second, base

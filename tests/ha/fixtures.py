@@ -18,15 +18,16 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.callstack.config_flow import CallstackConfigFlow
 from custom_components.callstack.const import CONF_AT_PORT, CONF_AUDIO_PORT, DOMAIN
 from sim7600_emulator import Sim7600Emulator
+
+from .snapshot_serializer import VersionNeutralSnapshotExtension
 
 TITLE = "SIM7600G-H"  # what the flow names it (AT+CGMM: SIMCOM_SIM7600G-H)
 ENTRY_ID = "01JCALLSTACKTESTENTRY00001"
@@ -61,6 +62,16 @@ def make_entry(
         unique_id=unique_id,
         title=title,
     )
+
+
+def entry_device(device_registry: dr.DeviceRegistry, entry_id: str = ENTRY_ID) -> dr.DeviceEntry:
+    """The one device of the entry, found the same way on every supported HA.
+
+    (``device_registry.async_get_device`` is deprecated from 2026.x and raises in tests.)
+    """
+    [device] = dr.async_entries_for_config_entry(device_registry, entry_id)
+    assert device.identifiers == {(DOMAIN, entry_id)}
+    return device
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
@@ -119,9 +130,11 @@ def recordings(media_dir: Path) -> Path:
 def ha_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Syrupy with Home Assistant's serializer, stored in ``tests/ha/snapshots/``.
 
-    (The harness's own ``snapshot`` override loses to syrupy's fixture here.)
+    Registry entries keep only the attributes every supported HA has (snapshot_serializer.py),
+    so one snapshot file serves 2025.4 and 2026.x. (The harness's own ``snapshot`` override
+    loses to syrupy's fixture here.)
     """
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(VersionNeutralSnapshotExtension)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import selector as ha_selector
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -402,6 +403,26 @@ async def test_user_picker_audio_prefill_creates_entry(
     assert result["data"] == {CONF_AT_PORT: emu.at_link, CONF_AUDIO_PORT: emu.audio_link}
     assert result["result"].unique_id == modem_unique_id(emu.identity.imei)
     assert_private_data_hidden(result, emu)
+
+
+async def test_audio_port_field_is_the_serial_port_picker_where_ha_has_one(
+    hass: HomeAssistant, flow_emulator: Any
+) -> None:
+    """HA 2026.x: its serial port picker (ports, who uses them, manual entry); older: a text box."""
+    emu = flow_emulator
+    with host_ports([port_info(emu.at_path)], {emu.at_path: emu.at_link}):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
+        assert result["step_id"] == "audio"
+        [field] = [
+            value for key, value in result["data_schema"].schema.items() if key == CONF_AUDIO_PORT
+        ]
+        expected = "serial_port" if hasattr(ha_selector, "SerialPortSelector") else "text"
+        assert field.selector_type == expected
+
+        # Whichever it is, a typed path reaches our own checks (the picker's manual entry).
+        result = await configure(hass, result, {CONF_AUDIO_PORT: "/dev/callstack-no-such-port"})
+    assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_not_found"}
 
 
 async def test_user_picker_manual_choice(hass: HomeAssistant, flow_emulator: Any) -> None:
@@ -888,7 +909,6 @@ async def test_usb_discovery_creates_entry(hass: HomeAssistant, flow_emulator: A
     assert emu.identity.imei not in json.dumps(placeholders)
     flows = hass.config_entries.flow.async_progress()
     assert flows[0]["context"]["title_placeholders"] == {"name": placeholders["model"]}
-    assert flows[0]["context"]["confirm_only"] is True
 
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY

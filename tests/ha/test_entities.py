@@ -32,11 +32,11 @@ from custom_components.callstack.event import (  # noqa: E402
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import (  # noqa: E402
-    ENTRY_ID,
     EntryFactory,
     assert_translated_error,
     call_action,
     entity_id,
+    entry_device,
     state_of,
     wait_until,
 )
@@ -76,8 +76,7 @@ async def test_platform_snapshot(
     with only_platform(platform):
         entry = await entry_factory()
     await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
-    assert device == ha_snapshot(name="device")
+    assert entry_device(device_registry, entry.entry_id) == ha_snapshot(name="device")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

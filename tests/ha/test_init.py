@@ -21,17 +21,16 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_NMEA_PORT,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
-    DOMAIN,
 )
 from sim7600_emulator import Identity, Sim7600Emulator  # noqa: E402
 
 from .conftest import modem_unique_id  # noqa: E402
 from .fixtures import (  # noqa: E402
-    ENTRY_ID,
     EntryFactory,
     answered_call,
     call_action,
     entity_id,
+    entry_device,
     expected_message,
     make_entry,
     setup_entry,
@@ -89,8 +88,7 @@ async def test_setup_creates_device_without_imei(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """The entry loads and its device says what the modem is, but not who it is."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
-    assert device is not None
+    device = entry_device(device_registry)
     assert device.manufacturer == "SIMCom"
     assert device.model == "SIM7600G-H"  # AT+CGMM says SIMCOM_SIM7600G-H
     assert device.sw_version == emulator.variants.firmware

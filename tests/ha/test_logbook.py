@@ -41,8 +41,9 @@ def auto_enable_custom_integrations(recorder_mock: Any, enable_custom_integratio
 @pytest.fixture
 async def logbook(hass: HomeAssistant) -> AsyncGenerator[None]:
     """HA's recorder and logbook, as every install has them (its web server not listening:
-    the logbook's frontend dependency would start it)."""
-    with patch("homeassistant.components.http.start_http_server_and_save_config"):
+    the logbook's frontend dependency would start it; HomeAssistantHTTP.start is what binds on
+    every supported HA, and what the 2026.x test plugin patches itself)."""
+    with patch("homeassistant.components.http.HomeAssistantHTTP.start"):
         assert await async_setup_component(hass, "logbook", {})
         await hass.async_block_till_done()
         yield

@@ -68,15 +68,16 @@ def journal_write_gate(hass: HomeAssistant) -> Generator[WriteGate]:
     write = Store._async_write_data  # the harness's in-memory write
     load = Store.async_load
 
-    async def gated_write(store: Store[Any], path: str, data: dict[str, Any]) -> None:
+    # The written data comes last: (path, data) on HA 2025.4, (data) from 2026.x.
+    async def gated_write(store: Store[Any], *path_and_data: Any) -> None:
         if not (gate.armed and store.key == JOURNAL_KEY):
-            await write(store, path, data)
+            await write(store, *path_and_data)
             return
         gate.entered.set()
 
         async def slow_write() -> None:
             await hass.async_add_executor_job(gate.release.wait, 10)
-            await write(store, path, data)
+            await write(store, *path_and_data)
             gate.landed.set()
 
         # A write in the executor runs to its end even when its caller is cancelled.

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import datetime as dt
-import importlib.util
 import os
 from pathlib import Path
 import re
 import shutil
+import subprocess
 import time
 from typing import Any
 
@@ -25,6 +25,7 @@ import pytest
 
 from custom_components.callstack import config_flow, const
 from scripts import devstack
+from tests.helpers import STACK_PYTHON
 
 pytestmark = pytest.mark.stack
 
@@ -79,13 +80,29 @@ def test_devstack_speaks_the_config_flow() -> None:
     assert devstack.MANUAL_ENTRY == config_flow.MANUAL_ENTRY
 
 
+def _installed_ha(python: str) -> str:
+    """The version of the Home Assistant (with its frontend) that `python` runs."""
+    probe = subprocess.run(
+        [
+            python,
+            "-c",
+            "import hass_frontend; from homeassistant.const import __version__ as v; print(v)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode == 0, (
+        f"{python} cannot run Home Assistant with its frontend (run scripts/setup):\n"
+        + probe.stderr
+    )
+    return probe.stdout.strip()
+
+
 @pytest.mark.timeout(150)
-@pytest.mark.skipif(
-    importlib.util.find_spec("hass_frontend") is None,
-    reason="home-assistant-frontend is not installed: run scripts/setup (requirements_dev.txt)",
-)
 def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     """Onboard, add the entry, ring, see it in HA, give up ringing; then start again."""
+    version = _installed_ha(STACK_PYTHON)
     config = tmp_path / "config"
     config.mkdir()
     shutil.copy(devstack.DEFAULT_CONFIG / "configuration.yaml", config)
@@ -94,7 +111,7 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     tts_port = devstack.free_port()
     pids: list[int] = []
 
-    stack = devstack.start(config, run, port, tts_port=tts_port)
+    stack = devstack.start(config, run, port, tts_port=tts_port, python=STACK_PYTHON)
     try:
         assert stack.hass is not None
         assert stack.emulator is not None
@@ -109,6 +126,7 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         assert status == 200
         assert all(step["done"] for step in onboarding), onboarding
         core = stack._ok("GET", "/api/config")
+        assert core["version"] == version
         assert core["country"] == "DE"
         assert {"frontend", "history", "media_source", "callstack"} <= set(core["components"])
         entries = stack._ok("GET", "/api/config/config_entries/entry")
@@ -188,7 +206,7 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         # A second start on the same directories reuses the user, the token and the entry.
         token = stack.token
         stack.stop()
-        stack = devstack.start(config, run, port, tts_port=tts_port)
+        stack = devstack.start(config, run, port, tts_port=tts_port, python=STACK_PYTHON)
         assert stack.hass is not None
         assert stack.emulator is not None
         pids += [stack.hass.pid, stack.emulator.pid]

@@ -170,3 +170,29 @@ def test_every_exception_key_used_in_code_is_translated() -> None:
     assert len(used) > 20
     missing = {key for key in used if key not in exceptions}
     assert missing == set()
+
+
+def home_assistants_under_test() -> dict[str, str]:
+    """The Home Assistant versions the test command runs on (scripts/envs.sh)."""
+    envs = (ROOT / "scripts" / "envs.sh").read_text()
+    return dict(re.findall(r"^(OLDEST_HA|NEWEST_HA|STACK_HA)=(\S+)$", envs, re.MULTILINE))
+
+
+def test_hacs_minimum_is_the_oldest_tested_home_assistant() -> None:
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert hacs["homeassistant"] == home_assistants_under_test()["OLDEST_HA"]
+
+
+def test_this_run_is_on_a_home_assistant_the_test_command_names() -> None:
+    """scripts/with-ha's environments hold the versions scripts/test reports."""
+    from homeassistant.const import __version__
+
+    tested = home_assistants_under_test()
+    assert __version__ in {tested["OLDEST_HA"], tested["NEWEST_HA"]}
+
+
+def test_readme_names_every_tested_home_assistant() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Supported Home Assistant versions", 1)[1].split("\n## ", 1)[0]
+    for version in home_assistants_under_test().values():
+        assert f"| {version}" in section
