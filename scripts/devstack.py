@@ -568,6 +568,27 @@ class Stack:
                 results.append(reply.get("result"))
         return results
 
+    def confirm_http_config(self) -> None:
+        """Keep the HTTP settings of configuration.yaml (HA 2026.11 and later).
+
+        HA 2026.11 moves the `http:` settings into its storage on the first start and runs
+        them on trial: unless the user confirms them within minutes ("Confirm new HTTP
+        server configuration"), HA reverts to port 8123 and restarts. The settings are the
+        stack's own (loopback, its port), so it confirms them like the user would. Older HA
+        has no such command, and nothing to confirm.
+        """
+        assert self.token is not None
+        try:
+            [config] = asyncio.run(self.websocket(self.token, [{"type": "http/config"}]))
+        except StackError as err:
+            if "unknown_command" in str(err):
+                return
+            raise
+        pending = config.get("pending")
+        if pending is not None and pending.get("error") is None:
+            asyncio.run(self.websocket(self.token, [{"type": "http/config/promote"}]))
+            _LOGGER.info("confirmed the HTTP settings of configuration.yaml (HA 2026.11+)")
+
     # ---- the Callstack config entry ----------------------------------------------------
 
     def ensure_entry(self, sim_pin: str | None = None) -> dict[str, Any]:
@@ -790,6 +811,7 @@ def start(
         stack.wait_emulator()
         stack.wait_hass()
         stack.onboard()
+        stack.confirm_http_config()
         stack.ensure_entry(sim_pin)
         stack.ensure_tts_entry()
     except BaseException:

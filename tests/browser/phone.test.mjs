@@ -35,6 +35,7 @@ describe("Callstack in Home Assistant's UI", () => {
   before(async () => {
     browser = await launch();
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+    page.setDefaultTimeout(10000); // a failing step fails in seconds, not the suite's budget
   });
 
   after(async () => {
@@ -242,7 +243,7 @@ describe("Callstack in Home Assistant's UI", () => {
 
   test("record without a call in Developer tools shows the translated error", async () => {
     await page.goto(`${stack.url}/developer-tools/action`);
-    await page.getByRole("button", { name: /go to yaml mode/i }).click();
+    await page.getByRole("button", { name: /yaml mode/i }).first().click(); // 2025.4: "Go to YAML mode"
     const editor = page.locator("ha-code-editor .cm-content").first();
     await editor.click();
     await page.keyboard.press("Control+A");

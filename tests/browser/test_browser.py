@@ -32,7 +32,8 @@ HERE = Path(__file__).parent
 SPEC = HERE / "phone.test.mjs"
 CHROMIUM = Path("/usr/bin/chromium")
 SUITE_TIMEOUT = 300
-DASHBOARD = "lovelace/phone"
+DASHBOARD_URL = "callstack-phone"
+DASHBOARD = f"{DASHBOARD_URL}/phone"
 
 
 def _missing() -> str | None:
@@ -137,11 +138,19 @@ def _prepare(stack: devstack.Stack) -> dict[str, Any]:
             }
         ]
     }
-    _, devices = asyncio.run(
+    *_, devices = asyncio.run(
         stack.websocket(
             stack.token,
             [
-                {"type": "lovelace/config/save", "config": dashboard},
+                # A dashboard of its own: HA 2026.11's default Overview is a new built-in
+                # dashboard, not the one lovelace/config/save without url_path fills.
+                {
+                    "type": "lovelace/dashboards/create",
+                    "url_path": DASHBOARD_URL,
+                    "title": "Phone",
+                    "mode": "storage",
+                },
+                {"type": "lovelace/config/save", "url_path": DASHBOARD_URL, "config": dashboard},
                 {"type": "config/device_registry/list"},
             ],
         )
