@@ -132,7 +132,7 @@ def test_half_samples_are_refused() -> None:
 
 
 def test_cpu_per_second_of_call_audio_is_small() -> None:
-    """A regression guard, not the benchmark (that is benchmarks/assist.py): 60 s of
+    """A regression guard, not the benchmark (benchmarks/assist.py measures it): 60 s of
     20 ms frames must take far less than the 1.2 s (2 % of a core) the whole Assist path
     may cost, even on a busy machine."""
     frame = tone(1000.0, 8000, 0.02)
