@@ -1,0 +1,164 @@
+"""Assist over a call, through HA's real pipeline (stub STT, agent and TTS) and the
+emulator: who is answered and when, the turns, the events, the satellite's states, and
+every way a conversation ends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
+
+pytest.register_assert_rewrite("tests.ha.fixtures", "tests.ha.assist_stack")
+
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_ASSIST,
+    CONF_ASSIST_CALLERS,
+    CONF_ASSIST_RINGS,
+    CONF_ASSIST_SILENCE,
+    EVENT_CALL,
+)
+from custom_components.callstack.sim7600.assist_audio import prompt_tone  # noqa: E402
+from sim7600_emulator import Sim7600Emulator  # noqa: E402
+from tests.conftest import FAST_AUDIO  # noqa: E402
+
+from .assist_stack import AssistStack  # noqa: E402
+from .fixtures import EntryFactory, entity_id, state_of, wait_until  # noqa: E402
+
+pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
+
+RING_INTERVAL = 0.1
+
+
+def assist_options(callers: list[str], *, rings: int = 2, silence: int = 3) -> dict[str, Any]:
+    return {
+        CONF_ASSIST: {
+            CONF_ASSIST_CALLERS: callers,
+            CONF_ASSIST_RINGS: rings,
+            CONF_ASSIST_SILENCE: silence,
+        }
+    }
+
+
+async def assist_entry(
+    entry_factory: EntryFactory, emulator: Sim7600Emulator, **options: Any
+) -> Any:
+    """The modem with Assist for caller 0 (national form in the list: it must match)."""
+    entry = await entry_factory(
+        options=assist_options([emulator.identity.callers_national[0]], **options)
+    )
+    entry.runtime_data.modem.audio.speed = FAST_AUDIO  # play as fast as the emulator
+    return entry
+
+
+def satellite(hass: HomeAssistant) -> Any:
+    return state_of(hass, "assist_satellite", "assist_satellite")
+
+
+def satellite_states(hass: HomeAssistant) -> list[str]:
+    """Every state the satellite takes from now on."""
+    seen: list[str] = []
+    target = entity_id(hass, "assist_satellite", "assist_satellite")
+
+    def listener(event: Any) -> None:
+        if event.data["entity_id"] == target and event.data["new_state"] is not None:
+            seen.append(event.data["new_state"].state)
+
+    hass.bus.async_listen("state_changed", listener)
+    return seen
+
+
+async def test_the_satellite_and_its_selects_exist_per_modem(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    await assist_entry(entry_factory, emulator)
+    assert satellite(hass).state == "idle"
+    entry_id = "01JCALLSTACKTESTENTRY00001"
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    pipeline = registry.async_get_entity_id("select", "callstack", f"{entry_id}-pipeline")
+    vad = registry.async_get_entity_id("select", "callstack", f"{entry_id}-vad_sensitivity")
+    assert pipeline is not None
+    assert vad is not None
+    assert hass.states.get(pipeline).state == "preferred"
+    assert hass.states.get(vad).state == "default"
+
+
+async def test_a_caller_not_on_the_list_is_a_normal_call(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """It rings on and on: never answered, never a pipeline run."""
+    await assist_entry(entry_factory, emulator, rings=1)
+    await emulator.incoming_call(emulator.identity.callers[1], ring_interval=RING_INTERVAL)
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming", what="ringing"
+    )
+    await asyncio.sleep(10 * RING_INTERVAL)
+    assert "ATA" not in emulator.commands
+    assert assist_stack.stt.heard == []
+    assert satellite(hass).state == "idle"
+    assert state_of(hass, "sensor", "call_state").state == "incoming"
+
+
+async def test_a_withheld_number_is_never_answered(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    await assist_entry(entry_factory, emulator, rings=1)
+    await emulator.incoming_call("", ring_interval=RING_INTERVAL)
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming", what="ringing"
+    )
+    await asyncio.sleep(10 * RING_INTERVAL)
+    assert "ATA" not in emulator.commands
+    assert assist_stack.stt.heard == []
+
+
+async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_the_call(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """Answered at the third RING; the prompt tone reaches the caller; the caller says
+    nothing for 3 s (the emulator's test signal is not speech), so Assist hangs up. The
+    turn is an assist_start / assist_end pair with the pipeline run id, on the bus and
+    the call event entity; the satellite listened, then went back to idle."""
+    entry = await assist_entry(entry_factory, emulator, rings=3, silence=3)
+    events = async_capture_events(hass, EVENT_CALL)
+    states = satellite_states(hass)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(hass, lambda: "ATA" in emulator.commands, what="the answer")
+    call = entry.runtime_data.modem.snapshot.call
+    assert call is not None
+    assert call.rings == 3
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "call_state").state == "idle",
+        timeout=15,
+        what="the hang-up",
+    )
+    assert any(command.startswith("AT+CHUP") or command == "ATH" for command in emulator.commands)
+    assert prompt_tone(8000) in bytes(emulator.audio_received)
+    kinds = [(event.data["type"], event.data.get("outcome")) for event in events]
+    assert ("assist_start", None) in kinds
+    assert ("assist_end", "silence") in kinds
+    start = next(event.data for event in events if event.data["type"] == "assist_start")
+    assert start["pipeline_run_id"]
+    assert start["conversation_id"]
+    assert "listening" in states
+    assert satellite(hass).state == "idle"
+    call_event = state_of(hass, "event", "call")
+    assert call_event.attributes["event_type"] in ("assist_end", "ended")
+    assert assist_stack.agent.requests == []  # nothing was said, nothing was acted on
