@@ -162,3 +162,37 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     call_event = state_of(hass, "event", "call")
     assert call_event.attributes["event_type"] in ("assist_end", "ended")
     assert assist_stack.agent.requests == []  # nothing was said, nothing was acted on
+
+
+async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssistant) -> None:
+    from homeassistant.data_entry_flow import FlowResultType
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from custom_components.callstack.const import CONF_ASSIST_DIAL, CONF_AT_PORT, DOMAIN
+
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    base = {"signal_interval": 60, "recordings_folder": "callstack"}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    bad = {CONF_ASSIST_CALLERS: ["+49 155 5123"], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_ASSIST: bad}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_ASSIST: "invalid_assist_number"}
+    good = {
+        CONF_ASSIST_CALLERS: [" +4915551234567 ", "", "+4915551234567", "015551234568"],
+        CONF_ASSIST_RINGS: 3,
+        CONF_ASSIST_SILENCE: 20,
+        CONF_ASSIST_DIAL: "+4915551234567",
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_ASSIST: good}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_ASSIST] == {
+        CONF_ASSIST_CALLERS: ["+4915551234567", "015551234568"],
+        CONF_ASSIST_RINGS: 3,
+        CONF_ASSIST_SILENCE: 20,
+        CONF_ASSIST_DIAL: "+4915551234567",
+    }
