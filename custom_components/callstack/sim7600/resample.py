@@ -113,9 +113,17 @@ def _every(samples: bytes, step: int) -> bytes:
     return audioop.tomono(samples + bytes(_WIDE), _WIDE, 1, 0)
 
 
-def _check(pcm: bytes) -> None:
-    if len(pcm) % SAMPLE_WIDTH:
-        raise ValueError("PCM must hold whole 16-bit samples")
+class _Samples:
+    """Whole samples out of chunks of any byte length (a port read can end mid-sample)."""
+
+    def __init__(self) -> None:
+        self._odd = b""
+
+    def whole(self, pcm: bytes) -> bytes:
+        data = self._odd + pcm
+        cut = len(data) - len(data) % SAMPLE_WIDTH
+        self._odd = data[cut:]
+        return data[:cut]
 
 
 class Upsampler:
@@ -126,10 +134,12 @@ class Upsampler:
 
     def __init__(self) -> None:
         self._history = bytes((len(_EVEN_BRANCH) - 1) * _WIDE)  # widened input
+        self._samples = _Samples()
+        self._flushed = False
 
     def process(self, pcm: bytes) -> bytes:
-        """Resample the next chunk (any whole number of samples)."""
-        _check(pcm)
+        """Resample the next chunk (any length; half a sample waits for its other half)."""
+        pcm = self._samples.whole(pcm)
         count = len(pcm) // SAMPLE_WIDTH
         if not count:
             return b""
@@ -147,6 +157,22 @@ class Upsampler:
             SAMPLE_WIDTH,
         )
 
+    def flush(self) -> bytes:
+        """The filter's tail (the output the last input samples still owe), once."""
+        if self._flushed:
+            return b""
+        self._flushed = True
+        return self.process(bytes((_HALF_TAPS + 1) * SAMPLE_WIDTH))
+
+
+def upsample(pcm: bytes) -> bytes:
+    """A whole recording at twice its rate, aligned: the filter's delay (33 output
+    samples) taken out, exactly twice as many samples as went in."""
+    upsampler = Upsampler()
+    out = upsampler.process(pcm) + upsampler.flush()
+    skip = round(2 * Upsampler.delay) * SAMPLE_WIDTH
+    return out[skip : skip + 2 * (len(pcm) // SAMPLE_WIDTH) * SAMPLE_WIDTH]
+
 
 class Downsampler:
     """Signed 16-bit mono PCM at rate *2r* in, at *r* out (low-passed first)."""
@@ -157,10 +183,11 @@ class Downsampler:
     def __init__(self) -> None:
         self._history = bytes((len(_TAPS) - 1) * _WIDE)
         self._count = 0  # input samples seen: which of them are kept
+        self._samples = _Samples()
 
     def process(self, pcm: bytes) -> bytes:
         """Resample the next chunk; an odd sample count is fine (the phase carries over)."""
-        _check(pcm)
+        pcm = self._samples.whole(pcm)
         count = len(pcm) // SAMPLE_WIDTH
         if not count:
             return b""
