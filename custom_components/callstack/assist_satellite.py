@@ -35,9 +35,11 @@ import wave
 from homeassistant.components import tts
 from homeassistant.components.assist_pipeline import PipelineEvent, PipelineEventType
 from homeassistant.components.assist_satellite import (
+    AssistSatelliteAnnouncement,
     AssistSatelliteConfiguration,
     AssistSatelliteEntity,
     AssistSatelliteEntityDescription,
+    AssistSatelliteEntityFeature,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -49,8 +51,9 @@ from .const import DOMAIN
 from .coordinator import CallstackConfigEntry, CallstackCoordinator
 from .entity import CallstackEntity
 from .select import satellite_select_prefix
-from .sim7600.assist_audio import CallerVoice, VoiceChunk, prompt_tone
+from .sim7600.assist_audio import CallerVoice, VoiceChunk, chime, prompt_tone
 from .sim7600.caller_audio import DtmfPress
+from .sim7600.calls import DialResult
 from .sim7600.errors import Sim7600Error
 from .sim7600.events import ModemEvent
 from .sim7600.model import CallInfo, CallState
@@ -61,6 +64,8 @@ _LOGGER = logging.getLogger(__name__)
 PARALLEL_UPDATES = 0
 
 BRIDGE_TIMEOUT = 15.0  # answered, but the call audio never started
+DIAL_TIMEOUT = 45.0  # announce / start_conversation: ringing this long is "no answer"
+ANSWER_PAUSE = 0.5  # after the callee answers: the phone reaches the ear
 STALL_SECONDS = 2.0  # no caller audio for this long: the call is gone
 MAX_FAILED_TURNS = 3  # pipeline errors in a row (nothing understood) before hanging up
 _QUEUED_FRAMES = 250  # 5 s of caller audio may wait while the pipeline starts
@@ -87,6 +92,8 @@ class _Turn:
 
     run_id: str | None = None
     tts_url: str | None = None
+    heard: bool = False  # speech-to-text gave a text
+    intent_started: bool = False
     intent_ended: bool = False
     spoke: bool = False  # the agent's answer has speech
     error: str | None = None  # the pipeline's error code
@@ -118,6 +125,12 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         self._call: tuple[str, str | None] | None = None  # the call we took
         self._call_gone = False
         self._turn: _Turn | None = None
+        if self._options.dial:
+            # Both features exist in every supported HA; without a number to call, neither.
+            self._attr_supported_features = (
+                AssistSatelliteEntityFeature.ANNOUNCE
+                | AssistSatelliteEntityFeature.START_CONVERSATION
+            )
 
     # ---- what the base class asks -----------------------------------------------------
 
@@ -309,6 +322,8 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                 self.tts_response_finished()
         if turn.intent_ended and not turn.spoke:
             return "agent"  # an answer with nothing to say: the agent is done
+        if turn.heard and not turn.intent_started and turn.error is None:
+            return "asked"  # HA 2026.11's ask_question: the run ended with the answer
         return "error"
 
     async def _stt_audio(self, voice: CallerVoice, turn: _Turn, preroll: list[bytes]) -> Any:
@@ -348,6 +363,10 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
             case PipelineEventType.RUN_START:
                 # The run id is not in the event; HA's debug store has it a moment later.
                 self.hass.loop.call_soon(self._fire_start, turn, event)
+            case PipelineEventType.STT_END:
+                turn.heard = True
+            case PipelineEventType.INTENT_START:
+                turn.intent_started = True
             case PipelineEventType.INTENT_END:
                 turn.intent_ended = True
                 response = (data.get("intent_output") or {}).get("response") or {}
@@ -373,6 +392,81 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
 
     def _event_data(self, turn: _Turn) -> dict[str, object]:
         return {"pipeline_run_id": turn.run_id, "conversation_id": self._conversation_id}
+
+    # ---- Assist calls out ---------------------------------------------------------------
+
+    async def async_announce(self, announcement: AssistSatelliteAnnouncement) -> None:
+        """``assist_satellite.announce``: call the number in the options, speak, hang up."""
+        modem = self.coordinator.modem
+        await self._async_call_out()
+        try:
+            await self._async_play_announcement(announcement)
+        finally:
+            if modem.snapshot.call_state is CallState.ACTIVE:
+                with contextlib.suppress(Sim7600Error):
+                    await modem.hang_up()
+
+    async def async_start_conversation(
+        self, start_announcement: AssistSatelliteAnnouncement
+    ) -> None:
+        """``assist_satellite.start_conversation`` (and HA 2026.11's ``ask_question``):
+        call, speak, then listen: the conversation goes on as for a call that came in,
+        in the conversation HA started for it. Returns once the message was spoken."""
+        modem = self.coordinator.modem
+        await self._async_call_out()
+        try:
+            await self._async_play_announcement(start_announcement)
+        except BaseException:
+            if modem.snapshot.call_state is CallState.ACTIVE:
+                with contextlib.suppress(Sim7600Error):
+                    await modem.hang_up()
+            raise
+        self._call = _key(modem.snapshot.call)
+        self._call_gone = False
+        self._conversation = self.coordinator.config_entry.async_create_background_task(
+            self.hass, self._async_converse(), "callstack assist conversation"
+        )
+
+    async def _async_call_out(self) -> None:
+        """Dial the number of the options and wait for the callee and the call audio."""
+        modem = self.coordinator.modem
+        number = self._options.dial
+        if number is None:  # the features are off then; an old call is refused plainly
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="assist_no_number")
+        if self._conversation is not None or modem.snapshot.call_state is not CallState.IDLE:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="assist_line_busy")
+        try:
+            result = await modem.dial(number, DIAL_TIMEOUT)
+        except Sim7600Error as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="assist_line_busy"
+            ) from err
+        if result is not DialResult.ANSWERED:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="assist_not_answered",
+                translation_placeholders={"result": result.value},
+            )
+        audio = modem.audio
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BRIDGE_TIMEOUT
+        while not audio.running:
+            snapshot = modem.snapshot  # (read anew: the call moves while this waits)
+            if loop.time() > deadline or snapshot.call_state is not CallState.ACTIVE:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="assist_no_call_audio"
+                )
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(ANSWER_PAUSE / audio.speed)
+
+    async def _async_play_announcement(self, announcement: AssistSatelliteAnnouncement) -> None:
+        if announcement.preannounce_media_id:
+            await self._async_play_pcm(chime(self.coordinator.modem.audio.sample_rate))
+        if announcement.tts_token is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="assist_announce_media"
+            )
+        await self._async_play_pcm(await self._async_tts_pcm(announcement.tts_token))
 
     # ---- speaking into the call -------------------------------------------------------
 

@@ -16,11 +16,12 @@ pytest.register_assert_rewrite("tests.ha.fixtures", "tests.ha.assist_stack")
 from custom_components.callstack.const import (  # noqa: E402
     CONF_ASSIST,
     CONF_ASSIST_CALLERS,
+    CONF_ASSIST_DIAL,
     CONF_ASSIST_RINGS,
     CONF_ASSIST_SILENCE,
     EVENT_CALL,
 )
-from custom_components.callstack.sim7600.assist_audio import prompt_tone  # noqa: E402
+from custom_components.callstack.sim7600.assist_audio import chime, prompt_tone  # noqa: E402
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 from tests.conftest import FAST_AUDIO  # noqa: E402
 
@@ -196,3 +197,127 @@ async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssist
         CONF_ASSIST_SILENCE: 20,
         CONF_ASSIST_DIAL: "+4915551234567",
     }
+
+
+# ---- Assist calls out: announce and start_conversation ------------------------------------
+
+DIAL = "+4915559876543"
+
+
+async def calling_entry(
+    entry_factory: EntryFactory, emulator: Sim7600Emulator, **options: Any
+) -> Any:
+    """The modem with a number for Assist to call (and nobody allowed to call in)."""
+    settings = assist_options([], **options)
+    settings[CONF_ASSIST][CONF_ASSIST_DIAL] = DIAL
+    entry = await entry_factory(options=settings)
+    entry.runtime_data.modem.audio.speed = FAST_AUDIO
+    return entry
+
+
+async def test_announce_dials_speaks_and_hangs_up(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """The callee hears the chime, then the message as TTS made it in the bridge's own
+    format (WAV, 8 kHz, mono, 16-bit); then Assist hangs up."""
+    await calling_entry(entry_factory, emulator)
+    emulator.set_dial_outcome("answer", 0.1)
+    target = entity_id(hass, "assist_satellite", "assist_satellite")
+    assert satellite(hass).attributes["supported_features"] == 3  # announce, start_conversation
+    await hass.services.async_call(
+        "assist_satellite",
+        "announce",
+        {"entity_id": target, "message": "The garage door is open"},
+        blocking=True,
+    )
+    assert f"ATD{DIAL};" in emulator.commands
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="hang-up"
+    )
+    heard = bytes(emulator.audio_received)
+    assert heard.startswith(chime(8000))
+    # Then the 1 s answer as 8 kHz 16-bit mono (anything else is refused, not played),
+    # padded to whole 20 ms frames: 8000 samples after the chime's frames.
+    frames = -(-len(chime(8000)) // 320) + 8000 // 160
+    assert len(heard) == frames * 320
+    assert [message for message, _ in assist_stack.tts.messages] == ["The garage door is open"]
+    assert satellite(hass).state == "idle"
+
+
+async def test_announce_that_nobody_answers_fails_plainly(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    from homeassistant.exceptions import HomeAssistantError
+
+    await calling_entry(entry_factory, emulator)
+    emulator.set_dial_outcome("busy", 0.1)
+    target = entity_id(hass, "assist_satellite", "assist_satellite")
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            "assist_satellite",
+            "announce",
+            {"entity_id": target, "message": "Anyone there?"},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "assist_not_answered"
+    assert caught.value.translation_placeholders == {"result": "busy"}
+    assert emulator.audio_received == bytearray()
+    assert satellite(hass).state == "idle"
+
+
+async def test_without_a_number_to_call_the_satellite_offers_no_calling_out(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    from homeassistant.exceptions import HomeAssistantError
+
+    await assist_entry(entry_factory, emulator)
+    assert satellite(hass).attributes["supported_features"] == 0
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "assist_satellite",
+            "announce",
+            {"entity_id": entity_id(hass, "assist_satellite", "assist_satellite"), "message": "x"},
+            blocking=True,
+        )
+    assert not any(command.startswith("ATD") for command in emulator.commands)
+
+
+async def test_start_conversation_dials_speaks_then_listens(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """After the message the conversation goes on as for a call that came in: the
+    prompt, then (the callee says nothing) silence ends it."""
+    await calling_entry(entry_factory, emulator, silence=3)
+    emulator.set_dial_outcome("answer", 0.1)
+    events = async_capture_events(hass, EVENT_CALL)
+    await hass.services.async_call(
+        "assist_satellite",
+        "start_conversation",
+        {
+            "entity_id": entity_id(hass, "assist_satellite", "assist_satellite"),
+            "start_message": "The garage door is open. Shall I close it?",
+        },
+        blocking=True,
+    )
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", "call_state").state == "idle",
+        timeout=15,
+        what="the end of the conversation",
+    )
+    heard = bytes(emulator.audio_received)
+    assert heard.index(chime(8000)) < heard.index(prompt_tone(8000))
+    outcomes = [event.data.get("outcome") for event in events if event.data["type"] == "assist_end"]
+    assert outcomes == ["silence"]

@@ -108,10 +108,19 @@ class CallerVoice:
 def prompt_tone(rate: int) -> bytes:
     """The "speak now" cue: two short rising beeps (660 then 880 Hz, 90 ms each, 5 ms
     ramps, -12 dBFS), 16-bit mono PCM at ``rate``."""
+    return _notes(rate, (660.0, 880.0), 0.09)
+
+
+def chime(rate: int) -> bytes:
+    """Before an announcement (HA's "preannounce"): two falling notes (784 then 523 Hz,
+    150 ms each, 5 ms ramps, -12 dBFS), unlike the rising "speak now" prompt."""
+    return _notes(rate, (784.0, 523.0), 0.15)
+
+
+def _notes(rate: int, frequencies: tuple[float, ...], seconds: float) -> bytes:
     pcm = bytearray()
-    for frequency in (660.0, 880.0):
-        samples = round(0.09 * rate)
-        ramp = round(0.005 * rate)
+    samples, ramp = round(seconds * rate), round(0.005 * rate)
+    for frequency in frequencies:
         for n in range(samples):
             envelope = min(1.0, n / ramp, (samples - 1 - n) / ramp)
             value = round(8192 * envelope * math.sin(2 * math.pi * frequency * n / rate))
