@@ -321,3 +321,30 @@ async def test_start_conversation_dials_speaks_then_listens(
     assert heard.index(chime(8000)) < heard.index(prompt_tone(8000))
     outcomes = [event.data.get("outcome") for event in events if event.data["type"] == "assist_end"]
     assert outcomes == ["silence"]
+
+
+async def test_hanging_up_mid_turn_ends_the_run_and_leaves_no_task(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """The caller hangs up while Assist listens: the pipeline run is cancelled, the turn
+    ends ``hang_up``, the satellite is idle and nothing of the conversation keeps running."""
+    await assist_entry(entry_factory, emulator, rings=1, silence=60)
+    events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
+    await emulator.remote_hang_up()
+    await wait_until(
+        hass, lambda: any(e.data.get("outcome") == "hang_up" for e in events), what="the end"
+    )
+    await hass.async_block_till_done()
+    assert satellite(hass).state == "idle"
+    lingering = [
+        task.get_name()
+        for task in asyncio.all_tasks()
+        if "assist" in task.get_name() or "pipeline" in task.get_name()
+    ]
+    assert lingering == []
+    assert not any(command in ("ATH", "AT+CHUP") for command in emulator.commands)
