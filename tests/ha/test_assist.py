@@ -173,16 +173,22 @@ async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssist
 
     entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
     entry.add_to_hass(hass)
-    base = {"signal_interval": 60, "recordings_folder": "callstack"}
+    base = {
+        "signal_interval": 60,
+        "sms_part_timeout": 24,
+        "recordings_folder": "callstack",
+        "bus_event_private_data": True,
+        "logbook_message_text": False,
+    }
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    bad = {CONF_ASSIST_CALLERS: ["+49 155 5123"], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10}
+    bad = {CONF_ASSIST_CALLERS: ["call me maybe"], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**base, CONF_ASSIST: bad}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_ASSIST: "invalid_assist_number"}
     good = {
-        CONF_ASSIST_CALLERS: [" +4915551234567 ", "", "+4915551234567", "015551234568"],
+        CONF_ASSIST_CALLERS: [" +49 1555 1234567 ", "", "+4915551234567", "(01555) 1234568"],
         CONF_ASSIST_RINGS: 3,
         CONF_ASSIST_SILENCE: 20,
         CONF_ASSIST_DIAL: "+4915551234567",

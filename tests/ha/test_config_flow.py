@@ -1543,6 +1543,7 @@ async def test_options_empty_optional_fields_mean_off(hass: HomeAssistant) -> No
         **REQUIRED_OPTIONS,
         CONF_REGISTRATION_WATCHDOG: 0,
         CONF_SMS_RECIPIENTS: [],
+        CONF_ASSIST: {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10},
     }
 
 
