@@ -98,6 +98,7 @@ class _Turn:
     spoke: bool = False  # the agent's answer has speech
     error: str | None = None  # the pipeline's error code
     silence: bool = False  # the caller said nothing in time
+    speech: bool = False  # HA's pipeline VAD heard the caller start
     call_ended: bool = False
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -331,8 +332,8 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         the request), the caller stays silent too long or the call ends."""
         for pcm in preroll:
             yield pcm
-        heard = bool(preroll)
-        silent = 0.0  # seconds of audio without speech before any speech
+        silent = 0.0  # seconds of audio before the pipeline's VAD heard speech
+        voice.detect = False  # the pipeline's VAD listens now (STT_VAD_START)
         while True:
             try:
                 async with asyncio.timeout(STALL_SECONDS):
@@ -342,9 +343,7 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                 return
             if isinstance(item, DtmfPress):
                 continue
-            if item.speech:
-                heard = True
-            elif not heard:
+            if not (preroll or turn.speech):
                 silent += _FRAME_SECONDS
                 if silent >= self._options.silence:
                     turn.silence = True
@@ -363,6 +362,8 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
             case PipelineEventType.RUN_START:
                 # The run id is not in the event; HA's debug store has it a moment later.
                 self.hass.loop.call_soon(self._fire_start, turn, event)
+            case PipelineEventType.STT_VAD_START:
+                turn.speech = True
             case PipelineEventType.STT_END:
                 turn.heard = True
             case PipelineEventType.INTENT_START:
@@ -474,6 +475,7 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         """Play the TTS answer; stop it when the caller speaks over it or presses a key."""
         pcm = await self._async_tts_pcm(url)
         voice.clear()
+        voice.detect = True
         playing = asyncio.ensure_future(self._async_play_pcm(pcm))
         recent: deque[bytes] = deque(maxlen=_PREROLL_FRAMES)
         try:

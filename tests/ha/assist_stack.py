@@ -150,11 +150,9 @@ class AssistStack:
     answers: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-async def assist_stack(hass: HomeAssistant, tmp_path: Path) -> AssistStack:
+async def async_setup_assist_stack(hass: HomeAssistant) -> AssistStack:
     """HA's pipeline set up with the stubs as its STT, agent and TTS (the preferred
-    pipeline); FFmpeg (Debian's) converts TTS as HA does."""
-    hass.config.config_dir = str(tmp_path)
+    pipeline); FFmpeg (Debian's) converts TTS as HA does. The benchmarks use it too."""
     for component in ("homeassistant", "ffmpeg", "stt", "tts", "conversation", "assist_pipeline"):
         assert await async_setup_component(hass, component, {})
     stack = AssistStack(StubStt(), StubAgent(), StubTts())
@@ -174,3 +172,10 @@ async def assist_stack(hass: HomeAssistant, tmp_path: Path) -> AssistStack:
         tts_language="en",
     )
     return stack
+
+
+@pytest.fixture
+async def assist_stack(hass: HomeAssistant, tmp_path: Path) -> AssistStack:
+    """:func:`async_setup_assist_stack`, its TTS cache in tmp_path."""
+    hass.config.config_dir = str(tmp_path)
+    return await async_setup_assist_stack(hass)

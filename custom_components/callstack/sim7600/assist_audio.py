@@ -64,7 +64,8 @@ class SpeechDetector:
 
 @dataclass(frozen=True, slots=True)
 class VoiceChunk:
-    """20 ms of the caller at 16 kHz, and whether the detector heard speech in it."""
+    """20 ms of the caller at 16 kHz, and whether the detector heard speech in it
+    (always False while detection is off)."""
 
     pcm: bytes
     speech: bool
@@ -80,6 +81,9 @@ class CallerVoice:
         self._stream = stream
         self._upsampler = Upsampler() if rate != STT_RATE else None
         self.detector = SpeechDetector()
+        # Off while HA's pipeline listens (its own VAD runs then; one is enough), on while
+        # an answer plays (barge-in): pymicro-vad is most of this path's cost.
+        self.detect = True
 
     def __aiter__(self) -> Self:
         return self
@@ -93,7 +97,7 @@ class CallerVoice:
     def convert(self, frame: AudioFrame) -> VoiceChunk:
         """One frame to 16 kHz, marked (the async iterator does this for each frame)."""
         pcm = self._upsampler.process(frame.pcm) if self._upsampler else frame.pcm
-        return VoiceChunk(pcm, self.detector.process(pcm), frame.received)
+        return VoiceChunk(pcm, self.detect and self.detector.process(pcm), frame.received)
 
     def clear(self) -> None:
         """Drop the audio queued so far (what arrived while the prompt played)."""
