@@ -156,7 +156,10 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     assert ("assist_start", None) in kinds
     assert ("assist_end", "silence") in kinds
     start = next(event.data for event in events if event.data["type"] == "assist_start")
-    assert start["pipeline_run_id"]
+    # The run id is the one HA's pipeline debug view lists for this run.
+    debug = hass.data["assist_pipeline"].pipeline_debug
+    (runs,) = debug.values()
+    assert list(runs) == [start["pipeline_run_id"]]
     assert start["conversation_id"]
     assert "listening" in states
     assert satellite(hass).state == "idle"
