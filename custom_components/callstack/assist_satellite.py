@@ -56,7 +56,7 @@ from .sim7600.caller_audio import DtmfPress
 from .sim7600.calls import DialResult
 from .sim7600.errors import Sim7600Error
 from .sim7600.events import ModemEvent
-from .sim7600.model import CallInfo, CallState
+from .sim7600.model import BridgeState, CallInfo, CallState
 from .sim7600.wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
@@ -242,11 +242,12 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         try:
             voice = await self._async_listen()
             if voice is None:
-                return
-            _LOGGER.info("Assist took a call")
+                reason = "no_audio"  # answered, but nobody can hear anybody: hang up
+            else:
+                _LOGGER.info("Assist took a call")
             preroll: list[bytes] | None = None
             failures = 0
-            while True:
+            while voice is not None:
                 turn = await self._async_turn(voice, preroll)
                 preroll = None
                 outcome = await self._async_after_turn(turn, voice)
@@ -292,7 +293,7 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BRIDGE_TIMEOUT
         while not audio.running:
-            if loop.time() > deadline:
+            if loop.time() > deadline or audio.state is BridgeState.FAILED:
                 _LOGGER.warning("The call audio did not start; Assist cannot take the call")
                 return None
             await asyncio.sleep(0.05)

@@ -48,7 +48,7 @@ async def assist_entry(
 ) -> Any:
     """The modem with Assist for caller 0 (national form in the list: it must match)."""
     entry = await entry_factory(
-        options=assist_options([emulator.identity.callers_national[0]], **options)
+        emulator, options=assist_options([emulator.identity.callers_national[0]], **options)
     )
     entry.runtime_data.modem.audio.speed = FAST_AUDIO  # play as fast as the emulator
     return entry
@@ -357,3 +357,35 @@ async def test_hanging_up_mid_turn_ends_the_run_and_leaves_no_task(
     ]
     assert lingering == []
     assert not any(command in ("ATH", "AT+CHUP") for command in emulator.commands)
+
+
+async def test_a_call_whose_audio_never_starts_is_hung_up(
+    hass: HomeAssistant,
+    identity: Any,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answered, but the modem keeps refusing PCM: nobody could hear anybody, so Assist
+    hangs up (with one warning) instead of holding a silent line open."""
+    from custom_components.callstack.sim7600 import audio
+    from sim7600_emulator import Variants
+
+    monkeypatch.setattr(audio, "REGISTER_TIMEOUT", 0.3)
+    async with Sim7600Emulator(
+        identity, Variants(cpcmreg_refusals=10_000), audio_speed=FAST_AUDIO
+    ) as emu:
+        await emu.start_pty()
+        await assist_entry(entry_factory, emu, rings=1)
+        await emu.incoming_call(emu.identity.callers[0], ring_interval=RING_INTERVAL)
+        await wait_until(hass, lambda: "ATA" in emu.commands, what="the answer")
+        await wait_until(
+            hass,
+            lambda: state_of(hass, "sensor", "call_state").state == "idle",
+            timeout=10,
+            what="the hang-up",
+        )
+        assert assist_stack.stt.heard == []
+        assert satellite(hass).state == "idle"
+        for entry in hass.config_entries.async_entries("callstack"):
+            await hass.config_entries.async_unload(entry.entry_id)
