@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 from pathlib import Path
@@ -483,3 +484,31 @@ async def test_a_closed_caller_stream_is_no_longer_fed(in_call: Modem) -> None:
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
     assert not in_call.audio._listeners
+
+
+async def test_a_caller_stream_is_fed_every_frame_not_in_held_batches(
+    identity: Identity,
+) -> None:
+    """At real time the bridge holds reads (a few wake-ups a second) while it only
+    records; a listener (Assist) gets each 20 ms frame as it comes instead, so the end of
+    what the caller said is seen at once. Held, frames would come in 200 ms batches."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            await asyncio.sleep(0.5)  # past the bridge's first moments (never held)
+            stream = modem.audio.listen(max_frames=1000)
+            times = []
+            async for item in stream:
+                if isinstance(item, AudioFrame):
+                    times.append(item.received)
+                if len(times) == 40:
+                    break
+            stream.close()
+        finally:
+            await modem.close()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times[5:])]
+    assert max(gaps) < 0.12  # generous for a loaded machine; held reads give 0.2 s
+    assert statistics.median(gaps) < 0.04
