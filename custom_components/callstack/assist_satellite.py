@@ -27,10 +27,8 @@ import asyncio
 from collections import deque
 import contextlib
 from dataclasses import dataclass, field
-import io
 import logging
 from typing import Any
-import wave
 
 from homeassistant.components import tts
 from homeassistant.components.assist_pipeline import PipelineEvent, PipelineEventType
@@ -50,14 +48,15 @@ from .assist_options import AssistOptions
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry, CallstackCoordinator
 from .entity import CallstackEntity
+from .media import async_audio_source
 from .select import satellite_select_prefix
 from .sim7600.assist_audio import CallerVoice, VoiceChunk, chime, prompt_tone
+from .sim7600.audio_source import AudioSource, PcmSource
 from .sim7600.caller_audio import DtmfPress
 from .sim7600.calls import DialResult
 from .sim7600.errors import Sim7600Error
 from .sim7600.events import ModemEvent
 from .sim7600.model import BridgeState, CallInfo, CallState
-from .sim7600.wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -462,22 +461,27 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         await asyncio.sleep(ANSWER_PAUSE / audio.speed)
 
     async def _async_play_announcement(self, announcement: AssistSatelliteAnnouncement) -> None:
+        """The chime (for HA's pre-announce sound, which only a URL names here) and the
+        message: a TTS result by its token, any other media through voice's resolver."""
         if announcement.preannounce_media_id:
             await self._async_play_pcm(chime(self.coordinator.modem.audio.sample_rate))
-        if announcement.tts_token is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="assist_announce_media"
-            )
-        await self._async_play_pcm(await self._async_tts_pcm(announcement.tts_token))
+        if announcement.tts_token is not None:
+            media = f"/api/tts_proxy/{announcement.tts_token}"
+        else:
+            media = announcement.original_media_id
+        await self._async_play(await self._async_source(media))
 
     # ---- speaking into the call -------------------------------------------------------
 
     async def _async_speak(self, url: str, voice: CallerVoice) -> _Answer:
-        """Play the TTS answer; stop it when the caller speaks over it or presses a key."""
-        pcm = await self._async_tts_pcm(url)
+        """Play the TTS answer; stop it when the caller speaks over it or presses a key.
+
+        The answer streams (voice's WAV source over HA's TTS result stream) and plays as
+        it arrives; :meth:`Modem.stop_playback` stops it before the next frame."""
+        source = await self._async_source(url)
         voice.clear()
         voice.detect = True
-        playing = asyncio.ensure_future(self._async_play_pcm(pcm))
+        playing = asyncio.ensure_future(self._async_play(source))
         recent: deque[bytes] = deque(maxlen=_PREROLL_FRAMES)
         try:
             while not playing.done():
@@ -502,37 +506,30 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
             return _Answer()
         finally:
             if not playing.done():
-                playing.cancel()
+                self.coordinator.modem.stop_playback()
             with contextlib.suppress(asyncio.CancelledError, Sim7600Error):
                 await playing
 
-    async def _async_tts_pcm(self, url: str) -> bytes:
-        """The answer's PCM from HA's TTS stream (WAV in the bridge format, as asked)."""
-        token = url.rsplit("/", 1)[-1]
-        stream = tts.async_get_stream(self.hass, token)
-        if stream is None:
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="assist_tts_failed")
-        data = b"".join([chunk async for chunk in stream.async_stream_result()])
+    async def _async_source(self, media: str) -> AudioSource:
+        """A started source for a TTS result URL or any media ID (voice's resolver)."""
         try:
-            with wave.open(io.BytesIO(data), "rb") as wav:
-                if (
-                    wav.getframerate() != self.coordinator.modem.audio.sample_rate
-                    or wav.getnchannels() != 1
-                    or wav.getsampwidth() != 2
-                ):
-                    raise HomeAssistantError(
-                        translation_domain=DOMAIN, translation_key="assist_tts_failed"
-                    )
-                return wav.readframes(wav.getnframes())
-        except (wave.Error, EOFError) as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="assist_tts_failed"
-            ) from err
+            return await async_audio_source(
+                self.hass,
+                self.coordinator.config_entry,
+                media=media,
+                target_entity_id=self.entity_id,
+            )
+        except HomeAssistantError as err:
+            _LOGGER.debug("Assist's answer cannot be played: %s", err.translation_key)
+            raise
 
-    async def _async_play_pcm(self, pcm: bytes) -> None:
+    async def _async_play(self, source: AudioSource) -> None:
         modem = self.coordinator.modem
         with contextlib.suppress(Sim7600Error):  # the call ended meanwhile
-            await modem.play(WavAudio(pcm, modem.audio.sample_rate))
+            await modem.play(source)
+
+    async def _async_play_pcm(self, pcm: bytes) -> None:
+        await self._async_play(PcmSource(pcm, self.coordinator.modem.audio.sample_rate))
 
 
 def _key(call: CallInfo | None) -> tuple[str, str | None] | None:
