@@ -389,3 +389,51 @@ async def test_a_call_whose_audio_never_starts_is_hung_up(
         assert satellite(hass).state == "idle"
         for entry in hass.config_entries.async_entries("callstack"):
             await hass.config_entries.async_unload(entry.entry_id)
+
+
+# ---- conversations with a caller who speaks (the emulator's far end takes turns) ---------
+
+
+async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+    tmp_path: Any,
+) -> None:
+    """The caller (espeak-ng speech, spoken after each reply) asks twice: HA's pipeline
+    VAD ends each request, the agent sees one conversation id for both, each answer is
+    played into the call, and silence after the second ends the call."""
+    from sim7600_emulator.far_end_turns import Turns
+    from tests.speech import spoken_wav
+
+    await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    assist_stack.stt.texts.extend(["turn on the kitchen light", "and the hall"])
+    emulator.set_voice(
+        Turns(
+            [
+                spoken_wav("turn on the kitchen light", tmp_path / "one.wav"),
+                spoken_wav("and the hall", tmp_path / "two.wav"),
+            ]
+        )
+    )
+    events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(
+        hass,
+        lambda: any(e.data.get("outcome") == "silence" for e in events),
+        timeout=30,
+        what="the end of the conversation",
+    )
+    requests = assist_stack.agent.requests
+    assert [text for text, _ in requests] == ["turn on the kitchen light", "and the hall"]
+    assert requests[0][1] is not None
+    assert requests[0][1] == requests[1][1]  # one conversation
+    outcomes = [e.data.get("outcome") for e in events if e.data["type"] == "assist_end"]
+    assert outcomes == ["answered", "answered", "silence"]
+    # Both speech-to-text requests got 16 kHz audio with speech in it (not the silence
+    # before): the stub kept what the pipeline streamed to it.
+    assert all(len(audio) > 16000 for audio in assist_stack.stt.heard[:2])
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="hang-up"
+    )
