@@ -437,3 +437,53 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
     await wait_until(
         hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="hang-up"
     )
+
+
+async def test_speaking_over_the_answer_stops_it(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+    tmp_path: Any,
+) -> None:
+    """Barge-in: while a 20 s answer plays, the caller speaks; the answer stops within a
+    fraction of a second of audio, and what the caller said is the next request."""
+    from sim7600_emulator.far_end_turns import Turns
+    from tests.speech import spoken_wav
+
+    await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    assist_stack.tts.seconds = 20.0
+    assist_stack.stt.texts.extend(["tell me a story", "stop"])
+    turns = Turns(
+        [
+            spoken_wav("tell me a story", tmp_path / "one.wav"),
+            spoken_wav("stop, that is enough", tmp_path / "two.wav"),
+        ],
+        cue="ctl",
+    )
+    emulator.set_voice(turns)
+    events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
+    turns.say_next()
+    prompt = len(prompt_tone(8000))
+    await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
+    # Once 2 s of the answer reached the caller, the caller speaks over it.
+    await wait_until(
+        hass,
+        lambda: len(emulator.audio_received) > 2 * prompt + 2 * 8000 * 2,
+        what="the answer playing",
+    )
+    turns.say_next()
+    await wait_until(
+        hass,
+        lambda: any(e.data.get("outcome") == "barge_in" for e in events),
+        timeout=15,
+        what="the barge-in",
+    )
+    await wait_until(
+        hass, lambda: len(assist_stack.agent.requests) == 2, timeout=15, what="the next turn"
+    )
+    assert [text for text, _ in assist_stack.agent.requests] == ["tell me a story", "stop"]
+    # Far less than the 20 s answer reached the caller (8000 samples a second).
+    assert len(emulator.audio_received) < 2 * 8000 * 12
