@@ -550,6 +550,11 @@ class Sim7600Emulator:
         host's audio writes: where on the far end's timeline the host's audio arrived."""
         return self._modem.audio.received_marks
 
+    @property
+    def voice(self) -> Voice | Turns | None:
+        """What the far end says (None: the test signal)."""
+        return self._modem.audio.voice
+
     def set_voice(self, voice: Voice | Turns | None) -> None:
         """What the far end says from now on: a `far_end_voice.Voice` (a WAV file, a tone), or
         None for the test signal."""
