@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import itertools
 
+from .far_end_turns import Turns
 from .far_end_voice import Voice
 from .pcm_signal import test_signal
 from .ports import ModemPort
@@ -35,7 +36,7 @@ class AudioStream:
         self._task: asyncio.Task[None] | None = None
         self.rate: int | None = None
         self.last_rate = 8000  # of the latest stream, for saving what the host played
-        self.voice: Voice | None = None
+        self.voice: Voice | Turns | None = None
         self._stream_samples = 0  # samples streamed since this stream started
         self.received_marks: list[tuple[int, int]] = []
         self.sent = bytearray()
@@ -74,6 +75,8 @@ class AudioStream:
         self.bytes_received += len(data)
         self.received_times.append((asyncio.get_running_loop().time(), len(data)))
         self.received_marks.append((self._stream_samples, len(data)))
+        if isinstance(self.voice, Turns):
+            self.voice.heard(len(data))  # a far end that takes turns waits for the reply
         if self._audio_waiters and data.strip(b"\0"):
             waiters, self._audio_waiters = self._audio_waiters, []
             for waiter in waiters:
@@ -90,7 +93,7 @@ class AudioStream:
             if waiter in self._audio_waiters:
                 self._audio_waiters.remove(waiter)
 
-    def set_voice(self, voice: Voice | None) -> None:
+    def set_voice(self, voice: Voice | Turns | None) -> None:
         """Speak `voice` from now on (None: back to the test signal)."""
         if voice is not None:
             voice.restart(self.rate or self.last_rate)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .emulator import Sim7600Emulator
+from .far_end_turns import CUES, Turns
 from .far_end_voice import tone, wav_voice
 from .gnss_track import GnssPosition, GnssTrack
 from .ussd import UssdReply
@@ -101,6 +102,19 @@ async def _voice(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
     else:
         emu.set_voice(None)
     return {"voice": emu.status()["audio"]["voice"]}
+
+
+async def _turns(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
+    paths = [Path(path.strip()) for path in args["paths"].split(",") if path.strip()]
+    emu.set_voice(Turns(paths, cue=args.get("cue") or "reply", gap=args.get("gap") or 0.6))
+    return {"voice": emu.status()["audio"]["voice"]}
+
+
+async def _say_next(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
+    voice = emu.voice
+    if not isinstance(voice, Turns):
+        raise TypeError("the far end takes no turns: use the turns command first")
+    return {"saying": voice.say_next(), "spoken": voice.spoken}
 
 
 async def _save_heard(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
@@ -303,6 +317,23 @@ COMMANDS: dict[str, ControlCommand] = {
                 Argument("loop", int, "1: repeat the WAV file (default 0)", flag=True),
             ),
             _voice,
+        ),
+        ControlCommand(
+            "turns",
+            "the far end holds a conversation: WAV files spoken in turn, each after the "
+            "host's reply (a prompt tone counts) has ended, or on say-next",
+            (
+                Argument("paths", str, "the WAV files, comma-separated, in order"),
+                Argument("cue", str, "reply (default) or ctl", flag=True, choices=CUES),
+                Argument("gap", float, "seconds of quiet that end a reply (0.6)", flag=True),
+            ),
+            _turns,
+        ),
+        ControlCommand(
+            "say-next",
+            "the far end speaks its next turn now",
+            (),
+            _say_next,
         ),
         ControlCommand(
             "save-heard",

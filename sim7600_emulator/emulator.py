@@ -19,6 +19,7 @@ from .call_model import (
     KeyStart,
     number_type as type_of_number,
 )
+from .far_end_turns import Turns
 from .far_end_voice import Voice, save_wav
 from .gnss import Sky
 from .gnss_track import GnssTrack
@@ -549,7 +550,12 @@ class Sim7600Emulator:
         host's audio writes: where on the far end's timeline the host's audio arrived."""
         return self._modem.audio.received_marks
 
-    def set_voice(self, voice: Voice | None) -> None:
+    @property
+    def voice(self) -> Voice | Turns | None:
+        """What the far end says (None: the test signal)."""
+        return self._modem.audio.voice
+
+    def set_voice(self, voice: Voice | Turns | None) -> None:
         """What the far end says from now on: a `far_end_voice.Voice` (a WAV file, a tone), or
         None for the test signal."""
         self._modem.audio.set_voice(voice)

@@ -72,6 +72,12 @@ def tone(frequency: float, rate: int = 8000, amplitude: int = 8000) -> Voice:
 
 def wav_voice(path: Path, *, loop: bool = False) -> Voice:
     """A WAV file (integer PCM of any width, channels and rate) as the far end's voice."""
+    pcm, rate = read_pcm(path)
+    return Voice(pcm, rate, loop=loop, label=path.name)
+
+
+def read_pcm(path: Path) -> tuple[bytes, int]:
+    """A WAV file's audio as 16-bit mono PCM, and its rate."""
     try:
         with wave.open(str(path), "rb") as wav:
             width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
@@ -86,7 +92,7 @@ def wav_voice(path: Path, *, loop: bool = False) -> Voice:
         pcm = audioop.tomono(pcm, SAMPLE_WIDTH, 0.5, 0.5)
     elif channels != 1:
         raise ValueError("only mono and stereo WAV files")
-    return Voice(pcm, rate, loop=loop, label=path.name)
+    return pcm, rate
 
 
 def save_wav(path: Path, pcm: bytes, rate: int) -> int:

@@ -17,8 +17,10 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.setup import async_setup_component
 
 from . import websocket_api
+from .assist_options import AssistOptions
 from .card import async_register_card
 from .config_flow import entries_using_port
 from .const import (
@@ -62,6 +64,9 @@ PLATFORMS: list[Platform] = [
     Platform.NOTIFY,
     Platform.SENSOR,
 ]
+# Assist over a call: only for a modem with call audio whose options turn it on, so that
+# HA's voice stack (assist_pipeline and what it pulls in) loads only where it is used.
+ASSIST_PLATFORMS: list[Platform] = [Platform.ASSIST_SATELLITE, Platform.SELECT]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -148,8 +153,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         name=entry.title,
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
+    assist = modem.audio.url is not None and AssistOptions.from_options(entry.options).enabled
+    if assist and not await async_setup_component(hass, "assist_satellite", {}):
+        # (The satellite's selects need the pipeline's data before either platform loads.)
+        await modem.close()
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="assist_unavailable")
     entry.runtime_data = CallstackRuntime(
-        modem, coordinator, gnss_entities=modem.config.gnss and bool(modem.gnss.supported)
+        modem,
+        coordinator,
+        gnss_entities=modem.config.gnss and bool(modem.gnss.supported),
+        assist=assist,
     )
     entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
@@ -206,10 +219,12 @@ def _remove_gnss_entities(hass: HomeAssistant, entry: CallstackConfigEntry) -> N
 
 
 def _platforms(entry: CallstackConfigEntry) -> list[Platform]:
-    """The platforms of a loaded entry: the device tracker only where GNSS is on (as
-    decided at setup, so unloading takes down exactly what setup put up)."""
+    """The platforms of a loaded entry: the device tracker only where GNSS is on, the
+    Assist satellite and its selects only where Assist over a call is (as decided at
+    setup, so unloading takes down exactly what setup put up)."""
     gnss = entry.runtime_data.gnss_entities
-    return [platform for platform in PLATFORMS if platform is not Platform.DEVICE_TRACKER or gnss]
+    platforms = [p for p in PLATFORMS if p is not Platform.DEVICE_TRACKER or gnss]
+    return platforms + ASSIST_PLATFORMS if entry.runtime_data.assist else platforms
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> None:

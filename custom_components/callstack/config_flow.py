@@ -63,7 +63,9 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import serialx
 import voluptuous as vol
 
+from .assist_options import assist_section, parse_assist_section
 from .const import (
+    CONF_ASSIST,
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_BUS_EVENT_PRIVATE_DATA,
@@ -934,6 +936,10 @@ class CallstackOptionsFlow(OptionsFlow):
                     recipients.append(validate.sms_recipient(str(written).strip()))
                 except InvalidArgumentError:
                     errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            try:
+                assist = parse_assist_section(values)
+            except InvalidArgumentError:
+                errors[CONF_ASSIST] = "invalid_assist_number"
             if not errors:
                 return self.async_create_entry(
                     data={
@@ -942,6 +948,7 @@ class CallstackOptionsFlow(OptionsFlow):
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
                         CONF_BUS_EVENT_PRIVATE_DATA: bool(values[CONF_BUS_EVENT_PRIVATE_DATA]),
                         CONF_LOGBOOK_MESSAGE_TEXT: bool(values[CONF_LOGBOOK_MESSAGE_TEXT]),
+                        CONF_ASSIST: assist,
                     }
                     | self._gnss_options(values, numbers, offered=gnss_offered)
                 )
@@ -957,6 +964,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 ),
                 vol.Required(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
                 vol.Required(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
+                **assist_section(),
             }
         )
         if gnss_offered:

@@ -33,6 +33,18 @@ DEFAULT_GNSS_INTERVAL: Final = 10  # seconds between AT+CGPSINFO polls without a
 GNSS_METRES_PER_HDOP: Final = 5.0
 GNSS_KEY_PREFIX: Final = "gnss_"  # every GNSS entity's key starts so (removed when turned off)
 
+# Assist over a call: the options section and what it holds.
+CONF_ASSIST: Final = "assist"
+CONF_ASSIST_CALLERS: Final = "assist_callers"  # numbers whose calls reach Assist
+CONF_ASSIST_RINGS: Final = "assist_rings"  # RINGs before answering them
+CONF_ASSIST_SILENCE: Final = "assist_silence"  # seconds of silence that end the call
+CONF_ASSIST_DIAL: Final = "assist_dial"  # the number announce/start_conversation call
+DEFAULT_ASSIST_RINGS: Final = 2
+DEFAULT_ASSIST_SILENCE: Final = 10
+ASSIST_RINGS_MAX: Final = 10
+ASSIST_SILENCE_MIN: Final = 3
+ASSIST_SILENCE_MAX: Final = 120
+
 # Bus events (the same facts the event entities show).
 EVENT_CALL: Final = "callstack_call"
 EVENT_DTMF: Final = "callstack_dtmf"

@@ -8,6 +8,7 @@ condition and clear themselves when it does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
 
@@ -56,6 +57,7 @@ class CallstackRuntime:
     # Decided once at setup, as the platforms are: the modem's own answer to AT+CGPS? can
     # change with a restart, but what was set up is what unloads.
     gnss_entities: bool = False
+    assist: bool = False  # an Assist satellite (its platforms were set up)
 
     @property
     def device_id(self) -> str:
@@ -77,6 +79,7 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         self._refresh_scheduled = False
         self.data = modem.snapshot
         self._was_connected = self.data.connected
+        self._assist_listeners: list[Callable[[str, dict[str, object]], None]] = []
 
     async def _async_update_data(self) -> ModemSnapshot:
         """The snapshot is always current: the driver keeps it so from URCs."""
@@ -142,6 +145,23 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         if snapshot != self.data:
             self.async_set_updated_data(snapshot)
             self._update_issues(snapshot)
+
+    @callback
+    def async_assist_event(self, kind: str, data: dict[str, object]) -> None:
+        """A turn of an Assist conversation on a call started or ended (``assist_start``,
+        ``assist_end``, with the pipeline run id): a ``callstack_call`` bus event of that
+        type, and an event of the call event entity. Nothing private is in ``data``."""
+        self._fire(EVENT_CALL, {"type": kind, **data})
+        for listener in list(self._assist_listeners):
+            listener(kind, data)
+
+    @callback
+    def async_listen_assist(
+        self, listener: Callable[[str, dict[str, object]], None]
+    ) -> Callable[[], None]:
+        """Call ``listener`` with every Assist event; returns the unsubscribe function."""
+        self._assist_listeners.append(listener)
+        return lambda: self._assist_listeners.remove(listener)
 
     def _fire(self, event_type: str, data: dict[str, object]) -> None:
         """Fire a bus event; without its private fields when the user chose so (the

@@ -16,7 +16,15 @@ PARALLEL_UPDATES = 0
 CALL_EVENT = EventEntityDescription(
     key="call",
     translation_key="call",
-    event_types=["incoming", "waiting", "answered", "ended", "missed"],
+    event_types=[
+        "incoming",
+        "waiting",
+        "answered",
+        "ended",
+        "missed",
+        "assist_start",
+        "assist_end",
+    ],
 )
 SMS_EVENT = EventEntityDescription(
     key="sms",
@@ -61,10 +69,21 @@ class CallstackDriverEvent(CallstackEntity, EventEntity):
 
 
 class CallstackCallEvent(CallstackDriverEvent):
-    """Fires on every call transition, with the caller's number."""
+    """Fires on every call transition, with the caller's number, and for each turn of an
+    Assist conversation on the call (with its pipeline run id)."""
 
     def __init__(self, coordinator: CallstackCoordinator) -> None:
         super().__init__(coordinator, CALL_EVENT)
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the Assist conversations of the modem's satellite."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_listen_assist(self._on_assist_event))
+
+    @callback
+    def _on_assist_event(self, kind: str, data: dict[str, object]) -> None:
+        self._trigger_event(kind, data)
+        self.async_write_ha_state()
 
     @callback
     def _on_modem_event(self, event: ModemEvent) -> None:

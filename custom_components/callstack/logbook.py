@@ -117,7 +117,23 @@ def _call(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
             return f"answered the call from {caller}"
         case "ended":
             return _ended(data, outbound)
+        case "assist_start":
+            return "Assist is listening to the caller"
+        case "assist_end":
+            outcome = _ASSIST_OUTCOMES.get(str(data.get("outcome")), "ended")
+            return f"Assist {outcome}"
     return f"call {kind}"
+
+
+# How an Assist turn on a call ended (assist_satellite.py), in words.
+_ASSIST_OUTCOMES = {
+    "answered": "answered",
+    "barge_in": "was interrupted by the caller",
+    "silence": "heard nothing and hung up",
+    "agent": "finished the conversation",
+    "error": "did not understand",
+    "hang_up": "lost the caller: the call ended",
+}
 
 
 def _ended(data: Mapping[str, Any], outbound: bool) -> str:

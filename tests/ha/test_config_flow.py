@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
+from homeassistant import data_entry_flow
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -36,6 +37,10 @@ from custom_components.callstack.config_flow import (
     valid_port,
 )
 from custom_components.callstack.const import (
+    CONF_ASSIST,
+    CONF_ASSIST_CALLERS,
+    CONF_ASSIST_RINGS,
+    CONF_ASSIST_SILENCE,
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
     CONF_BUS_EVENT_PRIVATE_DATA,
@@ -88,7 +93,14 @@ def assert_translated(result: Any, section: str = "config") -> None:
     step = strings["step"][result["step_id"]]
     given = set((result.get("description_placeholders") or {}).keys())
     assert _placeholders(step.get("description", "")) <= given
-    for marker in result["data_schema"].schema if result["data_schema"] else ():
+    for marker, value in result["data_schema"].schema.items() if result["data_schema"] else ():
+        if isinstance(value, data_entry_flow.section):  # its own name and fields
+            texts = step["sections"][str(marker)]
+            assert texts["name"], marker
+            for field in value.schema.schema:
+                assert str(field) in texts["data"], field
+                assert str(field) in texts["data_description"], field
+            continue
         assert str(marker) in step["data"], marker
         assert str(marker) in step["data_description"], marker
     for error in (result.get("errors") or {}).values():
@@ -1518,6 +1530,8 @@ async def test_options_defaults_and_valid(hass: HomeAssistant) -> None:
         CONF_SMS_RECIPIENTS: ["+441234567890", "0155512345"],
         CONF_BUS_EVENT_PRIVATE_DATA: False,
         CONF_LOGBOOK_MESSAGE_TEXT: True,
+        # Assist over a call: off (nobody allowed, nobody called), the defaults kept.
+        CONF_ASSIST: {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10},
     }
     assert result["data"] == expected
     assert entry.options == expected
@@ -1549,6 +1563,7 @@ async def test_options_empty_optional_fields_mean_off(hass: HomeAssistant) -> No
         **REQUIRED_OPTIONS,
         CONF_REGISTRATION_WATCHDOG: 0,
         CONF_SMS_RECIPIENTS: [],
+        CONF_ASSIST: {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10},
     }
 
 

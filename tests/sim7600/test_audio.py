@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from custom_components.callstack.sim7600 import audio as audio_module
 from custom_components.callstack.sim7600.audio_source import PcmSource
+from custom_components.callstack.sim7600.caller_audio import AudioFrame, DtmfPress
 from custom_components.callstack.sim7600.errors import (
     AudioBridgeLostError,
     AudioBridgeNotRunningError,
@@ -417,3 +419,96 @@ async def test_a_recording_started_mid_sample_drops_the_half_sample() -> None:
     recording.feed(stream[41:44])  # the stream has already delivered 41 bytes
     recording.feed(stream[44:80])
     assert bytes(recording.buffer) == stream[42:62]
+
+
+# ---- the caller audio stream (what Assist hears) ----------------------------------------
+
+
+async def test_caller_stream_yields_whole_frames_exactly_as_sent(
+    emulator: Sim7600Emulator, in_call: Modem
+) -> None:
+    frames: list[bytes] = []
+    async with in_call.audio.listen() as stream:
+        async for item in stream:
+            assert isinstance(item, AudioFrame)
+            frames.append(item.pcm)
+            if len(frames) == 100:
+                break
+    assert {len(frame) for frame in frames} == {320}  # 20 ms at 8 kHz
+    heard = b"".join(frames)
+    offset = bytes(emulator.audio_sent).find(heard)
+    assert offset >= 0  # contiguous
+    assert offset % 2 == 0  # on a sample boundary
+    assert heard == test_signal(offset // 2, len(heard) // 2)
+
+
+async def test_caller_stream_never_loses_a_key_press_when_the_consumer_lags(
+    emulator: Sim7600Emulator, in_call: Modem
+) -> None:
+    stream = in_call.audio.listen(max_frames=5)
+    await emulator.send_dtmf("1")
+    await asyncio.sleep(0.3)  # 6 s of audio at 20x: far more than 5 frames
+    await emulator.send_dtmf("2#")
+    await asyncio.sleep(0.3)
+    stream.end()  # read what is queued
+    items = [item async for item in stream]
+    stream.close()
+    digits = [item.digit for item in items if isinstance(item, DtmfPress)]
+    assert digits == ["1", "2", "#"]
+    assert stream.dropped > 100  # old audio went, the digits did not
+    # What audio is left is the newest, after the last digit, and no more than the bound.
+    assert isinstance(items[-1], AudioFrame)
+    assert 0 < sum(isinstance(item, AudioFrame) for item in items) <= 5
+
+
+async def test_caller_stream_ends_with_the_call(emulator: Sim7600Emulator, in_call: Modem) -> None:
+    stream = in_call.audio.listen()
+    await anext(stream)
+    await emulator.remote_hang_up()
+    async with asyncio.timeout(5):
+        async for _ in stream:
+            pass
+    assert stream.ended
+
+
+async def test_caller_stream_needs_a_running_bridge(modem: Modem) -> None:
+    with pytest.raises(AudioBridgeNotRunningError):
+        modem.audio.listen()
+
+
+async def test_a_closed_caller_stream_is_no_longer_fed(in_call: Modem) -> None:
+    stream = in_call.audio.listen(max_frames=1000)
+    await anext(stream)
+    stream.close()
+    await asyncio.sleep(0.2)
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert not in_call.audio._listeners
+
+
+async def test_a_caller_stream_is_fed_every_frame_not_in_held_batches(
+    identity: Identity,
+) -> None:
+    """At real time the bridge holds reads (a few wake-ups a second) while it only
+    records; a listener (Assist) gets each 20 ms frame as it comes instead, so the end of
+    what the caller said is seen at once. Held, frames would come in 200 ms batches."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            await asyncio.sleep(0.5)  # past the bridge's first moments (never held)
+            stream = modem.audio.listen(max_frames=1000)
+            times = []
+            async for item in stream:
+                if isinstance(item, AudioFrame):
+                    times.append(item.received)
+                if len(times) == 40:
+                    break
+            stream.close()
+        finally:
+            await modem.close()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times[5:])]
+    assert max(gaps) < 0.12  # generous for a loaded machine; held reads give 0.2 s
+    assert statistics.median(gaps) < 0.04

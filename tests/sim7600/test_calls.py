@@ -50,6 +50,20 @@ async def test_inbound_answered_then_remote_hang_up(
     assert ended.duration is not None
 
 
+async def test_each_ring_is_counted_on_the_ringing_call(
+    emulator: Sim7600Emulator, modem: Modem
+) -> None:
+    """What "answer after N rings" counts: every RING, not the +CLIP that follows it."""
+    await emulator.incoming_call(CALLER, ring_interval=0.1)
+    await until(lambda: modem.snapshot.call is not None and modem.snapshot.call.rings >= 3)
+    rings = modem.snapshot.call.rings  # type: ignore[union-attr]
+    assert emulator.commands.count("ATA") == 0
+    await modem.answer()
+    await until(lambda: modem.snapshot.call_state is CallState.ACTIVE)
+    await asyncio.sleep(0.3)
+    assert modem.snapshot.call.rings in (rings, rings + 1)  # type: ignore[union-attr]
+
+
 async def test_ring_repeats_announce_once(
     emulator: Sim7600Emulator, modem: Modem, events: Recorder
 ) -> None:

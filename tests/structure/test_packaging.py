@@ -52,6 +52,8 @@ def test_manifest_follows_hassfest_rules() -> None:
     # integration loads whether or not the binary is installed (a repairs issue says so).
     assert manifest["dependencies"] == ["ffmpeg", "media_source", "usb"]
     assert "tts" in manifest["after_dependencies"]
+    # Loaded only for a modem with Assist over a call turned on (see __init__.py).
+    assert {"assist_pipeline", "assist_satellite"} <= set(manifest["after_dependencies"])
     assert manifest["codeowners"]
     assert manifest["documentation"]
     assert manifest["issue_tracker"]

@@ -8,6 +8,8 @@ bound. The PCM is taken in the port's read callback and fanned out to recordings
 audio is played and the stream runs in real time, the port is read only every
 :data:`READ_HOLD_SECONDS`, so the loop wakes a few times a second rather than at every
 20 ms frame. Playback streams an :class:`~.audio_source.AudioSource` in paced frames.
+Caller audio streams (:meth:`AudioBridge.listen`, what Assist hears) get every read as it
+comes: while one listens, reads are not held.
 
 Recording fails closed: it refuses before creating a file when the bridge is not
 running, writes through a temporary file, and never returns an empty WAV as a result.
@@ -25,6 +27,7 @@ from pathlib import Path
 import audioop
 
 from .audio_source import AudioSource, apply_gain
+from .caller_audio import CallerAudio
 from .errors import (
     AtCommandError,
     AudioBridgeLostError,
@@ -216,6 +219,7 @@ class AudioBridge:
         self.error: str | None = None
         self._port: SerialPort | None = None
         self._recording: _Recording | None = None
+        self._listeners: set[CallerAudio] = set()
         self._playback: _Playback | None = None
         self._tx_cursor = 0  # stream sample index where the next played frame lands
         self._lifecycle = asyncio.Lock()
@@ -311,6 +315,7 @@ class AudioBridge:
         registered = self.state is BridgeState.RUNNING or self.error in ("port_lost", "stalled")
         if self.state is not BridgeState.FAILED:
             self._set(BridgeState.STOPPED, None)
+        self._end_listeners()
         if self._end_recording("call_ended"):
             await asyncio.sleep(_TAIL_SECONDS)  # the port stays open until the tail is read
         async with self._lifecycle:
@@ -326,6 +331,7 @@ class AudioBridge:
             await asyncio.sleep(_TAIL_SECONDS)
         if self.state is not BridgeState.UNAVAILABLE:
             self.state = BridgeState.STOPPED
+        self._end_listeners()
         await self._close_port()
 
     async def check_port(self) -> None:
@@ -364,6 +370,10 @@ class AudioBridge:
         self._stream_bytes += len(data)
         if self._recording is not None:
             self._recording.feed(data)
+        if self._listeners:
+            now = asyncio.get_running_loop().time()
+            for listener in tuple(self._listeners):
+                listener.feed(data, now)
         if self._port is not None:
             self._port.hold_reads(READ_HOLD_SECONDS if self._may_hold_reads() else 0.0)
 
@@ -372,6 +382,8 @@ class AudioBridge:
         wait, unless audio is being played (then the port is read at once) or the stream
         is ahead of real time (a backlog, or an accelerated emulator: drain it at once)."""
         recording = self._recording
+        if self._listeners:
+            return False  # a listener (Assist) hears the caller with the least delay
         if self._playback is not None or (
             recording is not None and (recording.ending or recording.both)
         ):
@@ -390,6 +402,7 @@ class AudioBridge:
             self._set(BridgeState.FAILED, "port_lost")
             if self._recording is not None:
                 self._recording.fail(AudioBridgeLostError("The audio port was lost"))
+            self._end_listeners()
 
     def _set(self, state: BridgeState, error: str | None) -> None:
         if state is self.state and error == self.error:
@@ -422,14 +435,46 @@ class AudioBridge:
 
     def call_ended(self) -> None:
         """The call being recorded ended, or went on hold, while another call keeps the
-        bridge running: the recording ends as it would at the end of the call."""
+        bridge running: the recording ends as it would at the end of the call, and so do
+        caller audio streams."""
         self._end_recording("call_ended")
+        self._end_listeners()
 
     def dtmf(self, digit: str) -> None:
-        """A DTMF digit arrived; it may end a recording."""
-        del digit
+        """A DTMF digit arrived; it may end a recording, and caller streams get it."""
         if self._recording is not None and self._recording.stop_on_dtmf:
             self._end_recording("dtmf")
+        if self._listeners:
+            now = asyncio.get_running_loop().time()
+            for listener in tuple(self._listeners):
+                listener.dtmf(digit, now)
+
+    # ---- caller audio streams ---------------------------------------------------------
+
+    def listen(self, *, max_frames: int = 50) -> CallerAudio:
+        """A stream of the caller's voice (20 ms frames) and DTMF presses from now on,
+        until the call ends (see :mod:`.caller_audio`); at most ``max_frames`` frames
+        wait for a slow consumer (the oldest go first). Reads are not held meanwhile."""
+        if not self.running:
+            raise AudioBridgeNotRunningError("The audio bridge is not running")
+        stream = CallerAudio(
+            self.frame_bytes,
+            max_frames=max_frames,
+            skip=self._stream_bytes % SAMPLE_WIDTH,
+            on_close=self._forget_listener,
+        )
+        self._listeners.add(stream)
+        if self._port is not None:
+            self._port.hold_reads(0.0)  # what the kernel holds now comes at once
+        return stream
+
+    def _forget_listener(self, stream: CallerAudio) -> None:
+        self._listeners.discard(stream)
+
+    def _end_listeners(self) -> None:
+        listeners, self._listeners = self._listeners, set()
+        for listener in listeners:
+            listener.end()
 
     def _end_recording(self, reason: str) -> bool:
         """End the recording for ``reason`` once the audio held back in the kernel is read;

@@ -101,6 +101,7 @@ class _Call:
     state: CallState
     index: int | None = None
     started: float | None = None  # loop time when it connected
+    rings: int = 0
     announced: bool = False
     local_hang_up: bool = False  # we asked for it to end
     end_reason: str | None = None  # why it ends, known before it does (dial timeout)
@@ -109,7 +110,7 @@ class _Call:
 
     @property
     def info(self) -> CallInfo:
-        return CallInfo(self.direction, self.number, self.started)
+        return CallInfo(self.direction, self.number, self.started, self.rings)
 
 
 class CallTracker:
@@ -313,7 +314,7 @@ class CallTracker:
         """Feed one call-related URC."""
         match urc:
             case Ring():
-                self._ringing(None)
+                self._ringing(None, ring=True)
             case CallerId(number=number):
                 self._ringing(number or None, caller_id=True)
             case CallWaiting(number=number):
@@ -372,7 +373,7 @@ class CallTracker:
 
     # ---- URCs that name no call ---------------------------------------------------------
 
-    def _ringing(self, number: str | None, *, caller_id: bool = False) -> None:
+    def _ringing(self, number: str | None, *, caller_id: bool = False, ring: bool = False) -> None:
         """RING / +CLIP: the ringing call, a new one, or (during a call) the waiting one."""
         call = self._find(CallState.INCOMING)
         if call is None:
@@ -390,6 +391,9 @@ class CallTracker:
                 return  # a RING for the waiting call: nothing else changes
         if number and call.number is None:
             call.number = number
+            self._changed()
+        if ring:
+            call.rings += 1
             self._changed()
         self._watch_unanswered(call)
         if call.announced:

@@ -87,6 +87,7 @@ class CallInfo:
     direction: str  # "inbound" | "outbound"
     number: str | None
     started: float | None = None  # loop time when it connected
+    rings: int = 0  # RINGs heard while it rang (what "answer after N rings" counts)
 
 
 class FixType(StrEnum):

@@ -102,3 +102,35 @@ def sms_text(value: str, max_parts: int) -> str:
     if _SURROGATE.search(value):
         raise InvalidArgumentError("SMS text may not contain lone surrogates")
     return value
+
+
+def same_subscriber(number: str | None, listed: str) -> bool:
+    """Whether a caller's ``number`` is the ``listed`` one (an allowed-callers check).
+
+    Networks present a caller as ``+4915...``, ``004915...`` or nationally ``015...``; the
+    list may hold any of these. Digits only are compared: equal, or the national form
+    (leading ``0``, at least 6 more digits) is the tail of the international one. A
+    withheld number (None or empty) never matches.
+    """
+    caller, wanted = _subscriber_digits(number), _subscriber_digits(listed)
+    if not caller or not wanted:
+        return False
+    if caller == wanted:
+        return True
+    short, long = sorted((caller, wanted), key=len)
+    national = short.removeprefix("0")
+    return short.startswith("0") and len(national) >= 6 and long.endswith(national)
+
+
+def _subscriber_digits(number: str | None) -> str:
+    if not number:
+        return ""
+    digits = number.strip()
+    if digits.startswith("+"):
+        digits = digits[1:]
+    elif digits.startswith("00"):
+        digits = digits[2:]
+    else:
+        return digits if digits.isdigit() else ""
+    # An international number: mark it so it can never equal a national one by accident.
+    return "+" + digits if digits.isdigit() else ""

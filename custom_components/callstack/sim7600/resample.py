@@ -1,0 +1,206 @@
+"""8 kHz ↔ 16 kHz for the phone line: a half-band FIR that keeps its state across frames.
+
+The call audio is 8 kHz; HA's speech-to-text and voice activity detection take 16 kHz only.
+``audioop.ratecv`` interpolates linearly, which mirrors the voice band (300-3400 Hz) into
+4.6-7.7 kHz only 20-40 dB down; an STT model hears that as hiss. Here the rate is doubled
+with a 67-tap Kaiser-windowed (beta 7) half-band low-pass, run as its two polyphase
+branches: every other output sample is the input itself (delayed), the others come from a
+34-tap FIR. Halving uses the same filter and keeps every other sample.
+
+Figures (``tests/sim7600/test_resample.py`` measures them on the filter as built and on
+tones through these classes): passband ripple within ±0.01 dB up to 3.4 kHz, images of
+0-3.4 kHz content (which land at 4.6-8 kHz) at least 70 dB down, group delay 16.5 samples
+at 8 kHz (about 2 ms).
+
+State: the last input samples carry over from one call to the next, so a stream cut into
+frames of any size gives exactly the output of the whole stream processed at once (no
+clicks at frame joins).
+
+Dependencies: only ``audioop`` (audioop-lts, a core requirement of every supported HA).
+numpy would be simpler, but HA 2025.4 and 2026.11 pin different versions (a custom
+integration cannot pin either) and a bare HA 2026.11 Core install need not have it at
+all. The FIR runs as one C-level multiply-add per tap over the whole frame, in 32-bit
+with 14 bits of headroom below the 16-bit signal, so a 20 ms frame costs a few dozen
+``audioop`` calls, not a Python loop over its samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import audioop
+
+SAMPLE_WIDTH = 2
+_WIDE = 4  # accumulate in 32-bit
+_HALF_TAPS = 16  # the filter has 4 * 16 + 3 = 67 taps
+_BETA = 7.0
+# 16-bit -> 32-bit (audioop shifts by 16), then 2 bits down: sums of the taps' products
+# stay inside 32 bits even for a full-scale input (the taps' absolute sum is below 2).
+_HEADROOM = 0.25
+
+
+def _bessel_i0(x: float) -> float:
+    """The modified Bessel function of order 0 (its power series; converges fast)."""
+    total, term, k = 1.0, 1.0, 1
+    while term > 1e-12 * total:
+        term *= (x / (2 * k)) ** 2
+        total += term
+        k += 1
+    return total
+
+
+def half_band_taps(half: int = _HALF_TAPS, beta: float = _BETA) -> list[float]:
+    """The half-band low-pass at a quarter of the higher rate, DC gain 1.
+
+    Every tap at an even distance from the centre is zero except the centre (0.5); that is
+    what makes the polyphase split exact.
+    """
+    length = 4 * half + 3
+    centre = (length - 1) // 2
+    taps = []
+    for n in range(length):
+        offset = n - centre
+        if offset == 0:
+            taps.append(0.5)
+        elif offset % 2 == 0:
+            taps.append(0.0)
+        else:
+            window = _bessel_i0(beta * math.sqrt(1 - (offset / centre) ** 2)) / _bessel_i0(beta)
+            taps.append(math.sin(math.pi * offset / 2) / (math.pi * offset) * window)
+    odd_sum = sum(tap for n, tap in enumerate(taps) if (n - centre) % 2)
+    return [tap if n == centre else tap * 0.5 / odd_sum for n, tap in enumerate(taps)]
+
+
+_TAPS = half_band_taps()
+_CENTRE = len(_TAPS) // 2
+# The FIR of the interpolated samples: the even-indexed taps, doubled (zero stuffing
+# halves the level), as (delay in input samples, gain) pairs.
+_EVEN_BRANCH = [(m, 2.0 * _TAPS[2 * m]) for m in range(len(_TAPS) // 2 + 1)]
+# Halving: the centre and the nonzero odd-distance taps, as (delay, gain) pairs.
+_DECIMATOR = [(k, tap) for k, tap in enumerate(_TAPS) if tap]
+
+
+def _widen(pcm: bytes) -> bytes:
+    return audioop.mul(audioop.lin2lin(pcm, SAMPLE_WIDTH, _WIDE), _WIDE, _HEADROOM)
+
+
+def _narrow(acc: bytes) -> bytes:
+    """Back to 16-bit, rounded to nearest, clipped. Half a step is added before scaling
+    (``audioop.bias`` wraps around, so never near the limits) and ``lin2lin`` floors."""
+    half_step = round(_HEADROOM * (1 << 16)) // 2
+    scaled = audioop.mul(audioop.bias(acc, _WIDE, half_step), _WIDE, 1 / _HEADROOM)
+    return audioop.lin2lin(scaled, _WIDE, SAMPLE_WIDTH)  # mul saturated at the limits
+
+
+def _fir(history: bytes, taps: list[tuple[int, float]], count: int, step: int) -> bytes:
+    """``count`` outputs of the FIR over ``history`` (32-bit samples): output ``i`` is
+    the sum of ``gain * history[start + i * step - delay]`` with ``start`` the index of
+    the newest sample the first output sees."""
+    newest = len(history) // _WIDE - 1 - (count - 1) * step
+    acc = bytes(count * _WIDE)
+    for delay, gain in taps:
+        begin = (newest - delay) * _WIDE
+        span = history[begin : begin + ((count - 1) * step + 1) * _WIDE]
+        if step > 1:
+            span = _every(span, step)
+        acc = audioop.add(acc, audioop.mul(span, _WIDE, gain), _WIDE)
+    return acc
+
+
+def _every(samples: bytes, step: int) -> bytes:
+    """Every ``step``-th 32-bit sample (step 2: the left channel of a stereo view)."""
+    assert step == 2
+    return audioop.tomono(samples + bytes(_WIDE), _WIDE, 1, 0)
+
+
+class _Samples:
+    """Whole samples out of chunks of any byte length (a port read can end mid-sample)."""
+
+    def __init__(self) -> None:
+        self._odd = b""
+
+    def whole(self, pcm: bytes) -> bytes:
+        data = self._odd + pcm
+        cut = len(data) - len(data) % SAMPLE_WIDTH
+        self._odd = data[cut:]
+        return data[:cut]
+
+
+class Upsampler:
+    """Signed 16-bit mono PCM at rate *r* in, at *2r* out; twice as many samples."""
+
+    delay = _HALF_TAPS + 0.5
+    """Group delay in input samples."""
+
+    def __init__(self) -> None:
+        self._history = bytes((len(_EVEN_BRANCH) - 1) * _WIDE)  # widened input
+        self._samples = _Samples()
+        self._flushed = False
+
+    def process(self, pcm: bytes) -> bytes:
+        """Resample the next chunk (any length; half a sample waits for its other half)."""
+        pcm = self._samples.whole(pcm)
+        count = len(pcm) // SAMPLE_WIDTH
+        if not count:
+            return b""
+        buffer = self._history + _widen(pcm)
+        self._history = buffer[-len(self._history) :]
+        even = _narrow(_fir(buffer, _EVEN_BRANCH, count, 1))
+        # The centre tap: the input itself, _HALF_TAPS samples late.
+        kept = len(_EVEN_BRANCH) - 1
+        start = (kept - _HALF_TAPS) * _WIDE
+        odd = _narrow(buffer[start : start + count * _WIDE])
+        # Interleave: a stereo buffer read as mono at twice the rate.
+        return audioop.add(
+            audioop.tostereo(even, SAMPLE_WIDTH, 1, 0),
+            audioop.tostereo(odd, SAMPLE_WIDTH, 0, 1),
+            SAMPLE_WIDTH,
+        )
+
+    def flush(self) -> bytes:
+        """The filter's tail (the output the last input samples still owe), once."""
+        if self._flushed:
+            return b""
+        self._flushed = True
+        return self.process(bytes((_HALF_TAPS + 1) * SAMPLE_WIDTH))
+
+
+def upsample(pcm: bytes) -> bytes:
+    """A whole recording at twice its rate, aligned: the filter's delay (33 output
+    samples) taken out, exactly twice as many samples as went in."""
+    upsampler = Upsampler()
+    out = upsampler.process(pcm) + upsampler.flush()
+    skip = round(2 * Upsampler.delay) * SAMPLE_WIDTH
+    return out[skip : skip + 2 * (len(pcm) // SAMPLE_WIDTH) * SAMPLE_WIDTH]
+
+
+class Downsampler:
+    """Signed 16-bit mono PCM at rate *2r* in, at *r* out (low-passed first)."""
+
+    delay = _HALF_TAPS + 0.5
+    """Group delay in output samples."""
+
+    def __init__(self) -> None:
+        self._history = bytes((len(_TAPS) - 1) * _WIDE)
+        self._count = 0  # input samples seen: which of them are kept
+        self._samples = _Samples()
+
+    def process(self, pcm: bytes) -> bytes:
+        """Resample the next chunk; an odd sample count is fine (the phase carries over)."""
+        pcm = self._samples.whole(pcm)
+        count = len(pcm) // SAMPLE_WIDTH
+        if not count:
+            return b""
+        buffer = self._history + _widen(pcm)
+        self._history = buffer[-len(self._history) :]
+        # Keep the even positions of the whole stream: then halving what Upsampler doubled
+        # is a pure delay of 33 samples (both group delays of 16.5 add up to a whole one).
+        first = -self._count % 2
+        self._count += count
+        outputs = (count - first + 1) // 2
+        if not outputs:
+            return b""
+        # The newest input the last output sees: the last kept position of this chunk.
+        last = first + (outputs - 1) * 2
+        end = len(buffer) - (count - 1 - last) * _WIDE
+        return _narrow(_fir(buffer[:end], _DECIMATOR, outputs, 2))
