@@ -15,8 +15,8 @@ import logging
 from typing import Any
 
 from homeassistant.components import media_source
-from homeassistant.components.media_player import (
-    MediaPlayerDeviceClass,
+from homeassistant.components.media_player import (  # type: ignore[attr-defined,unused-ignore]
+    MediaPlayerDeviceClass,  # defined here in HA 2025.4, re-exported from .const in 2026.x
     MediaPlayerEntity,
     MediaPlayerEntityDescription,
 )
