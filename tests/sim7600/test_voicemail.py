@@ -1,0 +1,244 @@
+"""Voicemail in the driver: telling speech from a silent line, and recording a message
+that ends on hang-up, the end key, silence or its maximum length."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+import subprocess
+import wave
+
+import pytest
+
+from custom_components.callstack.sim7600 import audio as audio_module
+from custom_components.callstack.sim7600.audio import SilenceEnd
+from custom_components.callstack.sim7600.errors import (
+    AudioBridgeNotRunningError,
+    InvalidArgumentError,
+)
+from custom_components.callstack.sim7600.modem import Modem
+from custom_components.callstack.sim7600.silence import (
+    DEFAULT_THRESHOLD_DBFS,
+    SpeechActivity,
+    level_dbfs,
+)
+from custom_components.callstack.sim7600.voicemail import (
+    MessageEnd,
+    MessageRules,
+    is_empty,
+    record_message,
+)
+from sim7600_emulator import Sim7600Emulator
+
+from .test_audio import answer, files_in
+
+SPEECH = (
+    "Hello, this is Anna from the garage. Your car is ready, you can pick it up any time "
+    "after four. Call me back on my mobile, thanks. Bye."
+)
+
+
+def _pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (8000, 2, 1)
+        return wav.readframes(wav.getnframes())
+
+
+def _sox(*args: str) -> None:
+    subprocess.run(["sox", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Real speech (espeak-ng, converted to the call's 8 kHz with sox, as loud as espeak
+    speaks and 20 dB quieter) and line noise (sox's generators at 1 % of full scale)."""
+    folder = tmp_path_factory.mktemp("voicemail-material")
+    spoken = folder / "spoken.wav"
+    subprocess.run(["espeak-ng", "-w", str(spoken), SPEECH], check=True, capture_output=True)
+    out = {}
+    _sox(str(spoken), "-r", "8000", "-b", "16", "-c", "1", str(folder / "speech.wav"))
+    _sox(
+        str(spoken), "-r", "8000", "-b", "16", "-c", "1", str(folder / "quiet.wav"), "vol", "-20dB"
+    )
+    for noise in ("white", "pink"):
+        _sox(
+            "-R", "-n", "-r", "8000", "-b", "16", "-c", "1", str(folder / f"{noise}.wav"),
+            "synth", "5", f"{noise}noise", "vol", "0.01",
+        )  # fmt: skip
+    for name in ("speech", "quiet", "white", "pink"):
+        out[name] = _pcm(folder / f"{name}.wav")
+    return out
+
+
+def _trimmed(pcm: bytes) -> bytes:
+    """The speech without espeak's leading and trailing digital silence."""
+    samples = memoryview(pcm).cast("h")
+    loud = [i for i, sample in enumerate(samples) if abs(sample) > 64]
+    return pcm[loud[0] * 2 : (loud[-1] + 1) * 2]
+
+
+def _longest_silence(pcm: bytes, threshold: float = DEFAULT_THRESHOLD_DBFS) -> float:
+    activity = SpeechActivity(8000, threshold)
+    longest = 0.0
+    for offset in range(0, len(pcm), 333):  # reads that split frames anywhere
+        activity.feed(pcm[offset : offset + 333])
+        longest = max(longest, activity.silent_seconds)
+    return longest
+
+
+@pytest.mark.parametrize(
+    ("name", "min_speech", "max_pause"),
+    [("speech", 0.7, 0.5), ("quiet", 0.4, 0.8)],
+)
+def test_the_default_threshold_hears_real_speech_as_speech(
+    material: dict[str, bytes], name: str, min_speech: float, max_pause: float
+) -> None:
+    """Speech at espeak's level and 20 dB below it: most of it heard as speech, and no
+    pause between words anywhere near the shortest silence an option allows (0.5 s is
+    allowed, 5 s is the default)."""
+    pcm = _trimmed(material[name])
+    activity = SpeechActivity(8000)
+    activity.feed(pcm)
+    seconds = len(pcm) / 16000
+    assert activity.speech_seconds / seconds >= min_speech
+    assert _longest_silence(pcm) <= max_pause
+
+
+@pytest.mark.parametrize("noise", ["white", "pink"])
+def test_line_noise_and_digital_silence_are_silence(material: dict[str, bytes], noise: str) -> None:
+    pcm = material[noise]
+    # The loudest 20 ms of the noise stays 2 dB or more below the threshold.
+    assert max(level_dbfs(pcm[i : i + 320]) for i in range(0, len(pcm), 320)) < (
+        DEFAULT_THRESHOLD_DBFS - 2
+    )
+    activity = SpeechActivity(8000)
+    activity.feed(pcm)
+    activity.feed(bytes(8000))
+    assert activity.speech_seconds == 0
+    assert activity.silent_seconds == pytest.approx(len(pcm) / 16000 + 0.5, abs=0.02)
+
+
+def test_one_click_is_not_speech_but_two_loud_frames_are() -> None:
+    loud = (12000).to_bytes(2, "little", signed=True) * 160
+    activity = SpeechActivity(8000)
+    activity.feed(bytes(3200) + loud + bytes(3200))
+    assert activity.speech_seconds == 0
+    assert activity.silent_seconds == pytest.approx(0.42)
+    activity.feed(loud + loud)
+    assert activity.speech_seconds == pytest.approx(0.04)
+    assert activity.silent_seconds == 0
+    assert math.isinf(level_dbfs(bytes(320)))
+
+
+@pytest.mark.parametrize("threshold", [-80.0, -10.0, math.nan])
+def test_a_threshold_outside_the_range_is_refused(threshold: float) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        SpeechActivity(8000, threshold)
+
+
+def test_a_recording_with_a_silence_end_stops_after_that_much_silence() -> None:
+    """Fed in reads of any size, the recording ends once the caller has been silent for
+    the time asked, counted in whole 20 ms frames from the last speech."""
+
+    async def run() -> tuple[str, int, float]:
+        activity = SpeechActivity(8000)
+        recording = audio_module._Recording(80000, "", skip=0, activity=activity, silence_frames=50)
+        speech = (9000).to_bytes(2, "little", signed=True) * 8000  # 1 s loud
+        stream = speech + bytes(32000)  # then 2 s of silence
+        for offset in range(0, len(stream), 999):
+            recording.feed(stream[offset : offset + 999])
+            if recording.ended.done():
+                break
+        return await recording.ended, recording.samples, activity.speech_seconds
+
+    ended_by, samples, speech_seconds = asyncio.run(run())
+    assert ended_by == "silence"
+    assert speech_seconds == 1.0
+    # 1 s of speech, then 1 s of silence, cut at the read that completed the 50th frame.
+    assert 16000 <= samples < 16000 + 999
+
+
+@pytest.mark.parametrize(
+    ("duration", "speech", "empty"),
+    [(0.0, 0.0, True), (9.9, 0.0, True), (10.0, 0.0, False), (2.0, 0.04, False)],
+)
+def test_the_empty_verdict_is_silence_and_short(
+    duration: float, speech: float, empty: bool
+) -> None:
+    assert is_empty(duration, speech, MessageRules(min_seconds=10.0)) is empty
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"max_seconds": 0},
+        {"max_seconds": math.inf},
+        {"silence_seconds": 0.1},
+        {"threshold_dbfs": 0.0},
+        {"min_seconds": -1},
+        {"end_key": "##"},
+        {"end_key": "x"},
+    ],
+)
+def test_impossible_rules_are_refused(rules: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        MessageRules(**rules)  # type: ignore[arg-type]
+
+
+async def test_a_message_ends_on_the_end_key_only(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    await answer(emulator, modem)
+    target = tmp_path / "message.wav"
+    recording = asyncio.ensure_future(record_message(modem, target, MessageRules()))
+    await asyncio.sleep(0.1)  # 2 s of the far end's voice at the emulator's speed
+    await emulator.send_dtmf("5")
+    await asyncio.sleep(0.1)
+    assert not recording.done()
+    await emulator.send_dtmf("#")
+    message = await recording
+    assert message.ended_by is MessageEnd.KEY
+    assert message.path == target
+    assert message.speech_seconds > 2.0
+    assert 2.0 < message.duration < 10.0
+    assert len(_pcm(target)) == round(message.duration * 8000) * 2
+
+
+async def test_a_message_ends_when_the_caller_hangs_up(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    await answer(emulator, modem)
+    recording = asyncio.ensure_future(
+        record_message(modem, tmp_path / "message.wav", MessageRules())
+    )
+    await asyncio.sleep(0.1)
+    await emulator.remote_hang_up()
+    message = await recording
+    assert message.ended_by is MessageEnd.HANG_UP
+    assert message.kept
+
+
+async def test_a_message_ends_at_its_maximum_length(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    await answer(emulator, modem)
+    message = await record_message(modem, tmp_path / "message.wav", MessageRules(max_seconds=3))
+    assert message.ended_by is MessageEnd.MAX_LENGTH
+    assert message.duration == 3.0
+
+
+async def test_no_message_without_the_bridge(modem: Modem, tmp_path: Path) -> None:
+    with pytest.raises(AudioBridgeNotRunningError):
+        await record_message(modem, tmp_path / "message.wav", MessageRules())
+    assert files_in(tmp_path) == []
+
+
+async def test_the_silence_end_is_checked(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    await answer(emulator, modem)
+    for rule in (SilenceEnd(0), SilenceEnd(5, -5.0)):
+        with pytest.raises(InvalidArgumentError):
+            await modem.record(tmp_path / "x.wav", 5, end_on_silence=rule)
+    assert files_in(tmp_path) == []
