@@ -45,13 +45,14 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
-from .media import async_check_ffmpeg
+from .media import async_check_ffmpeg, recordings_dir
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
 from .unique_id import async_unique_id_key, keyed_unique_id
+from .voicemail import VoicemailBox, voicemail_folder
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -148,12 +149,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         name=entry.title,
     )
     coordinator = CallstackCoordinator(hass, entry, modem, device.id)
+    voicemail = VoicemailBox(hass, entry, voicemail_folder(recordings_dir(hass, entry)))
     entry.runtime_data = CallstackRuntime(
-        modem, coordinator, gnss_entities=modem.config.gnss and bool(modem.gnss.supported)
+        modem,
+        coordinator,
+        voicemail,
+        gnss_entities=modem.config.gnss and bool(modem.gnss.supported),
     )
     entry.async_on_unload(functools.partial(_async_close, modem, journal))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
+    await voicemail.async_setup()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     if not entry.options.get(CONF_GNSS, False):
         _remove_gnss_entities(hass, entry)
@@ -216,6 +222,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -
     """Drop the repairs issues and the SMS journal of a removed modem."""
     async_delete_issues(hass, entry.entry_id)
     await StoreJournal(hass, entry.entry_id).async_remove()
+    await VoicemailBox.async_remove_index(hass, entry.entry_id)
 
 
 async def _async_close(modem: Modem, journal: StoreJournal) -> None:

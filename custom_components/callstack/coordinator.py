@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import logging
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -41,6 +42,9 @@ from .sim7600.events import (
 from .sim7600.model import ModemSnapshot, SimStatus
 from .sim7600.modem import Modem
 
+if TYPE_CHECKING:
+    from .voicemail import VoicemailBox
+
 _LOGGER = logging.getLogger(__name__)
 
 type CallstackConfigEntry = ConfigEntry[CallstackRuntime]
@@ -52,6 +56,7 @@ class CallstackRuntime:
 
     modem: Modem
     coordinator: CallstackCoordinator
+    voicemail: VoicemailBox
     messages: MessageLog = field(default_factory=MessageLog)
     # Decided once at setup, as the platforms are: the modem's own answer to AT+CGPS? can
     # change with a restart, but what was set up is what unloads.
@@ -142,6 +147,10 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         if snapshot != self.data:
             self.async_set_updated_data(snapshot)
             self._update_issues(snapshot)
+
+    def fire(self, event_type: str, data: dict[str, object]) -> None:
+        """Fire one of Callstack's bus events from outside the driver's stream (voicemail)."""
+        self._fire(event_type, data)
 
     def _fire(self, event_type: str, data: dict[str, object]) -> None:
         """Fire a bus event; without its private fields when the user chose so (the

@@ -3,6 +3,8 @@ received."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -16,7 +18,7 @@ PARALLEL_UPDATES = 0
 CALL_EVENT = EventEntityDescription(
     key="call",
     translation_key="call",
-    event_types=["incoming", "waiting", "answered", "ended", "missed"],
+    event_types=["incoming", "waiting", "answered", "ended", "missed", "voicemail"],
 )
 SMS_EVENT = EventEntityDescription(
     key="sms",
@@ -61,10 +63,22 @@ class CallstackDriverEvent(CallstackEntity, EventEntity):
 
 
 class CallstackCallEvent(CallstackDriverEvent):
-    """Fires on every call transition, with the caller's number."""
+    """Fires on every call transition, with the caller's number, and when a caller left
+    (or did not leave) a voicemail."""
 
     def __init__(self, coordinator: CallstackCoordinator) -> None:
         super().__init__(coordinator, CALL_EVENT)
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the voicemail box."""
+        await super().async_added_to_hass()
+        voicemail = self.coordinator.config_entry.runtime_data.voicemail
+        self.async_on_remove(voicemail.async_add_event_listener(self._on_voicemail))
+
+    @callback
+    def _on_voicemail(self, data: dict[str, Any]) -> None:
+        self._trigger_event("voicemail", data)
+        self.async_write_ha_state()
 
     @callback
     def _on_modem_event(self, event: ModemEvent) -> None:

@@ -52,6 +52,7 @@ def test_manifest_follows_hassfest_rules() -> None:
     # integration loads whether or not the binary is installed (a repairs issue says so).
     assert manifest["dependencies"] == ["ffmpeg", "media_source", "usb"]
     assert "tts" in manifest["after_dependencies"]
+    assert "stt" in manifest["after_dependencies"]  # voicemail transcripts, when chosen
     assert manifest["codeowners"]
     assert manifest["documentation"]
     assert manifest["issue_tracker"]

@@ -1,0 +1,390 @@
+"""Voicemail in Home Assistant: a message recorded from the emulator's caller is stored with
+its metadata, transcribed, announced (bus event, Call event entity, New voicemail sensor),
+listed and played through the "Callstack voicemail" media source, marked heard, deleted,
+retained, and survives restarts without half files or phantom messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import replace
+from datetime import timedelta
+import json
+import logging
+from pathlib import Path
+from typing import Any
+import wave
+
+from homeassistant.components import media_source, stt
+from homeassistant.components.stt.const import DATA_COMPONENT as STT_COMPONENT
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+
+pytest.register_assert_rewrite("tests.ha.fixtures")
+
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_VOICEMAIL_KEEP_COUNT,
+    CONF_VOICEMAIL_KEEP_DAYS,
+    CONF_VOICEMAIL_STT,
+    EVENT_VOICEMAIL,
+)
+from custom_components.callstack.sim7600.voicemail import (  # noqa: E402
+    MessageEnd,
+    MessageRules,
+    RecordedMessage,
+    record_message,
+)
+from custom_components.callstack.voicemail import VoicemailBox  # noqa: E402
+from custom_components.callstack.voicemail_store import VoicemailMessage, new_message_id  # noqa: E402
+from sim7600_emulator import Sim7600Emulator  # noqa: E402
+
+from .fixtures import (  # noqa: E402
+    ENTRY_ID,
+    EntryFactory,
+    action_error,
+    answered_call,
+    assert_translated_error,
+    call_action,
+    setup_entry,
+    state_of,
+    wait_until,
+)
+from .test_actions import files_in, hang_up  # noqa: E402
+
+pytest_plugins = ("tests.ha.fixtures",)
+
+
+class StubStt(stt.SpeechToTextEntity):
+    """An STT entity that hears what it is told to and keeps what it was sent."""
+
+    _attr_name = "Stub STT"
+    _attr_unique_id = "stub-stt"
+
+    def __init__(self, text: str | None = "please call me back", fail: bool = False) -> None:
+        self.text = text
+        self.fail = fail
+        self.received = b""
+        self.metadata: stt.SpeechMetadata | None = None
+
+    @property
+    def supported_languages(self) -> list[str]:
+        return ["en-US", "de-DE"]
+
+    @property
+    def supported_formats(self) -> list[stt.AudioFormats]:
+        return [stt.AudioFormats.WAV]
+
+    @property
+    def supported_codecs(self) -> list[stt.AudioCodecs]:
+        return [stt.AudioCodecs.PCM]
+
+    @property
+    def supported_bit_rates(self) -> list[stt.AudioBitRates]:
+        return [stt.AudioBitRates.BITRATE_16]
+
+    @property
+    def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
+        return [stt.AudioSampleRates.SAMPLERATE_16000]
+
+    @property
+    def supported_channels(self) -> list[stt.AudioChannels]:
+        return [stt.AudioChannels.CHANNEL_MONO]
+
+    async def async_process_audio_stream(
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> stt.SpeechResult:
+        self.metadata = metadata
+        async for chunk in stream:
+            self.received += chunk
+        if self.fail:
+            raise ConnectionError("the STT service went away")
+        if self.text is None:
+            return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
+        return stt.SpeechResult(self.text, stt.SpeechResultState.SUCCESS)
+
+
+async def add_stt(hass: HomeAssistant, entity: StubStt) -> str:
+    """Set up HA's stt component with ``entity`` in it; returns its entity ID."""
+    assert await async_setup_component(hass, "stt", {})
+    await hass.data[STT_COMPONENT].async_add_entities([entity])
+    assert entity.entity_id is not None
+    return entity.entity_id
+
+
+def box_of(entry: Any) -> VoicemailBox:
+    box: VoicemailBox = entry.runtime_data.voicemail
+    return box
+
+
+async def leave_message(
+    hass: HomeAssistant, emulator: Sim7600Emulator, entry: Any, *, seconds: float = 2.0
+) -> VoicemailMessage:
+    """A caller leaves a message: the call answered, ``seconds`` of the far end recorded
+    (the emulator's voice), the caller presses #, and the box delivers it."""
+    number = emulator.identity.callers[0]
+    await answered_call(hass, emulator, number)
+    box = box_of(entry)
+    assert await box.async_prepare_folder()
+    message_id = new_message_id(dt_util.utcnow())
+    received = dt_util.utcnow()
+    rules = MessageRules(max_seconds=seconds)
+    recorded = await record_message(
+        entry.runtime_data.modem, box.folder / f"{message_id}.wav", rules
+    )
+    await hang_up(hass)
+    message = await box.async_deliver(message_id, recorded, number, received)
+    assert message is not None
+    return message
+
+
+@pytest.fixture
+def bus_events(hass: HomeAssistant) -> list[Event]:
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_VOICEMAIL, events.append)
+    return events
+
+
+async def test_a_message_is_stored_announced_listed_and_heard(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    loaded_entry: Any,
+    bus_events: list[Event],
+) -> None:
+    assert state_of(hass, "sensor", "new_voicemail").state == "0"
+    message = await leave_message(hass, emulator, loaded_entry)
+    await hass.async_block_till_done()
+    folder = recordings / "voicemail"
+    assert files_in(folder) == [f"{message.id}.json", f"{message.id}.wav"]
+    with wave.open(str(folder / f"{message.id}.wav"), "rb") as wav:
+        assert wav.getnframes() == 16000
+    sidecar = json.loads((folder / f"{message.id}.json").read_text())
+    assert sidecar == {
+        "id": message.id,
+        "number": emulator.identity.callers[0],
+        "received": message.received.isoformat(),
+        "duration": 2.0,
+        "ended_by": "max_length",
+        "transcript": None,
+    }
+    content_id = f"media-source://callstack/{ENTRY_ID}/{message.id}"
+    [event] = bus_events
+    assert event.data == {
+        "config_entry_id": ENTRY_ID,
+        "device_id": loaded_entry.runtime_data.device_id,
+        "number": emulator.identity.callers[0],
+        "duration": 2.0,
+        "ended_by": "max_length",
+        "kept": True,
+        "message_id": message.id,
+        "media_content_id": content_id,
+        "transcript": None,
+    }
+    call_event = state_of(hass, "event", "call")
+    assert call_event.attributes["event_type"] == "voicemail"
+    assert call_event.attributes["media_content_id"] == content_id
+    sensor = state_of(hass, "sensor", "new_voicemail")
+    assert (sensor.state, sensor.attributes["total"]) == ("1", 1)
+
+    root = await media_source.async_browse_media(hass, "media-source://callstack")
+    assert root.title == "Callstack voicemail"
+    [child] = root.children
+    assert child.media_content_id == content_id
+    assert child.title.startswith(emulator.identity.callers[0] + " · ")
+    assert child.can_play
+    # Browsing is not listening.
+    assert state_of(hass, "sensor", "new_voicemail").state == "1"
+    played = await media_source.async_resolve_media(hass, content_id, None)
+    assert played.url == f"/media/local/callstack/voicemail/{message.id}.wav"
+    assert played.mime_type == "audio/wav"
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", "new_voicemail").state == "0"
+
+
+async def test_messages_are_listed_newest_first(
+    hass: HomeAssistant, emulator: Sim7600Emulator, recordings: Path, loaded_entry: Any
+) -> None:
+    first = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    second = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    root = await media_source.async_browse_media(hass, "media-source://callstack")
+    assert [child.media_content_id.rsplit("/", 1)[1] for child in root.children] == [
+        second.id,
+        first.id,
+    ]
+
+
+async def test_a_silent_message_is_not_kept_and_the_event_says_so(
+    hass: HomeAssistant, recordings: Path, loaded_entry: Any, bus_events: list[Event]
+) -> None:
+    box = box_of(loaded_entry)
+    empty = RecordedMessage(None, 1.5, 0.0, MessageEnd.HANG_UP)
+    assert (
+        await box.async_deliver("vm-20261201-090000-abcdef", empty, "+4915550001", dt_util.utcnow())
+        is None
+    )
+    await hass.async_block_till_done()
+    [event] = bus_events
+    assert event.data["kept"] is False
+    assert event.data["media_content_id"] is None
+    assert event.data["ended_by"] == "hang_up"
+    assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
+    assert files_in(recordings / "voicemail") == []
+
+
+async def test_a_transcript_comes_from_the_chosen_stt_engine_at_16_khz(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    engine = StubStt()
+    engine_id = await add_stt(hass, engine)
+    entry = await entry_factory(options={CONF_VOICEMAIL_STT: engine_id})
+    message = await leave_message(hass, emulator, entry, seconds=1)
+    assert message.transcript == "please call me back"
+    assert engine.metadata is not None
+    assert engine.metadata.sample_rate == stt.AudioSampleRates.SAMPLERATE_16000
+    assert engine.metadata.language == "en-US"  # HA's language (en) found in the engine's
+    assert len(engine.received) == 2 * 16000  # one second, 16-bit, at 16 kHz
+    await hass.async_block_till_done()
+    assert bus_events[-1].data["transcript"] == "please call me back"
+    sidecar = json.loads((recordings / "voicemail" / f"{message.id}.json").read_text())
+    assert sidecar["transcript"] == "please call me back"
+    assert box_of(entry).store.get(message.id).transcript == "please call me back"
+
+
+@pytest.mark.parametrize(
+    ("engine", "log"),
+    [
+        (StubStt(fail=True), "Speech-to-text failed for a voicemail (ConnectionError)"),
+        (StubStt(text=None), None),
+        (None, "engine stt.missing is not available"),
+    ],
+)
+async def test_a_failing_or_missing_stt_keeps_the_message(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+    caplog: pytest.LogCaptureFixture,
+    engine: StubStt | None,
+    log: str | None,
+) -> None:
+    engine_id = await add_stt(hass, engine) if engine is not None else "stt.missing"
+    entry = await entry_factory(options={CONF_VOICEMAIL_STT: engine_id})
+    with caplog.at_level(logging.WARNING):
+        message = await leave_message(hass, emulator, entry, seconds=1)
+    assert message.transcript is None
+    assert files_in(recordings / "voicemail") == [f"{message.id}.json", f"{message.id}.wav"]
+    await hass.async_block_till_done()
+    assert bus_events[-1].data["kept"] is True
+    if log is not None:
+        assert log in caplog.text
+    assert emulator.identity.callers[0] not in caplog.text
+
+
+async def test_private_data_stays_off_the_bus_when_asked(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    engine_id = await add_stt(hass, StubStt())
+    entry = await entry_factory(
+        options={CONF_VOICEMAIL_STT: engine_id, CONF_BUS_EVENT_PRIVATE_DATA: False}
+    )
+    await leave_message(hass, emulator, entry, seconds=1)
+    await hass.async_block_till_done()
+    data = bus_events[-1].data
+    assert "number" not in data
+    assert "transcript" not in data
+    assert data["kept"] is True
+    # The event entity keeps them for automations, out of the recorder.
+    assert state_of(hass, "event", "call").attributes["transcript"] == "please call me back"
+
+
+async def test_mark_heard_and_delete_actions(
+    hass: HomeAssistant, emulator: Sim7600Emulator, recordings: Path, loaded_entry: Any
+) -> None:
+    first = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    second = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    content_id = f"media-source://callstack/{ENTRY_ID}/{first.id}"
+    response = await call_action(
+        hass, "mark_voicemail_heard", {"message_id": content_id}, return_response=True
+    )
+    assert response == {"marked": 1}
+    assert state_of(hass, "sensor", "new_voicemail").state == "1"
+    assert await call_action(hass, "mark_voicemail_heard", return_response=True) == {"marked": 1}
+    assert state_of(hass, "sensor", "new_voicemail").state == "0"
+
+    err = await action_error(hass, "delete_voicemail", {"message_id": [first.id, "vm-nope"]})
+    assert_translated_error(err, ServiceValidationError, "voicemail_not_found", emulator)
+    assert len(files_in(recordings / "voicemail")) == 4  # nothing deleted
+    response = await call_action(
+        hass, "delete_voicemail", {"message_id": first.id}, return_response=True
+    )
+    assert response == {"deleted": 1}
+    assert files_in(recordings / "voicemail") == [f"{second.id}.json", f"{second.id}.wav"]
+    assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 1
+    root = await media_source.async_browse_media(hass, "media-source://callstack")
+    assert [child.title for child in root.children] != []
+    assert len(root.children) == 1
+
+
+async def test_retention_removes_messages_and_their_metadata_together(
+    hass: HomeAssistant, emulator: Sim7600Emulator, recordings: Path, entry_factory: EntryFactory
+) -> None:
+    entry = await entry_factory(options={CONF_VOICEMAIL_KEEP_COUNT: 2})
+    messages = [await leave_message(hass, emulator, entry, seconds=1) for _ in range(3)]
+    kept = {m.id for m in messages[1:]}
+    names = files_in(recordings / "voicemail")
+    assert {name.split(".")[0] for name in names} == kept
+    assert len(names) == 4
+    # Age: a message older than keep_days goes (at setup, as at every hourly check).
+    box = box_of(entry)
+    old = messages[1]
+    await box.store.async_update(replace(old, received=dt_util.utcnow() - timedelta(days=8)))
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_VOICEMAIL_KEEP_COUNT: 0, CONF_VOICEMAIL_KEEP_DAYS: 7}
+    )
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
+    assert {name.split(".")[0] for name in files_in(recordings / "voicemail")} == kept - {old.id}
+
+
+async def test_a_restart_leaves_no_half_file_and_no_phantom_message(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    loaded_entry: Any,
+) -> None:
+    """What a crash can leave behind, cleaned up at the next start: the recorder's
+    unfinished ``.part`` file, an indexed message whose WAV is gone, a sidecar whose WAV
+    was deleted; and what it must not lose: a whole message the index never saved."""
+    kept = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    gone = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    unindexed = await leave_message(hass, emulator, loaded_entry, seconds=1)
+    folder = recordings / "voicemail"
+    box = box_of(loaded_entry)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    (folder / ".callstack-abc123.wav.part").write_bytes(b"RIFF....WAVE")
+    (folder / f"{gone.id}.wav").unlink()
+    # The index as it was before the third message was saved (a crash in between).
+    store = box.store._store
+    await store.async_save({"messages": [m.stored() for m in (kept, gone)]})
+    await setup_entry(hass, loaded_entry)
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    ids = [m.id for m in box_of(loaded_entry).store.messages]
+    assert ids == [unindexed.id, kept.id]
+    assert files_in(folder) == sorted(
+        [f"{kept.id}.json", f"{kept.id}.wav", f"{unindexed.id}.json", f"{unindexed.id}.wav"]
+    )
+    assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 2
