@@ -4,9 +4,11 @@ that ends on hang-up, the end key, silence or its maximum length."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 import math
 from pathlib import Path
 import subprocess
+from typing import Any
 import wave
 
 import pytest
@@ -17,6 +19,7 @@ from custom_components.callstack.sim7600.errors import (
     AudioBridgeNotRunningError,
     InvalidArgumentError,
 )
+from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from custom_components.callstack.sim7600.silence import (
     DEFAULT_THRESHOLD_DBFS,
@@ -24,14 +27,21 @@ from custom_components.callstack.sim7600.silence import (
     level_dbfs,
 )
 from custom_components.callstack.sim7600.voicemail import (
+    AnswerRules,
+    CallerFilter,
     MessageEnd,
     MessageRules,
+    RecordedMessage,
+    VoicemailEngine,
+    beep_pcm,
     is_empty,
     record_message,
 )
+from custom_components.callstack.sim7600.wav import WavAudio
 from sim7600_emulator import Sim7600Emulator
+from tests.helpers import until
 
-from .test_audio import answer, files_in
+from .test_audio import CALLER, answer, files_in
 
 SPEECH = (
     "Hello, this is Anna from the garage. Your car is ready, you can pick it up any time "
@@ -242,3 +252,179 @@ async def test_the_silence_end_is_checked(
         with pytest.raises(InvalidArgumentError):
             await modem.record(tmp_path / "x.wav", 5, end_on_silence=rule)
     assert files_in(tmp_path) == []
+
+
+# ---- the engine: answering calls nobody answers --------------------------------------------
+
+
+@dataclass
+class Box:
+    """What the engine delivers, and a greeting that plays a tone the far end can find."""
+
+    folder: Path
+    modem: Modem
+    delivered: list[tuple[RecordedMessage, str | None]] = field(default_factory=list)
+    greeted: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def prepare(self) -> Path:
+        return self.folder / f"message-{len(self.delivered)}.wav"
+
+    async def deliver(self, message: RecordedMessage, number: str | None) -> None:
+        self.delivered.append((message, number))
+        self.arrived.set()
+
+    async def greeting(self) -> None:
+        self.greeted += 1
+        await self.modem.play(WavAudio(GREETING, 8000))
+
+
+GREETING = b"".join(
+    round(6000 * math.sin(2 * math.pi * 600 * n / 8000)).to_bytes(2, "little", signed=True)
+    for n in range(8000)
+)  # 1 s at 600 Hz
+
+
+def engine_for(
+    modem: Modem, tmp_path: Path, *, greeting: bool = True, **answer: Any
+) -> tuple[VoicemailEngine, Box]:
+    box = Box(tmp_path, modem)
+    engine = VoicemailEngine(
+        modem,
+        AnswerRules(**{"answer_after": 1.0, **answer}),
+        MessageRules(max_seconds=60),
+        greeting=box.greeting if greeting else None,
+        prepare=box.prepare,
+        deliver=box.deliver,
+    )
+    engine.start()
+    return engine, box
+
+
+async def test_an_unanswered_call_gets_the_greeting_a_beep_and_is_recorded(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    engine, box = engine_for(modem, tmp_path)
+    loop = asyncio.get_running_loop()
+    rang = loop.time()
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.snapshot.call_state is CallState.ACTIVE, timeout=10)
+    assert loop.time() - rang >= 1.0  # after the rings, not before
+    await until(lambda: modem.audio.busy)  # the greeting plays
+    await until(lambda: modem.audio._recording is not None, timeout=10)
+    # The far end heard the greeting, then the beep, before anything was recorded.
+    heard = bytes(emulator.audio_received)
+    assert GREETING in heard
+    assert beep_pcm(8000) in heard
+    assert heard.index(beep_pcm(8000)) > heard.index(GREETING)
+    await asyncio.sleep(0.2)  # 4 s of the caller's voice at the emulator's speed
+    await emulator.remote_hang_up()
+    await asyncio.wait_for(box.arrived.wait(), 10)
+    [(message, number)] = box.delivered
+    assert number == CALLER
+    assert message.ended_by is MessageEnd.HANG_UP
+    assert message.kept
+    assert message.path is not None
+    assert message.speech_seconds > 1.0
+    assert box.greeted == 1
+    await engine.stop()
+
+
+async def test_the_end_key_ends_the_message_and_voicemail_hangs_up(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    engine, box = engine_for(modem, tmp_path, greeting=False)
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.audio._recording is not None, timeout=10)
+    await asyncio.sleep(0.1)
+    await emulator.send_dtmf("#")
+    await asyncio.wait_for(box.arrived.wait(), 10)
+    [(message, _)] = box.delivered
+    assert message.ended_by is MessageEnd.KEY
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE)
+    assert emulator.call is None  # we hung up: nothing is left hanging
+    await engine.stop()
+
+
+async def test_a_call_answered_by_someone_else_first_is_left_alone(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    engine, box = engine_for(modem, tmp_path, answer_after=1.0)
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()  # the user's automation
+    await until(lambda: modem.audio.running)
+    await asyncio.sleep(1.5)
+    assert modem.audio._recording is None
+    assert not modem.audio.busy
+    assert box.delivered == []
+    assert box.greeted == 0
+    assert modem.snapshot.call_state is CallState.ACTIVE
+    await modem.hang_up()
+    await engine.stop()
+
+
+async def test_the_caller_hanging_up_during_the_greeting_leaves_no_message(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    engine, box = engine_for(modem, tmp_path)
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.audio.busy, timeout=10)
+    await emulator.remote_hang_up()
+    await asyncio.wait_for(box.arrived.wait(), 10)
+    [(message, _)] = box.delivered
+    assert not message.kept
+    assert message.ended_by is MessageEnd.HANG_UP
+    assert files_in(tmp_path) == []
+    await engine.stop()
+
+
+@pytest.mark.parametrize(
+    ("callers", "known", "number", "answered"),
+    [
+        (CallerFilter.KNOWN, frozenset({"+4915550000001"}), "+49 155 5000 0001", True),
+        (CallerFilter.KNOWN, frozenset({"+4915550000002"}), CALLER, False),
+        (CallerFilter.NOT_WITHHELD, frozenset(), "", False),
+        (CallerFilter.NOT_WITHHELD, frozenset(), CALLER, True),
+        (CallerFilter.ALL, frozenset(), "", True),
+    ],
+)
+def test_who_voicemail_answers(
+    callers: CallerFilter, known: frozenset[str], number: str, answered: bool
+) -> None:
+    rules = AnswerRules(callers=callers, known_numbers=known)
+    assert rules.accepts(number or None) is answered
+
+
+async def test_a_caller_voicemail_does_not_take_keeps_ringing(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    engine, box = engine_for(
+        modem, tmp_path, callers=CallerFilter.KNOWN, known_numbers=frozenset({"+4915550009999"})
+    )
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await asyncio.sleep(1.5)
+    assert modem.snapshot.call_state is CallState.INCOMING
+    assert box.delivered == []
+    await engine.stop()
+
+
+async def test_without_call_audio_voicemail_hangs_up_and_says_why(
+    emulator: Sim7600Emulator,
+    modem: Modem,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The audio port is gone: voicemail answers, sees no audio, hangs up (the caller is
+    not left in a silent call), keeps nothing, and logs one clear line."""
+    engine, box = engine_for(modem, tmp_path)
+    await emulator.drop_port("audio")
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.snapshot.call_state is CallState.ACTIVE, timeout=10)
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE, timeout=15)
+    assert box.delivered == []
+    assert files_in(tmp_path) == []
+    assert "the call audio did not start; hanging up" in caplog.text
+    assert CALLER not in caplog.text
+    await engine.stop()

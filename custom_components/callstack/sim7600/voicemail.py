@@ -1,4 +1,4 @@
-"""Voicemail in the driver: recording a message and judging whether it holds one.
+"""Voicemail in the driver: answering, recording a message and judging whether it holds one.
 
 A message is an ordinary recording of the far end (:meth:`Modem.record`, the same
 fail-closed machinery as ``callstack.record``) with voicemail's ends: the caller hangs up,
@@ -13,17 +13,30 @@ threshold would otherwise lose a real message.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
+import logging
 import math
 import os
 from pathlib import Path
 
 from .audio import SilenceEnd
-from .errors import InvalidArgumentError, RecordingEmptyError
+from .errors import (
+    AudioBridgeError,
+    CallStateError,
+    InvalidArgumentError,
+    RecordingEmptyError,
+    Sim7600Error,
+)
+from .events import CallEvent, ModemEvent
+from .model import BridgeState, CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
+from .wav import WavAudio
+
+_LOGGER = logging.getLogger(__name__)
 
 DTMF_KEYS = "0123456789*#"
 
@@ -121,3 +134,222 @@ async def record_message(modem: Modem, target: Path, rules: MessageRules) -> Rec
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+# ---- answering: the voicemail engine ------------------------------------------------------
+
+BEEP_HZ = 1000.0
+BEEP_SECONDS = 0.4
+BRIDGE_WAIT = 10.0  # after answering, how long PCM may take to start flowing
+_WITHHELD_MARKERS = ("", "anonymous", "unknown", "restricted", "private")
+
+
+class CallerFilter(StrEnum):
+    """Which callers voicemail answers."""
+
+    ALL = "all"
+    KNOWN = "known"  # only the numbers in AnswerRules.known_numbers
+    NOT_WITHHELD = "not_withheld"  # every caller who shows a number
+
+
+def normalise_number(number: str | None) -> str:
+    """A number as the network shows it, without the spaces and dashes people write."""
+    if not number:
+        return ""
+    return ("+" if number.strip().startswith("+") else "") + "".join(
+        ch for ch in number if ch.isdigit()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRules:
+    """When voicemail answers a call."""
+
+    answer_after: float = 20.0  # seconds of ringing
+    callers: CallerFilter = CallerFilter.ALL
+    known_numbers: frozenset[str] = frozenset()  # normalised (see normalise_number)
+    beep: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.answer_after, int | float) or not 0 <= self.answer_after <= 300:
+            raise InvalidArgumentError("Voicemail answers after 0 to 300 seconds of ringing")
+
+    def accepts(self, number: str | None) -> bool:
+        """Whether a call from ``number`` (None: withheld) is voicemail's to answer."""
+        withheld = (number or "").strip().lower() in _WITHHELD_MARKERS
+        match self.callers:
+            case CallerFilter.ALL:
+                return True
+            case CallerFilter.NOT_WITHHELD:
+                return not withheld
+            case CallerFilter.KNOWN:
+                return not withheld and normalise_number(number) in self.known_numbers
+
+
+def beep_pcm(rate: int) -> bytes:
+    """The beep before the recording: a 1 kHz tone with 10 ms fades (no clicks)."""
+    samples = int(rate * BEEP_SECONDS)
+    fade = int(rate * 0.01)
+    out = bytearray()
+    for n in range(samples):
+        envelope = min(1.0, n / fade, (samples - 1 - n) / fade)
+        value = round(8000 * envelope * math.sin(2 * math.pi * BEEP_HZ * n / rate))
+        out += value.to_bytes(2, "little", signed=True)
+    return bytes(out)
+
+
+type Greeting = Callable[[], Awaitable[object]]
+"""Plays the greeting into the call (returns when it has played, or the call ended)."""
+type Prepare = Callable[[], Awaitable[Path | None]]
+"""Where to record the next message (None: nowhere, so do not answer)."""
+type Deliver = Callable[[RecordedMessage, str | None], Awaitable[None]]
+"""Take a finished message (kept or not) and the caller's number."""
+
+
+class VoicemailEngine:
+    """Answer calls nobody answers, play the greeting and a beep, record, hang up.
+
+    Voicemail never fights the user's own handling: it only acts on a call that is still
+    ringing after ``answer_after`` seconds, checked again right before it answers. A call
+    answered by anything else first (an automation, a button, a phone on the line), rejected
+    or given up by the caller is left alone. While voicemail has the call, the user can
+    still take over: hanging up ends it, and answering a waiting call puts this one on hold,
+    which ends the recording like a hang-up.
+    """
+
+    def __init__(
+        self,
+        modem: Modem,
+        answer: AnswerRules,
+        rules: MessageRules,
+        *,
+        greeting: Greeting | None,
+        prepare: Prepare,
+        deliver: Deliver,
+    ) -> None:
+        self._modem = modem
+        self._answer = answer
+        self._rules = rules
+        self._greeting = greeting
+        self._prepare = prepare
+        self._deliver = deliver
+        self._pending: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.busy = False  # a voicemail call is in progress
+
+    def start(self) -> None:
+        """Follow the modem's calls."""
+        self._unsubscribe = self._modem.subscribe(self._on_event)
+
+    async def stop(self) -> None:
+        """Stop following calls; a voicemail in progress ends (its recording is kept)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        task, self._pending = self._pending, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _on_event(self, event: ModemEvent) -> None:
+        if not isinstance(event, CallEvent) or event.direction != "inbound":
+            return
+        if event.kind == "incoming" and self._pending is None and not self.busy:
+            if not self._answer.accepts(event.number):
+                return
+            self._pending = asyncio.get_running_loop().create_task(
+                self._take(event.number), name="callstack voicemail"
+            )
+            self._pending.add_done_callback(self._done)
+        elif event.kind in ("answered", "ended", "missed") and self._pending and not self.busy:
+            # Someone else answered the ringing call, or it stopped ringing: stand down.
+            self._pending.cancel()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        if self._pending is task:
+            self._pending = None
+        if not task.cancelled() and (err := task.exception()) is not None:
+            if isinstance(err, Sim7600Error):
+                _LOGGER.warning("Voicemail stopped: %s", type(err).__name__)
+            else:
+                _LOGGER.error("Voicemail failed", exc_info=err)
+
+    def _still_ringing(self, ringing: CallInfo | None) -> bool:
+        return (
+            self._modem.calls.state is CallState.INCOMING
+            and self._modem.calls.call is not None
+            and self._modem.calls.call.direction == "inbound"
+            and ringing is not None
+            and self._modem.calls.call.number == ringing.number
+        )
+
+    async def _take(self, number: str | None) -> None:
+        ringing = self._modem.calls.call
+        await asyncio.sleep(self._answer.answer_after)
+        if not self._still_ringing(ringing):
+            return  # answered, rejected or given up meanwhile: not voicemail's call
+        if self._modem.audio.url is None:
+            _LOGGER.warning("Voicemail needs the modem's audio port; the call is left ringing")
+            return
+        target = await self._prepare()
+        if target is None or not self._still_ringing(ringing):
+            return
+        self.busy = True
+        try:
+            await self._run(number, target)
+        finally:
+            self.busy = False
+
+    async def _run(self, number: str | None, target: Path) -> None:
+        try:
+            await self._modem.answer()
+        except CallStateError:
+            return  # someone else answered in the same instant: theirs
+        if not await self._bridge_up():
+            _LOGGER.warning(
+                "Voicemail answered but the call audio did not start; hanging up, no message"
+            )
+            await self._hang_up()
+            return
+        await self._play_greeting()
+        if self._modem.calls.state is not CallState.ACTIVE:
+            await self._deliver(RecordedMessage(None, 0.0, 0.0, MessageEnd.HANG_UP), number)
+            return
+        try:
+            message = await record_message(self._modem, target, self._rules)
+        except AudioBridgeError as err:
+            _LOGGER.warning("Voicemail could not record the message (%s)", type(err).__name__)
+            await self._hang_up()
+            return
+        if message.ended_by in (MessageEnd.KEY, MessageEnd.SILENCE, MessageEnd.MAX_LENGTH):
+            await self._hang_up()
+        await self._deliver(message, number)
+
+    async def _bridge_up(self) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BRIDGE_WAIT
+        while not self._modem.audio.running:
+            if self._modem.calls.state is not CallState.ACTIVE or loop.time() > deadline:
+                return False
+            if self._modem.audio.state is BridgeState.FAILED:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def _play_greeting(self) -> None:
+        if self._greeting is not None:
+            try:
+                await self._greeting()
+            except Sim7600Error as err:
+                _LOGGER.warning(
+                    "The voicemail greeting could not be played (%s)", type(err).__name__
+                )
+        if self._answer.beep and self._modem.calls.state is CallState.ACTIVE:
+            rate = self._modem.audio.sample_rate
+            with contextlib.suppress(Sim7600Error):
+                await self._modem.play(WavAudio(beep_pcm(rate), rate))
+
+    async def _hang_up(self) -> None:
+        with contextlib.suppress(CallStateError, Sim7600Error):
+            await self._modem.hang_up()
