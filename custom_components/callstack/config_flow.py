@@ -62,6 +62,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import serialx
 import voluptuous as vol
 
+from . import voicemail_options
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -893,6 +894,7 @@ class CallstackOptionsFlow(OptionsFlow):
             CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
             CONF_LOGBOOK_MESSAGE_TEXT: False,
             **self.config_entry.options,
+            voicemail_options.SECTION: voicemail_options.current(self.config_entry.options),
         }
         if user_input is not None:
             values = {
@@ -924,9 +926,21 @@ class CallstackOptionsFlow(OptionsFlow):
                     recipients.append(validate.sms_recipient(str(written).strip()))
                 except InvalidArgumentError:
                     errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            # Without the (collapsed) Voicemail section, the voicemail options stay as they are.
+            voicemail = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key in voicemail_options.DEFAULTS
+            }
+            if (section_input := user_input.get(voicemail_options.SECTION)) is not None:
+                voicemail, section_errors = voicemail_options.validated(
+                    section_input, _whole_number
+                )
+                errors.update(section_errors)
             if not errors:
                 return self.async_create_entry(
                     data={
+                        **voicemail,
                         **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
@@ -947,6 +961,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 ),
                 vol.Required(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
                 vol.Required(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
+                **voicemail_options.schema_entry(),
             }
         )
         if gnss_offered:

@@ -19,7 +19,7 @@ from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, section as form_section
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -87,7 +87,14 @@ def assert_translated(result: Any, section: str = "config") -> None:
     step = strings["step"][result["step_id"]]
     given = set((result.get("description_placeholders") or {}).keys())
     assert _placeholders(step.get("description", "")) <= given
-    for marker in result["data_schema"].schema if result["data_schema"] else ():
+    for marker, value in (result["data_schema"].schema if result["data_schema"] else {}).items():
+        if isinstance(value, form_section):  # a collapsible group of fields, with its own texts
+            texts = step["sections"][str(marker)]
+            assert texts["name"], marker
+            for field in value.schema.schema:
+                assert str(field) in texts["data"], field
+                assert str(field) in texts["data_description"], field
+            continue
         assert str(marker) in step["data"], marker
         assert str(marker) in step["data_description"], marker
     for error in (result.get("errors") or {}).values():
