@@ -164,6 +164,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
     if not entry.options.get(CONF_GNSS, False):
         _remove_gnss_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
+    voicemail.async_start_engine()  # once the entities that show its messages listen
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     if modem.audio.url is not None:
         # Only MP3 and friends need FFmpeg; say so once, in repairs, if it is missing.

@@ -23,8 +23,11 @@ import wave
 from homeassistant.components import stt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 
+from . import voicemail_options
 from .const import (
+    CONF_VOICEMAIL_ENABLED,
     CONF_VOICEMAIL_KEEP_COUNT,
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
@@ -35,8 +38,8 @@ from .const import (
 )
 from .coordinator import CallstackConfigEntry
 from .sim7600.resample import upsample
-from .sim7600.voicemail import RecordedMessage
-from .voicemail_store import FOLDER, VoicemailMessage, VoicemailStore
+from .sim7600.voicemail import RecordedMessage, VoicemailEngine
+from .voicemail_store import FOLDER, VoicemailMessage, VoicemailStore, new_message_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ class VoicemailBox:
         self.entry = entry
         self.store = VoicemailStore(hass, entry.entry_id, folder)
         self._event_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._engine: VoicemailEngine | None = None
+        self._recording: tuple[str, datetime] | None = None  # the message being recorded
 
     @property
     def folder(self) -> Path:
@@ -101,6 +106,43 @@ class VoicemailBox:
             _LOGGER.warning("The voicemail folder is outside the allowed directories")
             return False
         return True
+
+    @callback
+    def async_start_engine(self) -> None:
+        """Answer calls, when voicemail is on in the options (see VoicemailEngine for how
+        it stays out of the way of anything else that answers)."""
+        options = self.entry.options
+        if not options.get(CONF_VOICEMAIL_ENABLED):
+            return
+        modem = self.entry.runtime_data.modem
+        if modem.audio.url is None:
+            _LOGGER.warning("Voicemail is on, but the modem has no audio port: it stays off")
+            return
+        self._engine = VoicemailEngine(
+            modem,
+            voicemail_options.answer_rules(options),
+            voicemail_options.message_rules(options),
+            greeting=None,
+            prepare=self._async_prepare_message,
+            deliver=self._async_deliver_message,
+        )
+        self._engine.start()
+        self.entry.async_on_unload(self._engine.stop)
+
+    async def _async_prepare_message(self) -> Path | None:
+        if not await self.async_prepare_folder():
+            return None
+        now = dt_util.utcnow()
+        message_id = new_message_id(now)
+        self._recording = (message_id, now)
+        return self.folder / f"{message_id}.wav"
+
+    async def _async_deliver_message(self, recorded: RecordedMessage, number: str | None) -> None:
+        if self._recording is None:
+            return
+        message_id, received = self._recording
+        self._recording = None
+        await self.async_deliver(message_id, recorded, number, received)
 
     async def _retention_tick(self, now: datetime) -> None:
         await self.async_apply_retention()

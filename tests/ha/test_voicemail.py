@@ -5,6 +5,7 @@ retained, and survives restarts without half files or phantom messages."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable
 from dataclasses import replace
 from datetime import timedelta
@@ -27,6 +28,8 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import (  # noqa: E402
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_VOICEMAIL_ANSWER_AFTER,
+    CONF_VOICEMAIL_ENABLED,
     CONF_VOICEMAIL_KEEP_COUNT,
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
@@ -388,3 +391,108 @@ async def test_a_restart_leaves_no_half_file_and_no_phantom_message(
         [f"{kept.id}.json", f"{kept.id}.wav", f"{unindexed.id}.json", f"{unindexed.id}.wav"]
     )
     assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 2
+
+
+# ---- voicemail answering calls (the options turn it on) ------------------------------------
+
+VOICEMAIL_ON = {CONF_VOICEMAIL_ENABLED: True, CONF_VOICEMAIL_ANSWER_AFTER: 1}
+
+
+async def test_voicemail_is_off_by_default(
+    hass: HomeAssistant, emulator: Sim7600Emulator, recordings: Path, loaded_entry: Any
+) -> None:
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    await wait_until(hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming")
+    await asyncio.sleep(1.5)
+    assert state_of(hass, "sensor", "call_state").state == "incoming"
+
+
+async def test_an_unanswered_call_leaves_a_message_everyone_sees(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    """Rings, answered after the set time, the caller speaks and hangs up: the event, the
+    sensor and the media source all show the message."""
+    engine_id = await add_stt(hass, StubStt())
+    await entry_factory(options={**VOICEMAIL_ON, CONF_VOICEMAIL_STT: engine_id})
+    caller = emulator.identity.callers[0]
+    await emulator.incoming_call(caller, ring_interval=0.3)
+    await wait_until(hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming")
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "active", timeout=10
+    )
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=10)
+    await asyncio.sleep(0.2)  # 4 s of the caller at the emulator's speed
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    data = bus_events[0].data
+    assert data["kept"] is True
+    assert data["number"] == caller
+    assert data["ended_by"] == "hang_up"
+    assert data["transcript"] == "please call me back"
+    assert data["duration"] > 1.0
+    assert state_of(hass, "sensor", "new_voicemail").state == "1"
+    assert state_of(hass, "event", "call").attributes["event_type"] == "voicemail"
+    root = await media_source.async_browse_media(hass, "media-source://callstack")
+    assert [child.media_content_id for child in root.children] == [data["media_content_id"]]
+
+
+async def test_an_automation_that_answers_first_wins(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": [
+                    {
+                        "trigger": "event",
+                        "event_type": "callstack_call",
+                        "event_data": {"type": "incoming"},
+                    }
+                ],
+                "actions": [{"action": "callstack.answer"}],
+            }
+        },
+    )
+    await entry_factory(options=VOICEMAIL_ON)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    await wait_until(hass, lambda: state_of(hass, "sensor", "call_state").state == "active")
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await asyncio.sleep(1.5)  # past the time voicemail would answer
+    assert modem.audio._recording is None
+    assert not modem.audio.busy
+    assert bus_events == []
+    await hang_up(hass)
+
+
+async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    entry = await entry_factory(options=VOICEMAIL_ON)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = entry.runtime_data.modem
+    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=10)
+    await asyncio.sleep(0.1)
+    folder = recordings / "voicemail"
+    assert any(name.endswith(".part") for name in files_in(folder))  # a recording is underway
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert files_in(folder) == []
+    assert emulator.call is None  # the caller was not left on a dead line
+    await setup_entry(hass, entry)
+    assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
+    assert bus_events == []

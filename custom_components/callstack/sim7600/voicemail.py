@@ -141,6 +141,7 @@ def _remove(path: Path) -> None:
 BEEP_HZ = 1000.0
 BEEP_SECONDS = 0.4
 BRIDGE_WAIT = 10.0  # after answering, how long PCM may take to start flowing
+STOP_HANG_UP_TIMEOUT = 3.0
 _WITHHELD_MARKERS = ("", "anonymous", "unknown", "restricted", "private")
 
 
@@ -242,15 +243,22 @@ class VoicemailEngine:
         self._unsubscribe = self._modem.subscribe(self._on_event)
 
     async def stop(self) -> None:
-        """Stop following calls; a voicemail in progress ends (its recording is kept)."""
+        """Stop following calls. A voicemail in progress is dropped (its unfinished
+        recording is discarded: no half file, no message) and its call hung up, so the
+        caller is not left on a line nobody listens to."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._pending = self._pending, None
+        in_call = self.busy
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if in_call:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_HANG_UP_TIMEOUT):
+                    await self._hang_up()
 
     def _on_event(self, event: ModemEvent) -> None:
         if not isinstance(event, CallEvent) or event.direction != "inbound":
