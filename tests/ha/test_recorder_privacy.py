@@ -24,6 +24,7 @@ from homeassistant.components.recorder.db_schema import (
     StatesMeta,
 )
 from homeassistant.components.recorder.util import session_scope
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
@@ -35,17 +36,22 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import (  # noqa: E402
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_VOICEMAIL_STT,
     DOMAIN,
     EVENT_CALL,
     EVENT_DTMF,
     EVENT_SMS_RECEIVED,
     EVENT_USSD,
+    EVENT_VOICEMAIL,
 )
 from sim7600_emulator import Sim7600Emulator, UssdReply  # noqa: E402
 
 from .fixtures import DEVICE_SLUG, EntryFactory, state_of, wait_until  # noqa: E402
+from .test_voicemail import StubStt, add_stt, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
+# Voicemail writes its messages into a media folder of each test's own.
+pytestmark = pytest.mark.usefixtures("media_dir")
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +61,7 @@ def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrat
 
 
 DIGITS = "7319"
-PRIVATE_EVENTS = [EVENT_CALL, EVENT_DTMF, EVENT_SMS_RECEIVED, EVENT_USSD]
+PRIVATE_EVENTS = [EVENT_CALL, EVENT_DTMF, EVENT_SMS_RECEIVED, EVENT_USSD, EVENT_VOICEMAIL]
 # Home Assistant records every action call with its data (number and text of send_sms).
 CALL_SERVICE = "call_service"
 # The README's snippet (Privacy), as the recorder's configuration.
@@ -70,7 +76,8 @@ def test_the_readme_snippet_is_the_one_tested() -> None:
 
 
 async def private_traffic(hass: HomeAssistant, emulator: Sim7600Emulator) -> None:
-    """A call from a caller with ID, DTMF digits pressed, SMS in and out, USSD."""
+    """A call from a caller with ID, DTMF digits pressed, SMS in and out, USSD, and a
+    voicemail with its transcript."""
     identity = emulator.identity
     await emulator.incoming_call(identity.callers[0], ring_interval=0.3)
     await wait_until(hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming")
@@ -98,6 +105,15 @@ async def private_traffic(hass: HomeAssistant, emulator: Sim7600Emulator) -> Non
     pushed = async_capture_events(hass, EVENT_USSD)
     await emulator.ussd_push(2, identity.ussd_texts[0])
     await wait_until(hass, lambda: pushed, what="the USSD push")
+    # A voicemail with a transcript (a private text) from an STT engine.
+    engine_id = await add_stt(hass, StubStt(identity.sms_bodies[0]))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_VOICEMAIL_STT: engine_id}
+    )
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
+    await leave_message(hass, emulator, entry, seconds=1)
 
 
 def database(recorder: Recorder) -> dict[str, Any]:
