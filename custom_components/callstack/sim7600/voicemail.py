@@ -34,6 +34,7 @@ from .events import CallEvent, ModemEvent
 from .model import BridgeState, CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
+from .validate import compact_number
 from .wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
@@ -153,22 +154,13 @@ class CallerFilter(StrEnum):
     NOT_WITHHELD = "not_withheld"  # every caller who shows a number
 
 
-def normalise_number(number: str | None) -> str:
-    """A number as the network shows it, without the spaces and dashes people write."""
-    if not number:
-        return ""
-    return ("+" if number.strip().startswith("+") else "") + "".join(
-        ch for ch in number if ch.isdigit()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class AnswerRules:
     """When voicemail answers a call."""
 
     answer_after: float = 20.0  # seconds of ringing
     callers: CallerFilter = CallerFilter.ALL
-    known_numbers: frozenset[str] = frozenset()  # normalised (see normalise_number)
+    known_numbers: frozenset[str] = frozenset()  # compact (validate.compact_number)
     beep: bool = True
 
     def __post_init__(self) -> None:
@@ -184,7 +176,7 @@ class AnswerRules:
             case CallerFilter.NOT_WITHHELD:
                 return not withheld
             case CallerFilter.KNOWN:
-                return not withheld and normalise_number(number) in self.known_numbers
+                return not withheld and compact_number(number or "") in self.known_numbers
 
 
 def beep_pcm(rate: int) -> bytes:
