@@ -492,7 +492,9 @@ async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert files_in(folder) == []
-    assert emulator.call is None  # the caller was not left on a dead line
+    assert any(command.startswith("AT+CHUP") for command in emulator.commands)
+    # The caller is not left on a dead line.
+    await wait_until(hass, lambda: emulator.call is None, what="the call to end")
     await setup_entry(hass, entry)
     assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
     assert bus_events == []
