@@ -156,7 +156,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         voicemail,
         gnss_entities=modem.config.gnss and bool(modem.gnss.supported),
     )
-    entry.async_on_unload(functools.partial(_async_close, modem, journal))
+    entry.async_on_unload(functools.partial(_async_close, modem, journal, voicemail))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
     await voicemail.async_setup()
@@ -226,9 +226,13 @@ async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -
     await VoicemailBox.async_remove_index(hass, entry.entry_id)
 
 
-async def _async_close(modem: Modem, journal: StoreJournal) -> None:
-    """Close the modem, then write the SMS journal as the driver left it: an SMS whose
-    journal write the close interrupted is delivered by the next setup, which reads it."""
+async def _async_close(modem: Modem, journal: StoreJournal, voicemail: VoicemailBox) -> None:
+    """Stop voicemail (it hangs up a call it has, so the modem must still be open), close
+    the modem, then write the SMS journal as the driver left it: an SMS whose journal
+    write the close interrupted is delivered by the next setup, which reads it.
+
+    One task in this order: HA runs the unload callbacks as concurrent tasks."""
+    await voicemail.async_stop_engine()
     await modem.close()
     await journal.async_flush()
 

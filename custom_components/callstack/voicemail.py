@@ -127,7 +127,12 @@ class VoicemailBox:
             deliver=self._async_deliver_message,
         )
         self._engine.start()
-        self.entry.async_on_unload(self._engine.stop)
+
+    async def async_stop_engine(self) -> None:
+        """Stop answering; a voicemail in progress is dropped and its call hung up."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.stop()
 
     async def _async_prepare_message(self) -> Path | None:
         if not await self.async_prepare_folder():
