@@ -872,6 +872,7 @@ def instructions(stack: Stack, seconds: float) -> str:
             f"  {ctl} sms {CALLER} 'Hello from the emulator'",
             f"  {ctl} dtmf 123#                   # keys pressed during a call",
             f"  {ctl} voice wav --path speech.wav # the caller speaks a WAV file (or: voice tone)",
+            f"  {ctl} voice wav --path speech.wav --hang_up_after 2  # ...then hangs up",
             f"  {ctl} save-heard heard.wav        # what HA played into calls, to listen to",
             f"  {ctl} keys 1 --after audio --delay 2  # press 1 two seconds into a prompt",
             f"  {ctl} status                      # call, settings and counters",

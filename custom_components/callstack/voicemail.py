@@ -22,21 +22,26 @@ import wave
 
 from homeassistant.components import stt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from . import voicemail_options
 from .const import (
     CONF_VOICEMAIL_ENABLED,
+    CONF_VOICEMAIL_GREETING,
+    CONF_VOICEMAIL_GREETING_MEDIA,
     CONF_VOICEMAIL_KEEP_COUNT,
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
+    CONF_VOICEMAIL_TTS,
     DEFAULT_VOICEMAIL_KEEP_COUNT,
     DEFAULT_VOICEMAIL_KEEP_DAYS,
     DOMAIN,
     EVENT_VOICEMAIL,
 )
 from .coordinator import CallstackConfigEntry
+from .media import async_audio_source
 from .sim7600.resample import upsample
 from .sim7600.voicemail import RecordedMessage, VoicemailEngine
 from .voicemail_store import FOLDER, VoicemailMessage, VoicemailStore, new_message_id
@@ -122,7 +127,7 @@ class VoicemailBox:
             modem,
             voicemail_options.answer_rules(options),
             voicemail_options.message_rules(options),
-            greeting=None,
+            greeting=self._async_play_greeting,
             prepare=self._async_prepare_message,
             deliver=self._async_deliver_message,
         )
@@ -133,6 +138,31 @@ class VoicemailBox:
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.stop()
+
+    async def _async_play_greeting(self) -> None:
+        """The greeting media if one is set, else the greeting text through TTS (the
+        resolver every player uses). One that cannot be played is logged and skipped: the
+        caller still hears the beep and can leave a message."""
+        options = voicemail_options.current(self.entry.options)
+        media = options[CONF_VOICEMAIL_GREETING_MEDIA] or None
+        message = None if media else options[CONF_VOICEMAIL_GREETING] or None
+        if media is None and message is None:
+            return
+        try:
+            source = await async_audio_source(
+                self.hass,
+                self.entry,
+                media=media,
+                message=message,
+                tts_engine=options[CONF_VOICEMAIL_TTS],
+            )
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "The voicemail greeting cannot be played (%s); recording without it",
+                err.translation_key or type(err).__name__,
+            )
+            return
+        await self.entry.runtime_data.modem.play(source)
 
     async def _async_prepare_message(self) -> Path | None:
         if not await self.async_prepare_folder():

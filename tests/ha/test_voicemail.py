@@ -30,15 +30,19 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_BUS_EVENT_PRIVATE_DATA,
     CONF_VOICEMAIL_ANSWER_AFTER,
     CONF_VOICEMAIL_ENABLED,
+    CONF_VOICEMAIL_GREETING,
+    CONF_VOICEMAIL_GREETING_MEDIA,
     CONF_VOICEMAIL_KEEP_COUNT,
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
+    CONF_VOICEMAIL_TTS,
     EVENT_VOICEMAIL,
 )
 from custom_components.callstack.sim7600.voicemail import (  # noqa: E402
     MessageEnd,
     MessageRules,
     RecordedMessage,
+    beep_pcm,
     record_message,
 )
 from custom_components.callstack.voicemail import VoicemailBox  # noqa: E402
@@ -57,6 +61,7 @@ from .fixtures import (  # noqa: E402
     wait_until,
 )
 from .test_actions import files_in, hang_up  # noqa: E402
+from .test_media import SpeechEntity, speech  # noqa: E402, F401 - the TTS fixture
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -498,3 +503,114 @@ async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
     await setup_entry(hass, entry)
     assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
     assert bus_events == []
+
+
+async def test_the_greeting_is_spoken_with_tts_then_the_beep(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    speech: SpeechEntity,  # noqa: F811 - the fixture imported from test_media
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    """The greeting text goes to the chosen TTS engine; the far end hears its speech, then
+    the beep, and only then is the caller recorded."""
+    greeting = "You reached the garage. Leave a message after the beep."
+    await entry_factory(
+        options={
+            **VOICEMAIL_ON,
+            CONF_VOICEMAIL_GREETING: greeting,
+            CONF_VOICEMAIL_TTS: "tts.test_speech_wav",
+        }
+    )
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    assert [request[0] for request in speech.requests] == [greeting]
+    beep = beep_pcm(8000)
+    await wait_until(hass, lambda: beep in bytes(emulator.audio_received), what="the beep")
+    heard = bytes(emulator.audio_received)
+    before_beep = heard[: heard.index(beep)]
+    assert len(before_beep) >= 1.4 * 16000  # the 1.5 s of speech TTS made
+    assert max(abs(x) for x in memoryview(before_beep).cast("h")) > 1000
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    assert bus_events[0].data["kept"] is True
+
+
+async def test_a_greeting_that_cannot_be_played_still_takes_the_message(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await entry_factory(options={**VOICEMAIL_ON, CONF_VOICEMAIL_GREETING_MEDIA: "missing.mp3"})
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    await asyncio.sleep(0.1)
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    assert bus_events[0].data["kept"] is True
+    assert "The voicemail greeting cannot be played (file_not_found)" in caplog.text
+
+
+async def test_the_caller_hanging_up_during_the_greeting_leaves_no_message(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    speech: SpeechEntity,  # noqa: F811 - the fixture imported from test_media
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    await entry_factory(options={**VOICEMAIL_ON, CONF_VOICEMAIL_TTS: "tts.test_speech_wav"})
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(hass, lambda: modem.audio.busy, timeout=15, what="the greeting")
+    await emulator.remote_hang_up()
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    assert bus_events[0].data["kept"] is False
+    assert files_in(recordings / "voicemail") == []
+    assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
+
+
+async def test_the_caller_presses_hash_to_end_the_message(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+) -> None:
+    await entry_factory(options=VOICEMAIL_ON)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    await asyncio.sleep(0.2)
+    await emulator.send_dtmf("#")
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    assert bus_events[0].data["ended_by"] == "key"
+    await wait_until(hass, lambda: emulator.call is None, what="voicemail hanging up")
+
+
+async def test_without_call_audio_voicemail_hangs_up_and_keeps_nothing(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+    bus_events: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await entry_factory(options=VOICEMAIL_ON)
+    await emulator.drop_port("audio")
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "active", timeout=10
+    )
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", timeout=15
+    )
+    assert "the call audio did not start; hanging up" in caplog.text
+    assert bus_events == []
+    assert files_in(recordings / "voicemail") == []
