@@ -15,6 +15,7 @@ import pytest
 
 from custom_components.callstack.sim7600 import audio as audio_module
 from custom_components.callstack.sim7600.audio import SilenceEnd
+from custom_components.callstack.sim7600.audio_source import PcmSource
 from custom_components.callstack.sim7600.errors import (
     AudioBridgeNotRunningError,
     InvalidArgumentError,
@@ -37,8 +38,8 @@ from custom_components.callstack.sim7600.voicemail import (
     is_empty,
     record_message,
 )
-from custom_components.callstack.sim7600.wav import WavAudio
 from sim7600_emulator import Sim7600Emulator
+from sim7600_emulator.far_end_voice import Voice, wav_voice
 from tests.helpers import until
 
 from .test_audio import CALLER, answer, files_in
@@ -276,7 +277,7 @@ class Box:
 
     async def greeting(self) -> None:
         self.greeted += 1
-        await self.modem.play(WavAudio(GREETING, 8000))
+        await self.modem.play(PcmSource(GREETING, 8000))
 
 
 GREETING = b"".join(
@@ -428,4 +429,104 @@ async def test_without_call_audio_voicemail_hangs_up_and_says_why(
     assert files_in(tmp_path) == []
     assert "the call audio did not start; hanging up" in caplog.text
     assert CALLER not in caplog.text
+    await engine.stop()
+
+
+# ---- a caller who speaks (a WAV), then goes quiet or hangs up ------------------------------
+
+
+@pytest.fixture(scope="module")
+def spoken_message(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A caller's message: espeak-ng speech (about 8.5 s) at the call's 8 kHz."""
+    folder = tmp_path_factory.mktemp("voicemail-spoken")
+    said = folder / "said.wav"
+    subprocess.run(["espeak-ng", "-w", str(said), SPEECH], check=True, capture_output=True)
+    _sox(str(said), "-r", "8000", "-b", "16", "-c", "1", str(folder / "message.wav"))
+    return folder / "message.wav"
+
+
+async def test_silence_after_the_message_ends_it_and_voicemail_hangs_up(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path, spoken_message: Path
+) -> None:
+    """The caller says their message and then nothing: the recording ends once the line
+    has been silent for the set time; what was said is in it."""
+    box = Box(tmp_path, modem)
+    engine = VoicemailEngine(
+        modem,
+        AnswerRules(answer_after=0.5, beep=False),
+        MessageRules(max_seconds=60, silence_seconds=3),
+        greeting=None,
+        prepare=box.prepare,
+        deliver=box.deliver,
+    )
+    engine.start()
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.audio._recording is not None, timeout=10)
+    emulator.set_voice(wav_voice(spoken_message))  # after the beep, as callers do
+    await asyncio.wait_for(box.arrived.wait(), 20)
+    [(message, _)] = box.delivered
+    assert message.ended_by is MessageEnd.SILENCE
+    assert message.kept
+    said = _pcm(spoken_message)
+    spoken_seconds = len(_trimmed(said)) / 16000
+    # The speech (the test signal before it, while the voice was being set, is speech
+    # too), then 3 s of silence: the silence ended it, not the maximum length.
+    assert spoken_seconds + 3 <= message.duration < 30
+    assert message.speech_seconds >= 0.7 * spoken_seconds
+    await until(lambda: modem.snapshot.call_state is CallState.IDLE, timeout=10)
+    await engine.stop()
+
+
+async def test_a_caller_who_says_nothing_leaves_no_message(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path
+) -> None:
+    """Digital silence from the answer on: the silence ends it, and a silent recording
+    shorter than the shortest kept is deleted."""
+    box = Box(tmp_path, modem)
+    engine = VoicemailEngine(
+        modem,
+        AnswerRules(answer_after=0.5, beep=False),
+        MessageRules(max_seconds=60, silence_seconds=2, min_seconds=10),
+        greeting=None,
+        prepare=box.prepare,
+        deliver=box.deliver,
+    )
+    engine.start()
+    emulator.set_voice(Voice(bytes(160), 8000))  # nothing at all, from the answer on
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await asyncio.wait_for(box.arrived.wait(), 20)
+    [(message, _)] = box.delivered
+    assert message.ended_by is MessageEnd.SILENCE
+    assert message.speech_seconds == 0
+    assert not message.kept
+    assert files_in(tmp_path) == []
+    await engine.stop()
+
+
+async def test_the_far_end_speaks_a_wav_and_hangs_up_after_it(
+    emulator: Sim7600Emulator, modem: Modem, tmp_path: Path, spoken_message: Path
+) -> None:
+    """The emulator's caller who leaves a message: the recording holds the WAV, and the
+    caller's hang-up ends it (before the silence would)."""
+    box = Box(tmp_path, modem)
+    engine = VoicemailEngine(
+        modem,
+        AnswerRules(answer_after=0.5, beep=False),
+        MessageRules(max_seconds=60, silence_seconds=5),
+        greeting=None,
+        prepare=box.prepare,
+        deliver=box.deliver,
+    )
+    engine.start()
+    await emulator.incoming_call(CALLER, ring_interval=0.3)
+    await until(lambda: modem.audio._recording is not None, timeout=10)
+    emulator.set_voice(wav_voice(spoken_message), hang_up_after=1.0)
+    await asyncio.wait_for(box.arrived.wait(), 20)
+    [(message, _)] = box.delivered
+    assert message.ended_by is MessageEnd.HANG_UP
+    assert message.path is not None
+    recorded = _pcm(message.path)
+    said = _trimmed(_pcm(spoken_message))
+    assert said[:3200] in recorded  # the caller's words, sample for sample
+    assert emulator.call is None
     await engine.stop()

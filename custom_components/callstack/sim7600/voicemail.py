@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from .audio import SilenceEnd
+from .audio_source import PcmSource
 from .errors import (
     AudioBridgeError,
     CallStateError,
@@ -35,7 +36,6 @@ from .model import BridgeState, CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
 from .validate import compact_number
-from .wav import WavAudio
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ class VoicemailEngine:
         if self._answer.beep and self._modem.calls.state is CallState.ACTIVE:
             rate = self._modem.audio.sample_rate
             with contextlib.suppress(Sim7600Error):
-                await self._modem.play(WavAudio(beep_pcm(rate), rate))
+                await self._modem.play(PcmSource(beep_pcm(rate), rate))
 
     async def _hang_up(self) -> None:
         with contextlib.suppress(CallStateError, Sim7600Error):
