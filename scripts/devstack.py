@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import datetime as dt
 import fcntl
 import http.client
+import importlib.util
 import json
 import logging
 import os
@@ -57,6 +58,13 @@ DEFAULT_RUN = REPO / "run"
 DEFAULT_PORT = 8123
 DEFAULT_TTS_PORT = 10200
 TTS_SCRIPT = REPO / "scripts" / "wyoming_espeak.py"
+DEFAULT_STT_PORT = 10300
+STT_SCRIPT = REPO / "scripts" / "wyoming_stt.py"
+# Voicemail in the stack: answers after this many seconds of ringing; the caller's message
+# a newcomer can play into a call (RUN/caller-message.wav, made with espeak-ng).
+VOICEMAIL_ANSWER_AFTER = 10
+CALLER_MESSAGE = "Hello, this is a test message. Please call me back."
+_ESPEAK_CALLER = ("espeak-ng", "-v", "en-us+klatt", "-s", "120")  # a voice pocketsphinx gets
 HOST = "127.0.0.1"
 
 # The local development user. HTTP listens on the loopback interface only.
@@ -142,6 +150,10 @@ class Stack:
     tts_port: int = DEFAULT_TTS_PORT
     tts: subprocess.Popen[bytes] | None = None
     tts_entry: dict[str, Any] | None = None
+    stt_port: int = DEFAULT_STT_PORT
+    stt: subprocess.Popen[bytes] | None = None
+    stt_entry: dict[str, Any] | None = None
+    voicemail: bool = False  # turned on in the Callstack entry's options
     ports: EmulatorPorts | None = None
     token: str | None = None
     entry: dict[str, Any] | None = None
@@ -191,6 +203,16 @@ class Stack:
     def tts_log(self) -> Path:
         """The Wyoming espeak-ng server's output."""
         return self.run_dir / "tts.log"
+
+    @property
+    def stt_log(self) -> Path:
+        """The Wyoming pocketsphinx server's output."""
+        return self.run_dir / "stt.log"
+
+    @property
+    def caller_message(self) -> Path:
+        """A spoken message for the emulator's caller to leave (``voice wav --path``)."""
+        return self.run_dir / "caller-message.wav"
 
     # ---- start -------------------------------------------------------------------------
 
@@ -282,17 +304,44 @@ class Stack:
             env={},
         )
 
+    def spawn_stt(self) -> None:
+        """Start the offline STT server, if pocketsphinx is installed (requirements_dev.txt;
+        a cp313 wheel only, so it runs from this Python 3.13 venv whatever HA runs)."""
+        if importlib.util.find_spec("pocketsphinx") is None:
+            _LOGGER.warning("pocketsphinx is not installed (scripts/setup): no offline STT")
+            return
+        self.stt = self._spawn(
+            [sys.executable, str(STT_SCRIPT), "--uri", f"tcp://{HOST}:{self.stt_port}"],
+            cwd=REPO,
+            output=self.stt_log,
+            env={},
+        )
+
     def ensure_tts_entry(self) -> dict[str, Any] | None:
         """Add HA's Wyoming integration for the TTS server, unless there is an entry."""
         if self.tts is None:
             return None
+        self.tts_entry = self._ensure_wyoming(self.tts, self.tts_port, "espeak-ng", self.tts_log)
+        return self.tts_entry
+
+    def ensure_stt_entry(self) -> dict[str, Any] | None:
+        """Add HA's Wyoming integration for the STT server, unless there is an entry."""
+        if self.stt is None:
+            return None
+        self.stt_entry = self._ensure_wyoming(self.stt, self.stt_port, "pocketsphinx", self.stt_log)
+        return self.stt_entry
+
+    def _ensure_wyoming(
+        self, process: subprocess.Popen[bytes], port: int, title: str, log: Path
+    ) -> dict[str, Any]:
+        """The Wyoming entry titled ``title`` (what the integration names a server after its
+        program), added for the server on ``port`` if there is none; waits until loaded."""
         entries: list[dict[str, Any]] = self._ok(
             "GET", "/api/config/config_entries/entry?domain=wyoming"
         )
-        if entries:
-            self.tts_entry = entries[0]
-        else:
-            self._wait_tts()
+        found = next((entry for entry in entries if entry["title"] == title), None)
+        if found is None:
+            self._wait_listening(process, port, log)
             result = self._ok(
                 "POST",
                 "/api/config/config_entries/flow",
@@ -302,37 +351,74 @@ class Stack:
                 result = self._ok(
                     "POST",
                     f"/api/config/config_entries/flow/{result['flow_id']}",
-                    {"host": HOST, "port": self.tts_port},
+                    {"host": HOST, "port": port},
                 )
             if result.get("type") != "create_entry":
                 raise StackError(f"the Wyoming config flow ended with {result}")
-            self.tts_entry = result["result"]
-            _LOGGER.info("added the Wyoming espeak-ng TTS on port %s", self.tts_port)
-        assert self.tts_entry is not None
-        wanted = self.tts_entry["entry_id"]
+            found = result["result"]
+            _LOGGER.info("added the Wyoming %s server on port %s", title, port)
+        assert found is not None
+        wanted = found["entry_id"]
         deadline = time.monotonic() + ENTRY_LOAD_TIMEOUT
         while time.monotonic() < deadline:
-            found: list[dict[str, Any]] = self._ok(
-                "GET", "/api/config/config_entries/entry?domain=wyoming"
-            )
-            entry: dict[str, Any] = next((e for e in found if e["entry_id"] == wanted), {})
+            entries = self._ok("GET", "/api/config/config_entries/entry?domain=wyoming")
+            entry: dict[str, Any] = next((e for e in entries if e["entry_id"] == wanted), {})
             if entry.get("state") == "loaded":
-                self.tts_entry = entry
                 return entry
             time.sleep(0.25)
-        raise StackError(f"the Wyoming TTS entry did not load; see {self.tts_log}")
+        raise StackError(f"the Wyoming {title} entry did not load; see {log}")
 
-    def _wait_tts(self) -> None:
-        assert self.tts is not None
+    def _wait_listening(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         deadline = time.monotonic() + EMULATOR_START_TIMEOUT
         while True:
-            if self.tts.poll() is not None:
-                raise StackError("the TTS server exited:\n" + _tail(self.tts_log))
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.tts_port), 1):
+            if process.poll() is not None:
+                raise StackError("the Wyoming server exited:\n" + _tail(log))
+            with contextlib.suppress(OSError), socket.create_connection((HOST, port), 1):
                 return
             if time.monotonic() > deadline:
-                raise StackError("the TTS server does not listen:\n" + _tail(self.tts_log))
+                raise StackError("the Wyoming server does not listen:\n" + _tail(log))
             time.sleep(0.1)
+
+    def ensure_voicemail(self) -> bool:
+        """Turn voicemail on in the Callstack entry's options, greeting spoken by the offline
+        TTS and transcripts by the offline STT (once: a stack that has it keeps it), and
+        make the caller's message WAV. Needs both offline engines."""
+        if self.tts_entry is None or self.stt_entry is None or self.entry is None:
+            return False
+        if not self.caller_message.exists():
+            subprocess.run(
+                [*_ESPEAK_CALLER, "-w", str(self.caller_message), CALLER_MESSAGE],
+                check=True,
+                capture_output=True,
+            )
+        entity_ids = [state["entity_id"] for state in self.states()]
+        tts = next((e for e in entity_ids if e.startswith("tts.")), None)
+        stt = next((e for e in entity_ids if e.startswith("stt.")), None)
+        entry_id = self.entry["entry_id"]
+        form = self._ok("POST", "/api/config/config_entries/options/flow", {"handler": entry_id})
+        values = _suggested(form["data_schema"])
+        voicemail = values.get("voicemail", {})
+        if voicemail.get("voicemail_enabled") and voicemail.get("voicemail_stt_engine"):
+            self._ok("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
+            self.voicemail = True
+            return True
+        voicemail |= {
+            "voicemail_enabled": True,
+            "voicemail_answer_after": VOICEMAIL_ANSWER_AFTER,
+            "voicemail_tts_engine": tts,
+            "voicemail_stt_engine": stt,
+        }
+        values["voicemail"] = {key: value for key, value in voicemail.items() if value is not None}
+        result = self._ok(
+            "POST", f"/api/config/config_entries/options/flow/{form['flow_id']}", values
+        )
+        if result.get("type") != "create_entry":
+            raise StackError(f"the voicemail options were refused: {result}")
+        time.sleep(0.5)  # the entry reloads with its new options
+        self.entry = self.wait_entry_loaded(entry_id)
+        self.voicemail = True
+        _LOGGER.info("voicemail is on: answers after %s s", VOICEMAIL_ANSWER_AFTER)
+        return True
 
     def wait_emulator(self) -> EmulatorPorts:
         """Wait for the emulator's state file; point RUN/by-id/ at its ports."""
@@ -764,6 +850,9 @@ class Stack:
         if self.tts is not None:
             _stop_group(self.tts, EMULATOR_STOP_TIMEOUT, "the TTS server")
             self.tts = None
+        if self.stt is not None:
+            _stop_group(self.stt, EMULATOR_STOP_TIMEOUT, "the STT server")
+            self.stt = None
         for log in self._logs:
             log.close()
         self._logs.clear()
@@ -786,6 +875,7 @@ def start(
     sim_pin: str | None = None,
     tts_port: int = DEFAULT_TTS_PORT,
     python: str = sys.executable,
+    stt_port: int = DEFAULT_STT_PORT,
 ) -> Stack:
     """Start the emulator, the TTS server and HA, onboard, add the Callstack and Wyoming
     entries; stop all on failure.
@@ -798,6 +888,7 @@ def start(
         port=port,
         tts_port=tts_port,
         python=python,
+        stt_port=stt_port,
     )
     try:
         stack.lock()
@@ -807,6 +898,7 @@ def start(
         # by-id links point at its new ptys; were it first, the entry would just retry.
         stack.spawn_emulator()
         stack.spawn_tts()
+        stack.spawn_stt()
         stack.spawn_hass()
         stack.wait_emulator()
         stack.wait_hass()
@@ -814,10 +906,23 @@ def start(
         stack.confirm_http_config()
         stack.ensure_entry(sim_pin)
         stack.ensure_tts_entry()
+        stack.ensure_stt_entry()
+        stack.ensure_voicemail()
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def _suggested(schema: list[dict[str, Any]]) -> dict[str, Any]:
+    """A form's suggested values (HA's serialized schema), sections as nested dicts."""
+    values: dict[str, Any] = {}
+    for field_ in schema:
+        if field_.get("type") == "expandable":
+            values[field_["name"]] = _suggested(field_["schema"])
+        elif (suggested := (field_.get("description") or {}).get("suggested_value")) is not None:
+            values[field_["name"]] = suggested
+    return values
 
 
 def _stop_group(process: subprocess.Popen[bytes], timeout: float, name: str) -> None:
@@ -902,6 +1007,7 @@ def instructions(stack: Stack, seconds: float) -> str:
             f"  {ctl} sms {CALLER} 'Hello from the emulator'",
             f"  {ctl} dtmf 123#                   # keys pressed during a call",
             f"  {ctl} voice wav --path speech.wav # the caller speaks a WAV file (or: voice tone)",
+            f"  {ctl} voice wav --path speech.wav --hang_up_after 2  # ...then hangs up",
             f"  {ctl} save-heard heard.wav        # what HA played into calls, to listen to",
             f"  {ctl} keys 1 --after audio --delay 2  # press 1 two seconds into a prompt",
             f"  {ctl} status                      # call, settings and counters",
@@ -917,7 +1023,21 @@ def instructions(stack: Stack, seconds: float) -> str:
                 if stack.tts_entry is not None
                 else []
             ),
-            "Ctrl-C stops Home Assistant, the emulator and the TTS server.",
+            *(
+                [
+                    f"Voicemail (answers after {VOICEMAIL_ANSWER_AFTER} s, greeting by espeak-ng,"
+                    " transcripts by pocketsphinx):",
+                    f"  {ctl} ring {CALLER}",
+                    "  # wait for the greeting and the beep (the call becomes active), then:",
+                    f"  {ctl} voice wav --path {_shown(stack.caller_message)} --hang_up_after 2",
+                    "  Media > Callstack voicemail plays it; the New voicemail sensor counts it;",
+                    "  the Call event (voicemail) and Activity show it with its transcript.",
+                    "",
+                ]
+                if stack.voicemail
+                else []
+            ),
+            "Ctrl-C stops Home Assistant, the emulator and the offline TTS and STT servers.",
             "",
         ]
     )
@@ -953,6 +1073,7 @@ def _watch(stack: Stack, follow: bool) -> int:
             (stack.hass, "Home Assistant", stack.hass_output),
             (stack.emulator, "The emulator", stack.emulator_log),
             (stack.tts, "The TTS server", stack.tts_log),
+            (stack.stt, "The STT server", stack.stt_log),
         ):
             if process is not None and process.poll() is not None:
                 _LOGGER.error("%s exited with %s:\n%s", name, process.returncode, _tail(log))
@@ -975,6 +1096,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tts-port", type=int, default=DEFAULT_TTS_PORT, help="the offline TTS server's port"
     )
+    parser.add_argument(
+        "--stt-port", type=int, default=DEFAULT_STT_PORT, help="the offline STT server's port"
+    )
     parser.add_argument("--logs", action="store_true", help="show HA's log output here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="devstack: %(message)s")
@@ -986,7 +1110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack: Stack | None = None
     try:
         stack = start(
-            args.config, args.run_dir, args.port, sim_pin=args.sim_pin, tts_port=args.tts_port
+            args.config,
+            args.run_dir,
+            args.port,
+            sim_pin=args.sim_pin,
+            tts_port=args.tts_port,
+            stt_port=args.stt_port,
         )
         print(instructions(stack, time.monotonic() - began), flush=True)
         return _watch(stack, args.logs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import itertools
 
 from .far_end_turns import Turns
@@ -37,6 +37,12 @@ class AudioStream:
         self.rate: int | None = None
         self.last_rate = 8000  # of the latest stream, for saving what the host played
         self.voice: Voice | Turns | None = None
+        # With a voice that does not loop: seconds of silence after it, then `on_spoken` runs
+        # (the emulator hangs the far end up), once per stream.
+        self.hang_up_after: float | None = None
+        self.on_spoken: Callable[[], None] | None = None
+        self._silent_after = 0
+        self._spoken = False
         self._stream_samples = 0  # samples streamed since this stream started
         self.received_marks: list[tuple[int, int]] = []
         self.sent = bytearray()
@@ -57,6 +63,8 @@ class AudioStream:
         self.stop()
         self.rate = self.last_rate = rate
         self._stream_samples = 0
+        self._silent_after = 0
+        self._spoken = False
         if self.voice is not None:
             self.voice.restart(rate)
         test_signal(0, 0, rate)  # build the signal's tables now, not on the stream's clock
@@ -111,7 +119,18 @@ class AudioStream:
                 pcm = test_signal(frame * samples, samples, rate)
             else:
                 pcm = voice.take(samples)
+                if voice.finished:
+                    self._after_voice(samples, rate)
             self._emit(pcm)
+
+    def _after_voice(self, samples: int, rate: int) -> None:
+        """The voice has said everything: count the silence after it, then hang up."""
+        if self.hang_up_after is None or self.on_spoken is None or self._spoken:
+            return
+        self._silent_after += samples
+        if self._silent_after >= self.hang_up_after * rate:
+            self._spoken = True
+            self.on_spoken()
 
     async def _paced_frames(self, period: float) -> AsyncIterator[int]:
         """Frame numbers at their due times. A late frame goes out at once, but the loop always

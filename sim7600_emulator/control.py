@@ -96,7 +96,10 @@ async def _voice(emu: Sim7600Emulator, args: dict[str, Any]) -> dict[str, Any]:
     if kind == "wav":
         if not args.get("path"):
             raise ValueError("voice wav needs --path")
-        emu.set_voice(wav_voice(Path(args["path"]), loop=loop))
+        hang_up = args.get("hang_up_after")
+        if hang_up is not None and loop:
+            raise ValueError("--hang-up-after needs a voice that does not loop")
+        emu.set_voice(wav_voice(Path(args["path"]), loop=loop), hang_up_after=hang_up)
     elif kind == "tone":
         emu.set_voice(tone(args.get("frequency") or 440.0))
     else:
@@ -315,6 +318,12 @@ COMMANDS: dict[str, ControlCommand] = {
                 Argument("path", str, "the WAV file (kind wav)", flag=True),
                 Argument("frequency", float, "tone frequency in Hz (default 440)", flag=True),
                 Argument("loop", int, "1: repeat the WAV file (default 0)", flag=True),
+                Argument(
+                    "hang_up_after",
+                    float,
+                    "hang up this many seconds after the WAV file (a caller leaving a message)",
+                    flag=True,
+                ),
             ),
             _voice,
         ),

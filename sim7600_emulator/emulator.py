@@ -555,10 +555,17 @@ class Sim7600Emulator:
         """What the far end says (None: the test signal)."""
         return self._modem.audio.voice
 
-    def set_voice(self, voice: Voice | Turns | None) -> None:
+    def set_voice(self, voice: Voice | Turns | None, *, hang_up_after: float | None = None) -> None:
         """What the far end says from now on: a `far_end_voice.Voice` (a WAV file, a tone), or
-        None for the test signal."""
-        self._modem.audio.set_voice(voice)
+        None for the test signal. With `hang_up_after` (seconds), a caller who has said a voice
+        that does not loop stays silent that long, then hangs up (leaving a voicemail)."""
+        audio = self._modem.audio
+        audio.set_voice(voice)
+        audio.hang_up_after = hang_up_after
+        audio.on_spoken = None if hang_up_after is None else self._hang_up_after_voice
+
+    def _hang_up_after_voice(self) -> None:
+        self._modem.tasks.spawn(self.remote_hang_up(), "hang up after the voice")
 
     def save_heard(self, path: Path) -> dict[str, Any]:
         """Write everything the host played into calls to a 16-bit mono WAV file."""

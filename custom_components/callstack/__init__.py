@@ -47,13 +47,14 @@ from .coordinator import (
     async_delete_issues,
     async_set_puk_issue,
 )
-from .media import async_check_ffmpeg
+from .media import async_check_ffmpeg, recordings_dir
 from .services import async_setup_services
 from .sim7600.errors import Sim7600Error, SimPinError, SimPukRequiredError
 from .sim7600.model import SimStatus
 from .sim7600.modem import Modem, ModemConfig
 from .sms_journal import StoreJournal
 from .unique_id import async_unique_id_key, keyed_unique_id
+from .voicemail import VoicemailBox, voicemail_folder
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -158,19 +159,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallstackConfigEntry) ->
         # (The satellite's selects need the pipeline's data before either platform loads.)
         await modem.close()
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="assist_unavailable")
+    voicemail = VoicemailBox(hass, entry, voicemail_folder(recordings_dir(hass, entry)))
     entry.runtime_data = CallstackRuntime(
         modem,
         coordinator,
+        voicemail,
         gnss_entities=modem.config.gnss and bool(modem.gnss.supported),
         assist=assist,
     )
-    entry.async_on_unload(functools.partial(_async_close, modem, journal))
+    entry.async_on_unload(functools.partial(_async_close, modem, journal, voicemail))
     entry.async_on_unload(lambda: async_delete_issues(hass, entry.entry_id))
     coordinator.async_start()
+    await voicemail.async_setup()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     if not entry.options.get(CONF_GNSS, False):
         _remove_gnss_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
+    voicemail.async_start_engine()  # once the entities that show its messages listen
     entry.async_create_background_task(hass, modem.sweep_sms(), "callstack SMS sweep")
     if modem.audio.url is not None:
         # Only MP3 and friends need FFmpeg; say so once, in repairs, if it is missing.
@@ -231,11 +236,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -
     """Drop the repairs issues and the SMS journal of a removed modem."""
     async_delete_issues(hass, entry.entry_id)
     await StoreJournal(hass, entry.entry_id).async_remove()
+    await VoicemailBox.async_remove_index(hass, entry.entry_id)
 
 
-async def _async_close(modem: Modem, journal: StoreJournal) -> None:
-    """Close the modem, then write the SMS journal as the driver left it: an SMS whose
-    journal write the close interrupted is delivered by the next setup, which reads it."""
+async def _async_close(modem: Modem, journal: StoreJournal, voicemail: VoicemailBox) -> None:
+    """Stop voicemail (it hangs up a call it has, so the modem must still be open), close
+    the modem, then write the SMS journal as the driver left it: an SMS whose journal
+    write the close interrupted is delivered by the next setup, which reads it.
+
+    One task in this order: HA runs the unload callbacks as concurrent tasks."""
+    await voicemail.async_stop_engine()
     await modem.close()
     await journal.async_flush()
 

@@ -63,6 +63,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import serialx
 import voluptuous as vol
 
+from . import voicemail_options
 from .assist_options import assist_section, parse_assist_section
 from .const import (
     CONF_ASSIST,
@@ -905,6 +906,7 @@ class CallstackOptionsFlow(OptionsFlow):
             CONF_BUS_EVENT_PRIVATE_DATA: DEFAULT_BUS_EVENT_PRIVATE_DATA,
             CONF_LOGBOOK_MESSAGE_TEXT: False,
             **self.config_entry.options,
+            voicemail_options.SECTION: voicemail_options.current(self.config_entry.options),
         }
         if user_input is not None:
             values = {
@@ -940,9 +942,21 @@ class CallstackOptionsFlow(OptionsFlow):
                 assist = parse_assist_section(values)
             except InvalidArgumentError:
                 errors[CONF_ASSIST] = "invalid_assist_number"
+            # Without the (collapsed) Voicemail section, the voicemail options stay as they are.
+            voicemail = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key in voicemail_options.DEFAULTS
+            }
+            if (section_input := user_input.get(voicemail_options.SECTION)) is not None:
+                voicemail, section_errors = voicemail_options.validated(
+                    section_input, _whole_number
+                )
+                errors.update(section_errors)
             if not errors:
                 return self.async_create_entry(
                     data={
+                        **voicemail,
                         **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
                         CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
@@ -965,6 +979,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 vol.Required(CONF_BUS_EVENT_PRIVATE_DATA): BooleanSelector(),
                 vol.Required(CONF_LOGBOOK_MESSAGE_TEXT): BooleanSelector(),
                 **assist_section(),
+                **voicemail_options.schema_entry(),
             }
         )
         if gnss_offered:

@@ -20,6 +20,24 @@ CONF_REGISTRATION_WATCHDOG: Final = "registration_watchdog"
 CONF_SMS_PART_TIMEOUT: Final = "sms_part_timeout"
 CONF_BUS_EVENT_PRIVATE_DATA: Final = "bus_event_private_data"
 CONF_LOGBOOK_MESSAGE_TEXT: Final = "logbook_message_text"  # SMS/USSD texts in the logbook
+# Voicemail options (the Voicemail section of the options form; see voicemail_options.py).
+CONF_VOICEMAIL_ENABLED: Final = "voicemail_enabled"
+CONF_VOICEMAIL_ANSWER_AFTER: Final = "voicemail_answer_after"
+CONF_VOICEMAIL_CALLERS: Final = "voicemail_callers"
+CONF_VOICEMAIL_KNOWN_NUMBERS: Final = "voicemail_known_numbers"
+CONF_VOICEMAIL_GREETING: Final = "voicemail_greeting"
+CONF_VOICEMAIL_GREETING_MEDIA: Final = "voicemail_greeting_media"
+CONF_VOICEMAIL_TTS: Final = "voicemail_tts_engine"
+CONF_VOICEMAIL_BEEP: Final = "voicemail_beep"
+CONF_VOICEMAIL_MAX_LENGTH: Final = "voicemail_max_length"
+CONF_VOICEMAIL_SILENCE: Final = "voicemail_silence"
+CONF_VOICEMAIL_SILENCE_LEVEL: Final = "voicemail_silence_level"
+CONF_VOICEMAIL_MIN_LENGTH: Final = "voicemail_min_length"
+CONF_VOICEMAIL_STT: Final = "voicemail_stt_engine"
+CONF_VOICEMAIL_KEEP_DAYS: Final = "voicemail_keep_days"
+CONF_VOICEMAIL_KEEP_COUNT: Final = "voicemail_keep_count"
+DEFAULT_VOICEMAIL_KEEP_DAYS: Final = 0  # 0: no age limit
+DEFAULT_VOICEMAIL_KEEP_COUNT: Final = 100  # the newest messages kept; 0: no limit
 DEFAULT_SIGNAL_INTERVAL: Final = 60
 DEFAULT_REGISTRATION_WATCHDOG: Final = 0  # minutes; off unless the user turns it on
 DEFAULT_SMS_PART_TIMEOUT: Final = 24  # hours a multipart SMS may wait for its missing parts
@@ -51,11 +69,12 @@ EVENT_DTMF: Final = "callstack_dtmf"
 EVENT_SMS_RECEIVED: Final = "callstack_sms_received"
 EVENT_SMS_DELIVERY: Final = "callstack_sms_delivery"
 EVENT_USSD: Final = "callstack_ussd"
+EVENT_VOICEMAIL: Final = "callstack_voicemail"
 
 # The fields of events and entity attributes that are private (phone numbers, SMS and
-# USSD texts, DTMF digits): never in the recorder's states, and left off the bus events
-# when the user turns CONF_BUS_EVENT_PRIVATE_DATA off.
-PRIVATE_FIELDS: Final = frozenset({"number", "text", "digit", "message"})
+# USSD texts, DTMF digits, voicemail transcripts): never in the recorder's states, and left
+# off the bus events when the user turns CONF_BUS_EVENT_PRIVATE_DATA off.
+PRIVATE_FIELDS: Final = frozenset({"number", "text", "digit", "message", "transcript"})
 
 # SIMCom's USB vendor and the compositions that expose the AT and audio ports.
 USB_VID: Final = "1E0E"

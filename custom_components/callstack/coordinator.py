@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -42,6 +43,9 @@ from .sim7600.events import (
 from .sim7600.model import ModemSnapshot, SimStatus
 from .sim7600.modem import Modem
 
+if TYPE_CHECKING:
+    from .voicemail import VoicemailBox
+
 _LOGGER = logging.getLogger(__name__)
 
 type CallstackConfigEntry = ConfigEntry[CallstackRuntime]
@@ -53,6 +57,7 @@ class CallstackRuntime:
 
     modem: Modem
     coordinator: CallstackCoordinator
+    voicemail: VoicemailBox
     messages: MessageLog = field(default_factory=MessageLog)
     # Decided once at setup, as the platforms are: the modem's own answer to AT+CGPS? can
     # change with a restart, but what was set up is what unloads.
@@ -162,6 +167,10 @@ class CallstackCoordinator(DataUpdateCoordinator[ModemSnapshot]):
         """Call ``listener`` with every Assist event; returns the unsubscribe function."""
         self._assist_listeners.append(listener)
         return lambda: self._assist_listeners.remove(listener)
+
+    def fire(self, event_type: str, data: dict[str, object]) -> None:
+        """Fire one of Callstack's bus events from outside the driver's stream (voicemail)."""
+        self._fire(event_type, data)
 
     def _fire(self, event_type: str, data: dict[str, object]) -> None:
         """Fire a bus event; without its private fields when the user chose so (the

@@ -3,6 +3,8 @@ received."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -24,6 +26,7 @@ CALL_EVENT = EventEntityDescription(
         "missed",
         "assist_start",
         "assist_end",
+        "voicemail",
     ],
 )
 SMS_EVENT = EventEntityDescription(
@@ -69,20 +72,28 @@ class CallstackDriverEvent(CallstackEntity, EventEntity):
 
 
 class CallstackCallEvent(CallstackDriverEvent):
-    """Fires on every call transition, with the caller's number, and for each turn of an
-    Assist conversation on the call (with its pipeline run id)."""
+    """Fires on every call transition, with the caller's number, for each turn of an
+    Assist conversation on the call (with its pipeline run id), and when a caller left
+    (or did not leave) a voicemail."""
 
     def __init__(self, coordinator: CallstackCoordinator) -> None:
         super().__init__(coordinator, CALL_EVENT)
 
     async def async_added_to_hass(self) -> None:
-        """Also follow the Assist conversations of the modem's satellite."""
+        """Also follow the Assist conversations of the modem's satellite and the
+        voicemail box."""
         await super().async_added_to_hass()
         self.async_on_remove(self.coordinator.async_listen_assist(self._on_assist_event))
+        voicemail = self.coordinator.config_entry.runtime_data.voicemail
+        self.async_on_remove(voicemail.async_add_event_listener(self._on_voicemail))
 
     @callback
     def _on_assist_event(self, kind: str, data: dict[str, object]) -> None:
         self._trigger_event(kind, data)
+
+    @callback
+    def _on_voicemail(self, data: dict[str, Any]) -> None:
+        self._trigger_event("voicemail", data)
         self.async_write_ha_state()
 
     @callback

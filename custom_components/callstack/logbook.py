@@ -2,7 +2,8 @@
 
 The words come from the event's own data, which the recorder already holds: a number shows
 only where the event carries it (users who keep numbers off the bus see "a caller"). Message
-and USSD texts are left out unless the modem's "Message texts in the logbook" option is on;
+and USSD texts and voicemail transcripts are left out unless the modem's "Message texts in the
+logbook" option is on;
 DTMF digits never appear (they can be a PIN). Entries carry the modem's ``device_id``, so
 they show on the device page too.
 """
@@ -23,6 +24,7 @@ from .const import (
     EVENT_SMS_DELIVERY,
     EVENT_SMS_RECEIVED,
     EVENT_USSD,
+    EVENT_VOICEMAIL,
 )
 
 type Describe = Callable[[Event], dict[str, str]]
@@ -55,6 +57,7 @@ def async_describe_events(
         EVENT_SMS_RECEIVED: _sms_received,
         EVENT_SMS_DELIVERY: _sms_delivery,
         EVENT_USSD: _ussd,
+        EVENT_VOICEMAIL: _voicemail,
     }
     for event_type, message in describers.items():
 
@@ -176,4 +179,15 @@ def _ussd(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
     text = data.get("message")
     if text and _show_texts(hass, data):
         message += f": {text}"
+    return message
+
+
+def _voicemail(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
+    caller = _party(data, "a withheld number")
+    if not data.get("kept"):
+        return f"{caller} left no voicemail"
+    message = f"voicemail from {caller} ({duration_words(float(data.get('duration') or 0))})"
+    transcript = data.get("transcript")
+    if transcript and _show_texts(hass, data):
+        message += f": {transcript}"
     return message

@@ -23,6 +23,7 @@ from .device_tracker import gnss_entities_wanted
 from .entity import CallstackEntity
 from .sim7600.events import CallEvent, ModemEvent
 from .sim7600.model import CallState, FixType, ModemSnapshot, RegistrationStatus, SimStatus
+from .voicemail import VoicemailBox
 
 # Push updates: nothing to parallelise.
 PARALLEL_UPDATES = 0
@@ -144,6 +145,12 @@ LAST_CALLER = SensorEntityDescription(
     entity_registry_enabled_default=False,
 )
 
+NEW_VOICEMAIL = SensorEntityDescription(
+    key="new_voicemail",
+    translation_key="new_voicemail",
+    state_class=SensorStateClass.MEASUREMENT,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -157,6 +164,7 @@ async def async_setup_entry(
         [
             *(CallstackSensor(coordinator, description) for description in descriptions),
             CallstackLastCallerSensor(coordinator),
+            CallstackNewVoicemailSensor(coordinator, NEW_VOICEMAIL),
         ]
     )
 
@@ -204,3 +212,35 @@ class CallstackLastCallerSensor(CallstackEntity, RestoreSensor):
         if event.kind in ("incoming", "waiting") or (event.kind == "missed" and event.number):
             self._attr_native_value = event.number
             self.async_write_ha_state()
+
+
+class CallstackNewVoicemailSensor(CallstackEntity, SensorEntity):
+    """How many voicemails nobody has heard yet (``total``: how many are stored).
+
+    The messages are on disk, not in the modem, so the count stays available while the
+    modem is away.
+    """
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the voicemail box."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._box.store.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def _box(self) -> VoicemailBox:
+        return self.coordinator.config_entry.runtime_data.voicemail
+
+    @property
+    def available(self) -> bool:
+        """Always: the count does not depend on the modem."""
+        return True
+
+    @property
+    def native_value(self) -> int:
+        """Unheard messages."""
+        return self._box.store.unheard
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """All stored messages."""
+        return {"total": len(self._box.store.messages)}

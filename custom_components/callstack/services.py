@@ -57,6 +57,12 @@ from .sim7600.ivr import AlarmRequest, DtmfRequest, Prompt
 from .sim7600.model import CallState
 from .sim7600.modem import Modem
 from .sms_actions import async_send_sms
+from .voicemail_actions import (
+    DELETE_FIELDS,
+    MARK_HEARD_FIELDS,
+    async_delete as async_delete_voicemail,
+    async_mark_heard as async_mark_voicemail_heard,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +189,8 @@ SCHEMAS: dict[str, VolSchemaType] = {
         }
     ),
     "cancel_ussd": vol.Schema(_ENTRY),
+    "mark_voicemail_heard": vol.Schema({**_ENTRY, **MARK_HEARD_FIELDS}),
+    "delete_voicemail": vol.Schema({**_ENTRY, **DELETE_FIELDS}),
 }
 
 
@@ -627,6 +635,8 @@ ACTIONS: dict[str, _Action] = {
     "send_sms": _Action(_send_sms, SupportsResponse.OPTIONAL),
     "send_ussd": _Action(_send_ussd, SupportsResponse.OPTIONAL),
     "cancel_ussd": _Action(_cancel_ussd, SupportsResponse.NONE),
+    "mark_voicemail_heard": _Action(async_mark_voicemail_heard, SupportsResponse.OPTIONAL),
+    "delete_voicemail": _Action(async_delete_voicemail, SupportsResponse.OPTIONAL),
 }
 
 

@@ -59,6 +59,7 @@ def test_every_blueprint_is_tested() -> None:
     assert sorted(path.stem for path in REPO_BLUEPRINTS.glob("*.yaml")) == [
         "alarm_call_list",
         "dtmf_menu",
+        "voicemail_notification",  # tests/ha/test_voicemail_blueprint.py
     ]
 
 

@@ -93,7 +93,7 @@ def assert_translated(result: Any, section: str = "config") -> None:
     step = strings["step"][result["step_id"]]
     given = set((result.get("description_placeholders") or {}).keys())
     assert _placeholders(step.get("description", "")) <= given
-    for marker, value in result["data_schema"].schema.items() if result["data_schema"] else ():
+    for marker, value in (result["data_schema"].schema if result["data_schema"] else {}).items():
         if isinstance(value, data_entry_flow.section):  # its own name and fields
             texts = step["sections"][str(marker)]
             assert texts["name"], marker

@@ -35,17 +35,32 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import (  # noqa: E402
     CONF_BUS_EVENT_PRIVATE_DATA,
+    CONF_VOICEMAIL_STT,
     DOMAIN,
     EVENT_CALL,
     EVENT_DTMF,
     EVENT_SMS_RECEIVED,
     EVENT_USSD,
+    EVENT_VOICEMAIL,
 )
 from sim7600_emulator import Sim7600Emulator, UssdReply  # noqa: E402
 
 from .fixtures import DEVICE_SLUG, EntryFactory, state_of, wait_until  # noqa: E402
+from .test_voicemail import StubStt, add_stt, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
+# Voicemail writes its messages into a media folder of each test's own, and transcribes
+# them with an STT engine that hears a private text.
+pytestmark = pytest.mark.usefixtures("media_dir", "stt_engine")
+STT_ENGINE = "stt.stub_stt"
+VOICEMAIL_STT = {CONF_VOICEMAIL_STT: STT_ENGINE}
+
+
+@pytest.fixture
+async def stt_engine(hass: HomeAssistant, emulator: Sim7600Emulator) -> str:
+    engine_id = await add_stt(hass, StubStt(emulator.identity.sms_bodies[0]))
+    assert engine_id == STT_ENGINE
+    return engine_id
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +70,7 @@ def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrat
 
 
 DIGITS = "7319"
-PRIVATE_EVENTS = [EVENT_CALL, EVENT_DTMF, EVENT_SMS_RECEIVED, EVENT_USSD]
+PRIVATE_EVENTS = [EVENT_CALL, EVENT_DTMF, EVENT_SMS_RECEIVED, EVENT_USSD, EVENT_VOICEMAIL]
 # Home Assistant records every action call with its data (number and text of send_sms).
 CALL_SERVICE = "call_service"
 # The README's snippet (Privacy), as the recorder's configuration.
@@ -70,8 +85,13 @@ def test_the_readme_snippet_is_the_one_tested() -> None:
 
 
 async def private_traffic(hass: HomeAssistant, emulator: Sim7600Emulator) -> None:
-    """A call from a caller with ID, DTMF digits pressed, SMS in and out, USSD."""
+    """A call from a caller with ID, DTMF digits pressed, SMS in and out, USSD, and a
+    voicemail with its transcript."""
     identity = emulator.identity
+    # A voicemail with a transcript (a private text) from the STT engine the options name.
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.options[CONF_VOICEMAIL_STT] == STT_ENGINE
+    await leave_message(hass, emulator, entry, seconds=1)
     await emulator.incoming_call(identity.callers[0], ring_interval=0.3)
     await wait_until(hass, lambda: state_of(hass, "sensor", "call_state").state == "incoming")
     await hass.services.async_call(DOMAIN, "answer", {}, blocking=True)
@@ -142,7 +162,7 @@ async def test_entities_keep_numbers_texts_and_digits_out_of_the_recorder(
     emulator: Sim7600Emulator,
     entry_factory: EntryFactory,
 ) -> None:
-    await entry_factory()
+    await entry_factory(options=VOICEMAIL_STT)
     await private_traffic(hass, emulator)
     db = await stored(hass, recorder_mock)
 
@@ -168,7 +188,7 @@ async def test_bus_events_without_private_data_when_the_user_turns_it_off(
     """The events still fire (type, direction, parts, ...), only without the private
     fields; the event entities still show them to automations."""
     captured = {kind: async_capture_events(hass, kind) for kind in PRIVATE_EVENTS}
-    await entry_factory(options={CONF_BUS_EVENT_PRIVATE_DATA: False})
+    await entry_factory(options={**VOICEMAIL_STT, CONF_BUS_EVENT_PRIVATE_DATA: False})
     await private_traffic(hass, emulator)
     db = await stored(hass, recorder_mock)
 
@@ -193,7 +213,7 @@ async def test_bus_events_carry_private_data_by_default(
     """What the option and the snippet are for: by default the recorder stores the
     numbers in clear, and Home Assistant's own record of each action call holds what
     send_sms was given (the option cannot change that; the snippet can)."""
-    await entry_factory()
+    await entry_factory(options=VOICEMAIL_STT)
     await private_traffic(hass, emulator)
     db = await stored(hass, recorder_mock)
     sms = [data for event_type, data in db["events"] if event_type == EVENT_SMS_RECEIVED]
@@ -212,7 +232,7 @@ async def test_the_readme_recorder_snippet_keeps_the_events_out_of_the_database(
 ) -> None:
     """Excluded from the recorder, the events still reach automations whole."""
     captured = async_capture_events(hass, EVENT_SMS_RECEIVED)
-    await entry_factory()
+    await entry_factory(options=VOICEMAIL_STT)
     await private_traffic(hass, emulator)
     db = await stored(hass, recorder_mock)
     assert captured[0].data["text"] == emulator.identity.sms_bodies[0]

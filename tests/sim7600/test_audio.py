@@ -415,7 +415,7 @@ async def test_a_recording_started_mid_sample_drops_the_half_sample() -> None:
     """The bridge counts the stream's bytes; a recording that starts after an odd count
     skips one byte, so its samples are the stream's samples, not byte-shifted ones."""
     stream = test_signal(0, 100)
-    recording = audio_module._Recording(samples_wanted=10, stop_on_dtmf=False, skip=1)
+    recording = audio_module._Recording(samples_wanted=10, stop_digits="", skip=1)
     recording.feed(stream[41:44])  # the stream has already delivered 41 bytes
     recording.feed(stream[44:80])
     assert bytes(recording.buffer) == stream[42:62]

@@ -99,7 +99,7 @@ def _installed_ha(python: str) -> str:
     return probe.stdout.strip()
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)
 def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     """Onboard, add the entry, ring, see it in HA, give up ringing; then start again."""
     version = _installed_ha(STACK_PYTHON)
@@ -111,7 +111,10 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     tts_port = devstack.free_port()
     pids: list[int] = []
 
-    stack = devstack.start(config, run, port, tts_port=tts_port, python=STACK_PYTHON)
+    stt_port = devstack.free_port()
+    stack = devstack.start(
+        config, run, port, tts_port=tts_port, python=STACK_PYTHON, stt_port=stt_port
+    )
     try:
         assert stack.hass is not None
         assert stack.emulator is not None
@@ -202,11 +205,40 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         heard = stack.ctl("save-heard", str(tmp_path / "heard.wav"))
         assert heard["seconds"] >= said["service_response"]["duration"] - 0.1
         stack._ok("POST", "/api/services/callstack/hang_up", {})
+        _poll("idle", _when(stack, lambda sensor, event: sensor["state"] == "idle"))
+
+        # Voicemail with no internet: espeak-ng's greeting, the caller's message, and
+        # pocketsphinx's transcript of it.
+        assert stack.stt_entry is not None
+        assert stack.stt_entry["state"] == "loaded"
+        assert stack.stt is not None
+        pids.append(stack.stt.pid)
+        assert stack.voicemail
+        _leave_a_voicemail(stack)
+        [voicemail] = _poll(
+            "the voicemail event with its transcript",
+            lambda: (
+                [
+                    s
+                    for s in stack.states()
+                    if s["entity_id"].endswith("_call")
+                    and s["attributes"].get("event_type") == "voicemail"
+                ]
+                or None
+            ),
+            timeout=60,
+        )
+        assert voicemail["attributes"]["kept"] is True
+        assert "call me back" in (voicemail["attributes"]["transcript"] or "")
+        counted = next(s for s in stack.states() if s["entity_id"].endswith("_new_voicemail"))
+        assert counted["state"] == "1"
 
         # A second start on the same directories reuses the user, the token and the entry.
         token = stack.token
         stack.stop()
-        stack = devstack.start(config, run, port, tts_port=tts_port, python=STACK_PYTHON)
+        stack = devstack.start(
+            config, run, port, tts_port=tts_port, python=STACK_PYTHON, stt_port=stt_port
+        )
         assert stack.hass is not None
         assert stack.emulator is not None
         pids += [stack.hass.pid, stack.emulator.pid]
@@ -220,6 +252,9 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         assert stack.tts_entry["state"] == "loaded"
         assert stack.tts is not None
         pids.append(stack.tts.pid)
+        assert stack.stt is not None
+        pids.append(stack.stt.pid)
+        assert stack.voicemail  # still on, not set again
     finally:
         stack.stop()
 
@@ -230,3 +265,33 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         line for line in stack.hass_log.read_text().splitlines() if SETUP_FAILURES.search(line)
     ]
     assert not failures, "\n".join(failures)
+
+
+def _leave_a_voicemail(stack: devstack.Stack) -> None:
+    """Ring; once voicemail has answered and played its greeting and beep (the call audio
+    player was playing and has been idle for a second), the caller says the message WAV
+    and hangs up, as the stack's instructions tell a newcomer to."""
+    stack.ctl("ring", devstack.CALLER)
+    _poll(
+        "voicemail answering",
+        _when(stack, lambda sensor, event: sensor["state"] == "active"),
+        timeout=devstack.VOICEMAIL_ANSWER_AFTER + 20,
+    )
+
+    def player() -> str:
+        return next(
+            s["state"] for s in stack.states() if s["entity_id"].startswith("media_player.")
+        )
+
+    _poll("the greeting", lambda: player() == "playing" or None, timeout=30)
+    quiet_since = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if player() == "playing":
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            break
+        time.sleep(0.2)
+    stack.ctl("voice", "wav", "--path", str(stack.caller_message), "--hang_up_after", "2")

@@ -54,6 +54,7 @@ def test_manifest_follows_hassfest_rules() -> None:
     assert "tts" in manifest["after_dependencies"]
     # Loaded only for a modem with Assist over a call turned on (see __init__.py).
     assert {"assist_pipeline", "assist_satellite"} <= set(manifest["after_dependencies"])
+    assert "stt" in manifest["after_dependencies"]  # voicemail transcripts, when chosen
     assert manifest["codeowners"]
     assert manifest["documentation"]
     assert manifest["issue_tracker"]

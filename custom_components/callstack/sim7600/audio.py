@@ -41,6 +41,7 @@ from .errors import (
 )
 from .executor import Execute
 from .model import BridgeState
+from .silence import DEFAULT_THRESHOLD_DBFS, SpeechActivity
 from .transport import SerialPort, open_port
 from .wav import SAMPLE_WIDTH, WavWriter
 
@@ -68,18 +69,30 @@ _BACKLOG_FACTOR = 1.5
 _PLAYOUT_SLACK_FRAMES = 3  # lateness the modem's playout buffer absorbs (60 ms)
 MAX_GAIN = 4.0  # +12 dB; louder would clip most material
 CHANNELS = ("caller", "both")
+DTMF_DIGITS = "0123456789*#ABCD"
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceEnd:
+    """End a recording once the far end has been silent for ``seconds`` (voicemail);
+    what counts as silent is :mod:`.silence`'s frame level below ``threshold_dbfs``."""
+
+    seconds: float
+    threshold_dbfs: float = DEFAULT_THRESHOLD_DBFS
 
 
 @dataclass(frozen=True, slots=True)
 class RecordingResult:
-    """A finished recording; ``ended_by`` is ``duration``, ``dtmf``, ``call_ended`` or
-    ``closed`` (the modem was closed)."""
+    """A finished recording; ``ended_by`` is ``duration``, ``dtmf``, ``silence``,
+    ``call_ended`` or ``closed`` (the modem was closed). ``speech_seconds`` is how much
+    of it was speech, for a recording made with a :class:`SilenceEnd` (else None)."""
 
     path: Path
     duration: float
     ended_by: str
     sample_rate: int
     samples: int
+    speech_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +123,19 @@ class _Recording:
     def __init__(
         self,
         samples_wanted: int,
-        stop_on_dtmf: bool,
+        stop_digits: str,
         skip: int,
         *,
         both: bool = False,
         first: int = 0,
         delay: int = 0,
+        activity: SpeechActivity | None = None,
+        silence_frames: int = 0,
     ) -> None:
         self.samples_wanted = samples_wanted
-        self.stop_on_dtmf = stop_on_dtmf
+        self.stop_digits = stop_digits
+        self.activity = activity
+        self._silence_frames = silence_frames
         self.both = both
         self.buffer = bytearray()
         self.samples = 0
@@ -151,6 +168,10 @@ class _Recording:
         self.samples += take
         if self.samples >= self.samples_wanted:
             self.end("duration")
+        elif self.activity is not None:
+            self.activity.feed(data[: take * SAMPLE_WIDTH])
+            if self.activity.silent_frames >= self._silence_frames:
+                self.end("silence")
 
     def played(self, frame: bytes, at: int) -> None:
         """``frame`` was written to play from stream sample index ``at`` on."""
@@ -442,7 +463,7 @@ class AudioBridge:
 
     def dtmf(self, digit: str) -> None:
         """A DTMF digit arrived; it may end a recording, and caller streams get it."""
-        if self._recording is not None and self._recording.stop_on_dtmf:
+        if self._recording is not None and digit in self._recording.stop_digits:
             self._end_recording("dtmf")
         if self._listeners:
             now = asyncio.get_running_loop().time()
@@ -500,9 +521,15 @@ class AudioBridge:
         stop_on_dtmf: bool = False,
         overwrite: bool = False,
         channels: str = "caller",
+        stop_digits: str | None = None,
+        end_on_silence: SilenceEnd | None = None,
     ) -> RecordingResult:
         """Record the far end into the WAV file ``target``; with ``channels="both"`` a
         stereo WAV, the far end left and what we played right (see :class:`_Recording`).
+
+        It ends after ``duration`` seconds, when the call ends, on any DTMF digit with
+        ``stop_on_dtmf`` (only on those in ``stop_digits`` when given), or once the far end
+        has been silent as long as ``end_on_silence`` says.
 
         Raises :class:`AudioBridgeNotRunningError` before touching the file system when no
         PCM is flowing, :class:`AudioBridgeLostError` (leaving no file) when the bridge
@@ -515,6 +542,17 @@ class AudioBridge:
             raise InvalidArgumentError("The duration must be above 0 and at most 3600 s")
         if channels not in CHANNELS:
             raise InvalidArgumentError("channels must be caller or both")
+        activity = None
+        if end_on_silence is not None:
+            seconds = end_on_silence.seconds
+            if not isinstance(seconds, int | float) or not 0 < seconds <= MAX_RECORD_SECONDS:
+                raise InvalidArgumentError("The silence must last above 0 and at most 3600 s")
+            try:
+                activity = SpeechActivity(self.sample_rate, end_on_silence.threshold_dbfs)
+            except ValueError as err:
+                raise InvalidArgumentError("The silence threshold is out of range") from err
+        if stop_digits is None:
+            stop_digits = DTMF_DIGITS if stop_on_dtmf else ""
         if not self.running:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
         if self._recording is not None:
@@ -522,11 +560,15 @@ class AudioBridge:
         skip = self._stream_bytes % SAMPLE_WIDTH
         recording = _Recording(
             max(1, round(duration * self.sample_rate)),
-            stop_on_dtmf,
+            stop_digits,
             skip=skip,
             both=channels == "both",
             first=(self._stream_bytes + skip) // SAMPLE_WIDTH,
             delay=_PLAYOUT_SLACK_FRAMES * self.frame_bytes // SAMPLE_WIDTH,
+            activity=activity,
+            silence_frames=(
+                0 if end_on_silence is None else math.ceil(end_on_silence.seconds / FRAME_SECONDS)
+            ),
         )
         self._recording = recording
         if recording.both and self._port is not None:
@@ -567,6 +609,7 @@ class AudioBridge:
             ended_by=ended_by,
             sample_rate=self.sample_rate,
             samples=writer.frames,
+            speech_seconds=None if activity is None else activity.speech_seconds,
         )
 
     async def _pump(self, recording: _Recording, writer: WavWriter) -> str:

@@ -21,7 +21,7 @@ import random
 from typing import Any
 
 from . import ivr, validate
-from .audio import REGISTER_TIMEOUT, AudioBridge, PlaybackResult, RecordingResult
+from .audio import REGISTER_TIMEOUT, AudioBridge, PlaybackResult, RecordingResult, SilenceEnd
 from .audio_source import AudioSource
 from .calls import CallTracker, DialResult, HangUpTarget
 from .errors import (
@@ -247,6 +247,11 @@ class Modem:
             network_stuck=self.network_stuck,
             gnss=self.gnss.state,
         )
+
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` has begun (what ends now ends ``closed``)."""
+        return self._closing
 
     def subscribe(self, callback: Callable[[ModemEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every event; returns the function that unsubscribes."""
@@ -584,16 +589,24 @@ class Modem:
         stop_on_dtmf: bool = False,
         overwrite: bool = False,
         channels: str = "caller",
+        stop_digits: str | None = None,
+        end_on_silence: SilenceEnd | None = None,
     ) -> RecordingResult:
-        """Record the far end of the active call (fails closed; see :class:`AudioBridge`);
-        ``channels="both"`` adds what we play as the right channel.
+        """Record the far end of the active call (fails closed; see :meth:`AudioBridge.record`
+        for how it ends); ``channels="both"`` adds what we play as the right channel.
 
         A recording the modem's closing cuts short is kept and ends ``closed``.
         """
         if self.calls.state is not CallState.ACTIVE:
             raise AudioBridgeNotRunningError("No call is active")
         result = await self.audio.record(
-            target, duration, stop_on_dtmf=stop_on_dtmf, overwrite=overwrite, channels=channels
+            target,
+            duration,
+            stop_on_dtmf=stop_on_dtmf,
+            overwrite=overwrite,
+            channels=channels,
+            stop_digits=stop_digits,
+            end_on_silence=end_on_silence,
         )
         return replace(result, ended_by="closed") if self._closing else result
 
