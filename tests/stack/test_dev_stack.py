@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import datetime as dt
+import importlib.util
 import os
 from pathlib import Path
 import re
@@ -208,30 +209,36 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         _poll("idle", _when(stack, lambda sensor, event: sensor["state"] == "idle"))
 
         # Voicemail with no internet: espeak-ng's greeting, the caller's message, and
-        # pocketsphinx's transcript of it.
-        assert stack.stt_entry is not None
-        assert stack.stt_entry["state"] == "loaded"
-        assert stack.stt is not None
-        pids.append(stack.stt.pid)
-        assert stack.voicemail
-        _leave_a_voicemail(stack)
-        [voicemail] = _poll(
-            "the voicemail event with its transcript",
-            lambda: (
-                [
-                    s
-                    for s in stack.states()
-                    if s["entity_id"].endswith("_call")
-                    and s["attributes"].get("event_type") == "voicemail"
-                ]
-                or None
-            ),
-            timeout=60,
-        )
-        assert voicemail["attributes"]["kept"] is True
-        assert "call me back" in (voicemail["attributes"]["transcript"] or "")
-        counted = next(s for s in stack.states() if s["entity_id"].endswith("_new_voicemail"))
-        assert counted["state"] == "1"
+        # pocketsphinx's transcript of it. pocketsphinx ships a cp313 wheel only, so the
+        # offline STT runs where the tests run on Python 3.13 (the HA 2025.4.4 environment);
+        # on Python 3.14 the dev stack starts without it and leaves voicemail off.
+        if importlib.util.find_spec("pocketsphinx") is None:
+            assert stack.stt is None
+            assert not stack.voicemail
+        else:
+            assert stack.stt_entry is not None
+            assert stack.stt_entry["state"] == "loaded"
+            assert stack.stt is not None
+            pids.append(stack.stt.pid)
+            assert stack.voicemail
+            _leave_a_voicemail(stack)
+            [voicemail] = _poll(
+                "the voicemail event with its transcript",
+                lambda: (
+                    [
+                        s
+                        for s in stack.states()
+                        if s["entity_id"].endswith("_call")
+                        and s["attributes"].get("event_type") == "voicemail"
+                    ]
+                    or None
+                ),
+                timeout=60,
+            )
+            assert voicemail["attributes"]["kept"] is True
+            assert "call me back" in (voicemail["attributes"]["transcript"] or "")
+            counted = next(s for s in stack.states() if s["entity_id"].endswith("_new_voicemail"))
+            assert counted["state"] == "1"
 
         # A second start on the same directories reuses the user, the token and the entry.
         token = stack.token
