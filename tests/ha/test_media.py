@@ -30,6 +30,7 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import DOMAIN  # noqa: E402
 from custom_components.callstack.media import async_audio_source  # noqa: E402
+from custom_components.callstack.sim7600.audio_source import open_regular_file  # noqa: E402
 from sim7600_emulator import Sim7600Emulator, test_signal  # noqa: E402
 from tests.media_files import (  # noqa: E402
     best_match,
@@ -398,8 +399,16 @@ async def test_a_wav_for_ffmpeg_started_again_by_play_touches_no_stale_descripto
     recordings.mkdir(parents=True, exist_ok=True)
     path.write_bytes(header + samples.tobytes())
     await in_call(hass, emulator, loaded_entry)
-    source = await async_audio_source(hass, loaded_entry, media="float.wav")
-    stale = source._fd_reader.fd  # type: ignore[attr-defined]
+    opened: list[int] = []
+
+    def spy(name: str) -> tuple[int, str]:
+        fd, real = open_regular_file(name)
+        opened.append(fd)
+        return fd, real
+
+    with patch("custom_components.callstack.media.open_regular_file", side_effect=spy):
+        source = await async_audio_source(hass, loaded_entry, media="float.wav")
+    [stale] = opened
     assert source._fallback is not None  # type: ignore[attr-defined]
 
     def closed() -> bool:
