@@ -353,6 +353,10 @@ class _WavOrFfmpeg(WavSource):
         self._fallback: FfmpegSource | None = None
 
     async def start(self) -> None:
+        # Started once (``play`` starts the source again): by then the reader's own
+        # descriptor may be closed (handed to FFmpeg as a dup) and its number reused.
+        if self._started:
+            return
         spare = os.dup(self._fd_reader.fd)  # FFmpeg reopens it through /dev/fd: offset 0
         try:
             await super().start()

@@ -9,6 +9,7 @@ with FFmpeg's own conversion of the same media.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 import struct
 from typing import Any
@@ -28,6 +29,8 @@ import pytest
 pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from custom_components.callstack.const import DOMAIN  # noqa: E402
+from custom_components.callstack.media import async_audio_source  # noqa: E402
+from custom_components.callstack.sim7600.audio_source import open_regular_file  # noqa: E402
 from sim7600_emulator import Sim7600Emulator, test_signal  # noqa: E402
 from tests.media_files import (  # noqa: E402
     best_match,
@@ -380,6 +383,49 @@ async def test_mutated_wav_headers_give_only_translated_errors(
         assert outcome.translation_domain == DOMAIN
         assert outcome.translation_key in ("invalid_media", "media_too_long")
     assert not modem.audio.busy
+
+
+async def test_a_wav_for_ffmpeg_started_again_by_play_touches_no_stale_descriptor(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, recordings: Path
+) -> None:
+    """A WAV of another encoding (here float) goes to FFmpeg from a dup of its descriptor,
+    and its own descriptor is closed. ``play`` starts the (already started) source again:
+    that must not reach the closed number (it used to ``os.dup`` it: EBADF, the flaky
+    failure of the mutated-header test, or a dup of whatever file reused the number)."""
+    samples = (np.sin(np.arange(1600) / 8) * 0.4).astype("<f4")
+    header = wav_header(samples.nbytes, bits=32)
+    header = header[:20] + struct.pack("<H", 3) + header[22:]  # WAVE_FORMAT_IEEE_FLOAT
+    path = recordings / "float.wav"
+    recordings.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + samples.tobytes())
+    await in_call(hass, emulator, loaded_entry)
+    opened: list[int] = []
+
+    def spy(name: str) -> tuple[int, str]:
+        fd, real = open_regular_file(name)
+        opened.append(fd)
+        return fd, real
+
+    with patch("custom_components.callstack.media.open_regular_file", side_effect=spy):
+        source = await async_audio_source(hass, loaded_entry, media="float.wav")
+    [stale] = opened
+    assert source._fallback is not None  # type: ignore[attr-defined]
+
+    def closed() -> bool:
+        try:
+            os.fstat(stale)
+        except OSError:
+            return True
+        return False
+
+    # Once FFmpeg is done with its pipes the old number is free (the failing case).
+    await wait_until(hass, closed, what="the WAV's own descriptor closed and free")
+    result = await loaded_entry.runtime_data.modem.play(source)
+    assert result.ended_by == "finished"
+    reference = decode(path)
+    await wait_until(hass, lambda: heard(emulator).size >= reference.size, what="audio")
+    assert_heard(emulator, reference)
+    await call_action(hass, "hang_up")
 
 
 async def test_record_both_sides_through_the_action(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import os
 from pathlib import Path
 import struct
+import threading
 import wave
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -257,6 +258,51 @@ async def test_a_path_swapped_for_a_symlink_after_opening_is_not_followed(tmp_pa
     assert real == str(allowed)
     reader = FdReader(fd)
     assert await frames_of(WavSource(reader, 8000)) == test_signal(0, 800)
+
+
+async def test_a_reader_closed_during_a_read_closes_after_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read in the executor cannot be stopped: closing (a cancelled playback) waits for
+    it, so the descriptor is closed once, after its last read, never under it (its number
+    could be another file's by then)."""
+    path = tmp_path / "media.wav"
+    path.write_bytes(b"RIFF" * 100)
+    fd, _ = open_regular_file(str(path))
+    reader = FdReader(fd)
+    entered, release = threading.Event(), threading.Event()
+    got: list[bytes | OSError] = []
+    real_read = os.read
+
+    def gated_read(target: int, size: int) -> bytes:
+        if target != fd:
+            return real_read(target, size)
+        entered.set()
+        release.wait(10)
+        try:
+            got.append(real_read(target, size))
+        except OSError as err:
+            got.append(err)
+        return b""
+
+    monkeypatch.setattr(os, "read", gated_read)
+    loop = asyncio.get_running_loop()
+    reading = asyncio.create_task(reader.read(8))
+    assert await loop.run_in_executor(None, entered.wait, 10)
+    reading.cancel()
+    closing = asyncio.create_task(reader.aclose())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not closing.done()
+    os.fstat(fd)  # still open: the read in flight owns it
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    assert got == [b"RIFFRIFF"]
+    assert reader.fd == -1
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(fd)
+    await reader.aclose()  # once only
+    assert await reader.read(8) == b""
 
 
 async def test_only_regular_files_are_opened(tmp_path: Path) -> None:

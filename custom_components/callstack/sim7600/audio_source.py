@@ -90,11 +90,18 @@ class ByteReader(Protocol):
 
 
 class FdReader:
-    """Read an open file descriptor in the executor; owns the descriptor."""
+    """Read an open file descriptor in the executor; owns the descriptor.
+
+    The descriptor is closed exactly once, by :meth:`aclose`, and never under a read that
+    is still running in the executor (a cancelled caller does not stop the thread): by
+    then the number could belong to another file, which the read would consume. After
+    the close :attr:`fd` is -1.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._closed = False
+        self._reading: asyncio.Future[bytes] | None = None
 
     @property
     def size(self) -> int | None:
@@ -108,13 +115,29 @@ class FdReader:
     async def read(self, size: int) -> bytes:
         if self._closed:
             return b""
-        return await asyncio.get_running_loop().run_in_executor(None, os.read, self.fd, size)
+        reading = asyncio.get_running_loop().run_in_executor(None, os.read, self.fd, size)
+        self._reading = reading
+        # Shielded: cancelling the caller leaves the read to finish in its thread, and
+        # aclose() waits for it before closing the descriptor.
+        return await asyncio.shield(reading)
 
     async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
+        if self._closed:
+            return
+        self._closed = True
+        reading, self._reading = self._reading, None
+        if reading is None or reading.done():
+            self._close_fd()
+            return
+        # Closed when the read in flight is done, even if this caller is cancelled.
+        reading.add_done_callback(lambda _: self._close_fd())
+        await asyncio.wait([reading])
+
+    def _close_fd(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
             with contextlib.suppress(OSError):
-                os.close(self.fd)
+                os.close(fd)
 
 
 class StreamReader:
