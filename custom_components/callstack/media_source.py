@@ -11,7 +11,7 @@ IDs: ``media-source://callstack/<config entry id>/<message id>``.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,7 +36,9 @@ from .voicemail_store import MESSAGE_ID, VoicemailMessage
 NAME = "Callstack voicemail"
 MIME_TYPE = "audio/wav"
 # PlayMedia.path (a local file, for players that read it directly) exists from HA 2025.12.
-_PLAY_MEDIA_HAS_PATH = "path" in inspect.signature(PlayMedia).parameters
+# (Its fields, not inspect.signature: on Python 3.14 that evaluates HA's annotations, which
+# name types HA imports only for type checking.)
+_PLAY_MEDIA_HAS_PATH = "path" in {field.name for field in dataclasses.fields(PlayMedia)}
 
 
 async def async_get_media_source(hass: HomeAssistant) -> MediaSource:

@@ -650,8 +650,9 @@ async def test_tts_speak_reaches_the_caller(
 
 
 async def test_browse_media_lists_audio_only(
-    hass: HomeAssistant, loaded_entry: Any, media_dir: Path, hass_ws_client: Any
+    hass: HomeAssistant, media_dir: Path, loaded_entry: Any, hass_ws_client: Any
 ) -> None:
+    # media_dir first: HA 2026.x's local media source takes the media folders at its setup.
     (media_dir / "a.mp3").write_bytes(b"x")
     (media_dir / "b.jpg").write_bytes(b"x")
     client = await hass_ws_client(hass)

@@ -64,9 +64,11 @@ async def stt_engine(hass: HomeAssistant, emulator: Sim7600Emulator) -> str:
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
-    """The suite's autouse fixture of this name, with the recorder's database prepared
-    before ``hass`` (the harness requires that order)."""
+def auto_enable_custom_integrations(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
+    """The suite's autouse fixture of this name, with the recorder set up before ``hass``
+    and before the fixtures that use it (HA 2026.10 refuses a recorder set up later)."""
 
 
 DIGITS = "7319"

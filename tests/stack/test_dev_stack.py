@@ -259,9 +259,10 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         assert stack.tts_entry["state"] == "loaded"
         assert stack.tts is not None
         pids.append(stack.tts.pid)
-        assert stack.stt is not None
-        pids.append(stack.stt.pid)
-        assert stack.voicemail  # still on, not set again
+        if importlib.util.find_spec("pocketsphinx") is not None:  # see the first start
+            assert stack.stt is not None
+            pids.append(stack.stt.pid)
+            assert stack.voicemail  # still on, not set again
     finally:
         stack.stop()
 
