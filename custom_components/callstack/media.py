@@ -258,9 +258,11 @@ async def _resolved_source(
     except HomeAssistantError as err:  # Unresolvable, or a provider's own error
         _LOGGER.debug("Media source could not resolve the ID: %s", type(err).__name__)
         raise _invalid_media("unresolvable") from None
-    path = getattr(resolved, "path", None)  # HA 2026.11: a local file behind the URL
-    if path is not None:
+    path = getattr(resolved, "path", None)  # HA 2025.12+: a local file behind the URL
+    if path is not None and not _TTS_PROXY.fullmatch(urlsplit(resolved.url).path):
         return await _file_source(hass, rate, str(path))
+    # A TTS result is read by its token, also where HA gives its cache file's path: that
+    # file lies outside the folders a user allows, and the stream is what TTS itself reads.
     return await _url_source(hass, rate, resolved.url, provider=True)
 
 
