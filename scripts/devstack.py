@@ -106,6 +106,7 @@ CALLER = "+4915550000001"
 HASS_START_TIMEOUT = 120.0
 ENTRY_LOAD_TIMEOUT = 60.0
 EMULATOR_START_TIMEOUT = 15.0
+WYOMING_START_TIMEOUT = 15.0
 HASS_STOP_TIMEOUT = 30.0
 EMULATOR_STOP_TIMEOUT = 5.0
 HTTP_TIMEOUT = 30.0
@@ -297,12 +298,7 @@ class Stack:
         if shutil.which("espeak-ng") is None:
             _LOGGER.warning("espeak-ng is not installed (scripts/setup): no offline TTS")
             return
-        self.tts = self._spawn(
-            [self.python, str(TTS_SCRIPT), "--uri", f"tcp://{HOST}:{self.tts_port}"],
-            cwd=REPO,
-            output=self.tts_log,
-            env={},
-        )
+        self.tts = self._spawn_wyoming(TTS_SCRIPT, self.tts_port, self.tts_log)
 
     def spawn_stt(self) -> None:
         """Start the offline STT server, if pocketsphinx is installed (requirements_dev.txt;
@@ -310,10 +306,15 @@ class Stack:
         if importlib.util.find_spec("pocketsphinx") is None:
             _LOGGER.warning("pocketsphinx is not installed (scripts/setup): no offline STT")
             return
-        self.stt = self._spawn(
-            [sys.executable, str(STT_SCRIPT), "--uri", f"tcp://{HOST}:{self.stt_port}"],
+        self.stt = self._spawn_wyoming(STT_SCRIPT, self.stt_port, self.stt_log)
+
+    def _spawn_wyoming(self, script: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+        """A Wyoming server of scripts/ on ``port``, run from this Python (not `python`: the
+        engines' packages are this venv's, and HA reaches the server over TCP anyway)."""
+        return self._spawn(
+            [sys.executable, str(script), "--uri", f"tcp://{HOST}:{port}"],
             cwd=REPO,
-            output=self.stt_log,
+            output=log,
             env={},
         )
 
@@ -336,10 +337,7 @@ class Stack:
     ) -> dict[str, Any]:
         """The Wyoming entry titled ``title`` (what the integration names a server after its
         program), added for the server on ``port`` if there is none; waits until loaded."""
-        entries: list[dict[str, Any]] = self._ok(
-            "GET", "/api/config/config_entries/entry?domain=wyoming"
-        )
-        found = next((entry for entry in entries if entry["title"] == title), None)
+        found = next((e for e in self.entries("wyoming") if e["title"] == title), None)
         if found is None:
             self._wait_listening(process, port, log)
             result = self._ok(
@@ -357,19 +355,16 @@ class Stack:
                 raise StackError(f"the Wyoming config flow ended with {result}")
             found = result["result"]
             _LOGGER.info("added the Wyoming %s server on port %s", title, port)
-        assert found is not None
-        wanted = found["entry_id"]
-        deadline = time.monotonic() + ENTRY_LOAD_TIMEOUT
-        while time.monotonic() < deadline:
-            entries = self._ok("GET", "/api/config/config_entries/entry?domain=wyoming")
-            entry: dict[str, Any] = next((e for e in entries if e["entry_id"] == wanted), {})
-            if entry.get("state") == "loaded":
-                return entry
-            time.sleep(0.25)
-        raise StackError(f"the Wyoming {title} entry did not load; see {log}")
+        entry = self._wait_loaded("wyoming", found["entry_id"], ENTRY_LOAD_TIMEOUT)
+        if entry.get("state") != "loaded":
+            raise StackError(
+                f"the Wyoming {title} entry is {entry.get('state')} ({entry.get('reason')}); "
+                f"see {self.hass_log} and {log}"
+            )
+        return entry
 
     def _wait_listening(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        deadline = time.monotonic() + EMULATOR_START_TIMEOUT
+        deadline = time.monotonic() + WYOMING_START_TIMEOUT
         while True:
             if process.poll() is not None:
                 raise StackError("the Wyoming server exited:\n" + _tail(log))
@@ -689,10 +684,10 @@ class Stack:
         self.entry = self.wait_entry_loaded(self.entry["entry_id"])
         return self.entry
 
-    def entries(self) -> list[dict[str, Any]]:
-        """The Callstack config entries."""
+    def entries(self, domain: str = DOMAIN) -> list[dict[str, Any]]:
+        """The config entries of ``domain`` (Callstack's by default)."""
         entries: list[dict[str, Any]] = self._ok(
-            "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
+            "GET", f"/api/config/config_entries/entry?domain={domain}"
         )
         return entries
 
@@ -744,16 +739,9 @@ class Stack:
         self, entry_id: str, timeout: float = ENTRY_LOAD_TIMEOUT
     ) -> dict[str, Any]:
         """Wait until the entry is loaded; StackError with HA's reason if it does not load."""
-        deadline = time.monotonic() + timeout
-        entry: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            entry = next((e for e in self.entries() if e["entry_id"] == entry_id), {})
-            state = entry.get("state")
-            if state == "loaded":
-                return entry
-            if state in ("setup_error", "migration_error", "failed_unload"):
-                break
-            time.sleep(0.25)
+        entry = self._wait_loaded(DOMAIN, entry_id, timeout)
+        if entry.get("state") == "loaded":
+            return entry
         hint = ""
         if not self.entry_created and self.ports is not None:
             hint = (
@@ -764,6 +752,17 @@ class Stack:
             f"the Callstack entry is {entry.get('state')} ({entry.get('reason')}) after "
             f"{timeout:.0f} s; see {self.hass_log}{hint}"
         )
+
+    def _wait_loaded(self, domain: str, entry_id: str, timeout: float) -> dict[str, Any]:
+        """The entry once loaded, or as it is when it failed or ``timeout`` ran out."""
+        deadline = time.monotonic() + timeout
+        entry: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            entry = next((e for e in self.entries(domain) if e["entry_id"] == entry_id), {})
+            if entry.get("state") in ("loaded", "setup_error", "migration_error", "failed_unload"):
+                break
+            time.sleep(0.25)
+        return entry
 
     # ---- helpers -----------------------------------------------------------------------
 

@@ -31,12 +31,21 @@ PY314_ROOT_PACKAGES=(python3.14 python3.14-venv python3.14-dev g++ ca-certificat
   ffmpeg espeak-ng sox libturbojpeg0)
 PY314_ROOT_SUITE=forky
 
+# Whether environment $1 runs on the host (oldest always; the Python 3.14 ones when the host has
+# that Python), not inside the root.
+env_on_host() {
+  [ "$1" = oldest ] && return 0
+  # Called in this shell, not in $(...): the search is then cached for the calls that follow.
+  py314_host_python >/dev/null
+  [ -n "$_PY314_HOST" ]
+}
+
 # The venv of an environment: as the commands inside it see it (in the root or on the host).
 env_venv() {
   case "$1" in
     oldest) echo "$REPO/.venv" ;;
     newest | stack)
-      if [ -n "$(py314_host_python)" ]; then echo "$REPO/.envs/venv-$1"; else echo "/opt/venv-$1"; fi
+      if env_on_host "$1"; then echo "$REPO/.envs/venv-$1"; else echo "/opt/venv-$1"; fi
       ;;
     *) return 1 ;;
   esac
@@ -156,7 +165,7 @@ env_run() {
       export MYPYPATH=$REPO/typings/voluptuous-is-probatio${MYPYPATH:+:$MYPYPATH}
       export MYPY_CACHE_DIR=$REPO/.mypy_cache/$name COVERAGE_FILE=$REPO/.coverage.$name
     fi
-    if [ "$name" = oldest ] || [ -n "$(py314_host_python)" ]; then
+    if env_on_host "$name"; then
       cd "$cwd" && PATH="$venv/bin:$PATH" VIRTUAL_ENV=$venv exec "$@"
     else
       py314_enter "$venv" "$cwd" "$@"
@@ -168,7 +177,7 @@ env_run() {
 env_ready() {
   local venv
   venv=$(env_venv "$1")
-  if [ "$1" = oldest ] || [ -n "$(py314_host_python)" ]; then
+  if env_on_host "$1"; then
     [ -f "$venv/.requirements.sha256" ]
   else
     [ -f "$PY314_ROOT/.callstack/ready" ] && [ -f "$PY314_ROOT$venv/.requirements.sha256" ]

@@ -67,7 +67,6 @@ class Turns:
             self.utterances.append(Utterance(path.name, Voice(trimmed(pcm, rate), rate)))
         self.cue = cue
         self.gap = gap
-        self.loop = False
         self.label = "turns: " + ", ".join(utterance.label for utterance in self.utterances)
         self._rate = 8000
         self._clock = 0  # samples taken so far

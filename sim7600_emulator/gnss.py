@@ -161,30 +161,29 @@ class GnssEngine:
         """`+CGPSINFO: <lat>,<N/S>,<lon>,<E/W>,<ddmmyy>,<hhmmss.s>,<alt>,<speed kn>,<course>`."""
         if not self.has_fix:
             return "+CGPSINFO: ,,,,,,,,"
-        sample = self.track.sample(self.epoch)
-        now = self._fix_time()
-        lat, ns = _latitude(sample.position.latitude)
-        lon, ew = _longitude(sample.position.longitude)
-        course = "" if sample.course is None else f"{sample.course:.1f}"
-        return (
-            f"+CGPSINFO: {lat},{ns},{lon},{ew},{now:%d%m%y},{now:%H%M%S}.0,"
-            f"{self._altitude(sample)},{sample.speed_knots:.1f},{course}"
-        )
+        return f"+CGPSINFO: {self._fix_fields()}"
 
     def cgnssinfo_line(self) -> str:
         """`+CGNSSINFO: <mode>,<GPS>,<GLONASS>,<BEIDOU>,<lat>,...,<PDOP>,<HDOP>,<VDOP>`."""
         if not self.has_fix:
             return "+CGNSSINFO: " + "," * 15
+        sky = self.sky
+        return (
+            f"+CGNSSINFO: {sky.fix_dimension},{sky.in_use:02d},00,00,{self._fix_fields()},"
+            f"{sky.pdop:.1f},{sky.hdop:.1f},{sky.vdop:.1f}"
+        )
+
+    def _fix_fields(self) -> str:
+        """What both info commands report of the fix, in the same order:
+        `<lat>,<N/S>,<lon>,<E/W>,<ddmmyy>,<hhmmss.s>,<alt>,<speed kn>,<course>`."""
         sample = self.track.sample(self.epoch)
         now = self._fix_time()
-        sky = self.sky
         lat, ns = _latitude(sample.position.latitude)
         lon, ew = _longitude(sample.position.longitude)
         course = "" if sample.course is None else f"{sample.course:.1f}"
         return (
-            f"+CGNSSINFO: {sky.fix_dimension},{sky.in_use:02d},00,00,{lat},{ns},{lon},{ew},"
-            f"{now:%d%m%y},{now:%H%M%S}.0,{self._altitude(sample)},{sample.speed_knots:.1f},"
-            f"{course},{sky.pdop:.1f},{sky.hdop:.1f},{sky.vdop:.1f}"
+            f"{lat},{ns},{lon},{ew},{now:%d%m%y},{now:%H%M%S}.0,"
+            f"{self._altitude(sample)},{sample.speed_knots:.1f},{course}"
         )
 
     def nmea_epoch(self) -> list[str]:

@@ -242,6 +242,29 @@ async def test_the_far_end_speaks_a_wav_file_then_falls_silent(
     assert reply["result"] == {"voice": None}
 
 
+async def test_a_caller_who_leaves_a_message_hangs_up_after_it(
+    emu: Sim7600Emulator, open_host: HostFactory, tmp_path: Path
+) -> None:
+    """`ctl voice wav --hang_up_after S`: the WAV once, S seconds of silence, then the far
+    end hangs up (VOICE CALL: END, NO CARRIER); stream time, so it holds at any speed."""
+    path = tmp_path / "message.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(test_signal(0, 1600))  # 0.2 s
+    looped = {"kind": "wav", "path": str(path), "loop": 1, "hang_up_after": 0.5}
+    assert (await execute(emu, {"command": "voice", "args": looped}))["ok"] is False
+    args = {"kind": "wav", "path": str(path), "hang_up_after": 0.5}
+    assert (await execute(emu, {"command": "voice", "args": args}))["ok"] is True
+    at = await connected(emu, open_host)
+    await at.command("AT+CPCMREG=1")
+    await at.expect(b"NO CARRIER", timeout=5.0)
+    # 0.2 s of message and 0.5 s of silence went out first (give or take the last frame).
+    assert len(emu.audio_sent) >= (1600 + 4000) * 2 - FRAME
+    assert emu.status()["calls"] == []
+
+
 async def test_the_far_end_speaks_a_tone(emu: Sim7600Emulator, open_host: HostFactory) -> None:
     await execute(emu, {"command": "voice", "args": {"kind": "tone", "frequency": 1000.0}})
     audio = open_host(emu.audio_path)

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
-from pathlib import Path
-import socket
-import sys
 
 import pytest
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -15,31 +11,14 @@ from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "wyoming_espeak.py"
+from scripts import devstack
+from tests.stack.wyoming_server import wyoming_server
 
 
 @pytest.fixture
 async def server(socket_enabled: None) -> AsyncGenerator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SCRIPT), "--uri", f"tcp://127.0.0.1:{port}", "--languages", "en,de"
-    )
-    try:
-        async with asyncio.timeout(20):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                except OSError:
-                    await asyncio.sleep(0.1)
-                    continue
-                writer.close()
-                break
+    async with wyoming_server(devstack.TTS_SCRIPT, "--languages", "en,de", timeout=20) as port:
         yield port
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def test_describe_lists_espeak_voices(server: int) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from pathlib import Path
-import socket
 import subprocess
-import sys
 import wave
 
 import pytest
@@ -26,7 +24,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "wyoming_stt.py"
+from scripts import devstack
+from tests.stack.wyoming_server import wyoming_server
 
 
 def spoken(folder: Path, text: str, rate: int) -> bytes:
@@ -49,26 +48,8 @@ def spoken(folder: Path, text: str, rate: int) -> bytes:
 
 @pytest.fixture
 async def server(socket_enabled: None) -> AsyncGenerator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SCRIPT), "--uri", f"tcp://127.0.0.1:{port}"
-    )
-    try:
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                except OSError:
-                    await asyncio.sleep(0.1)
-                    continue
-                writer.close()
-                break
+    async with wyoming_server(devstack.STT_SCRIPT, timeout=30) as port:
         yield port
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def transcribe(port: int, pcm: bytes, rate: int) -> str:
