@@ -661,7 +661,7 @@ class Modem:
         if self.calls.state is not CallState.ACTIVE:
             raise CallStateError("No call is active")
         with KeyListener(self.subscribe, self._on_close, self._call_ends(self.calls.call)) as keys:
-            if prompt is not None and not await self._audio_ready():
+            if prompt is not None and not await self.wait_for_audio():
                 return DtmfResult("", DtmfEnd.CALL_ENDED)
             return await ivr.collect(keys, request, prompt)
 
@@ -679,7 +679,7 @@ class Modem:
                 return AlarmResult(result, False, None, 0)
             keys.follow(self._call_ends(self.calls.call))
             try:
-                if not await self._audio_ready():
+                if not await self.wait_for_audio():
                     return AlarmResult(result, False, None, 0)
                 digit, plays = await ivr.announce(keys, request, message)
             finally:
@@ -691,9 +691,11 @@ class Modem:
         following = _call_key(call)
         return lambda: _call_key(self.calls.call) != following
 
-    async def _audio_ready(self) -> bool:
+    async def wait_for_audio(self) -> bool:
         """Wait for PCM to flow in the call that has just connected (``AT+CPCMREG`` can
-        lag); False if the call ended first. Raises when the bridge cannot run."""
+        lag); False if the call ended first. Raises :class:`AudioBridgeNotRunningError`
+        when the bridge cannot run (no audio port, the port failed, PCM never started) and
+        :class:`ModemClosedError` when the modem closes meanwhile."""
         changed = asyncio.Event()
         unsubscribe = self.subscribe(lambda event: changed.set())
         self._on_close.add(changed.set)

@@ -26,13 +26,14 @@ from .audio import SilenceEnd
 from .audio_source import PcmSource
 from .errors import (
     AudioBridgeError,
+    AudioBridgeNotRunningError,
     CallStateError,
     InvalidArgumentError,
     RecordingEmptyError,
     Sim7600Error,
 )
 from .events import CallEvent, ModemEvent
-from .model import BridgeState, CallInfo, CallState
+from .model import CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
 from .validate import compact_number
@@ -141,7 +142,6 @@ def _remove(path: Path) -> None:
 
 BEEP_HZ = 1000.0
 BEEP_SECONDS = 0.4
-BRIDGE_WAIT = 10.0  # after answering, how long PCM may take to start flowing
 STOP_HANG_UP_TIMEOUT = 3.0
 _WITHHELD_MARKERS = ("", "anonymous", "unknown", "restricted", "private")
 
@@ -306,7 +306,11 @@ class VoicemailEngine:
             await self._modem.answer()
         except CallStateError:
             return  # someone else answered in the same instant: theirs
-        if not await self._bridge_up():
+        try:
+            audio = await self._modem.wait_for_audio()
+        except AudioBridgeNotRunningError:
+            audio = False
+        if not audio:
             _LOGGER.warning(
                 "Voicemail answered but the call audio did not start; hanging up, no message"
             )
@@ -325,17 +329,6 @@ class VoicemailEngine:
         if message.ended_by in (MessageEnd.KEY, MessageEnd.SILENCE, MessageEnd.MAX_LENGTH):
             await self._hang_up()
         await self._deliver(message, number)
-
-    async def _bridge_up(self) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + BRIDGE_WAIT
-        while not self._modem.audio.running:
-            if self._modem.calls.state is not CallState.ACTIVE or loop.time() > deadline:
-                return False
-            if self._modem.audio.state is BridgeState.FAILED:
-                return False
-            await asyncio.sleep(0.05)
-        return True
 
     async def _play_greeting(self) -> None:
         if self._greeting is not None:
