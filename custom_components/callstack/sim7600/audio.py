@@ -395,13 +395,22 @@ class AudioBridge:
             now = asyncio.get_running_loop().time()
             for listener in tuple(self._listeners):
                 listener.feed(data, now)
+        self._apply_read_hold()
+
+    def _apply_read_hold(self) -> None:
+        """Hold the port's reads or not, as :meth:`_may_hold_reads` says now: after each
+        chunk, and at once whenever something starts that needs current audio (a
+        listener, a playback, a both-sides recording, a recording's tail), so what the
+        kernel holds back arrives without waiting out the hold."""
         if self._port is not None:
             self._port.hold_reads(READ_HOLD_SECONDS if self._may_hold_reads() else 0.0)
 
     def _may_hold_reads(self) -> bool:
         """A recording needs the audio only by its next flush to the file, so reads may
-        wait, unless audio is being played (then the port is read at once) or the stream
-        is ahead of real time (a backlog, or an accelerated emulator: drain it at once)."""
+        wait, unless a listener takes it as it comes, audio is being played (then the
+        port is read at once), a recording needs the stream position to be current, or
+        the stream is ahead of real time (a backlog, or an accelerated emulator: drain it
+        at once)."""
         recording = self._recording
         if self._listeners:
             return False  # a listener (Assist) hears the caller with the least delay
@@ -485,8 +494,7 @@ class AudioBridge:
             on_close=self._forget_listener,
         )
         self._listeners.add(stream)
-        if self._port is not None:
-            self._port.hold_reads(0.0)  # what the kernel holds now comes at once
+        self._apply_read_hold()
         return stream
 
     def _forget_listener(self, stream: CallerAudio) -> None:
@@ -509,7 +517,7 @@ class AudioBridge:
             recording.end(reason)
             return False
         recording.ending = True
-        self._port.hold_reads(0.0)
+        self._apply_read_hold()
         asyncio.get_running_loop().call_later(_TAIL_SECONDS, recording.end, reason)
         return True
 
@@ -571,8 +579,7 @@ class AudioBridge:
             ),
         )
         self._recording = recording
-        if recording.both and self._port is not None:
-            self._port.hold_reads(0.0)  # see _may_hold_reads
+        self._apply_read_hold()
         writer: WavWriter | None = None
         try:
             # File work runs to its end even if the caller is cancelled meanwhile: a
@@ -683,6 +690,7 @@ class AudioBridge:
             self._check_can_play(replace)
             playback = _Playback(gain)
             self._playback = playback
+            self._apply_read_hold()
             self._on_change()
             try:
                 return await self._pump_playback(source, playback)
