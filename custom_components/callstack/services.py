@@ -38,7 +38,7 @@ from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
 from .media import async_audio_source, recordings_dir
 from .sim7600 import validate
-from .sim7600.audio import CHANNELS, MAX_GAIN
+from .sim7600.audio import CHANNELS, DTMF_DIGITS, MAX_GAIN
 from .sim7600.audio_source import AudioSource
 from .sim7600.calls import HangUpTarget
 from .sim7600.errors import (
@@ -422,7 +422,7 @@ async def _record(
         result = await modem.record(
             target,
             duration,
-            stop_on_dtmf=call.data["stop_on_dtmf"],
+            stop_digits=DTMF_DIGITS if call.data["stop_on_dtmf"] else "",
             overwrite=overwrite,
             channels=call.data["channels"],
         )

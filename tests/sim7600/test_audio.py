@@ -14,6 +14,7 @@ import wave
 import pytest
 
 from custom_components.callstack.sim7600 import audio as audio_module
+from custom_components.callstack.sim7600.audio import DTMF_DIGITS
 from custom_components.callstack.sim7600.audio_source import PcmSource
 from custom_components.callstack.sim7600.caller_audio import AudioFrame, DtmfPress
 from custom_components.callstack.sim7600.errors import (
@@ -70,6 +71,16 @@ async def test_impossible_durations_are_refused(
 ) -> None:
     with pytest.raises(InvalidArgumentError):
         await in_call.record(tmp_path / "x.wav", duration)
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("digits", ["x", "1#e", 5])
+async def test_stop_digits_that_are_no_keys_are_refused(
+    in_call: Modem, tmp_path: Path, digits: object
+) -> None:
+    """A stop key no phone can press would leave the recording running to its end."""
+    with pytest.raises(InvalidArgumentError):
+        await in_call.record(tmp_path / "x.wav", 1.0, stop_digits=digits)  # type: ignore[arg-type]
     assert files_in(tmp_path) == []
 
 
@@ -157,7 +168,7 @@ async def test_key_press_can_end_a_recording(
     emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
 ) -> None:
     recording = asyncio.ensure_future(
-        in_call.record(tmp_path / "dtmf.wav", 30.0, stop_on_dtmf=True)
+        in_call.record(tmp_path / "dtmf.wav", 30.0, stop_digits=DTMF_DIGITS)
     )
     await asyncio.sleep(0.1)
     await emulator.send_dtmf("#")
@@ -177,7 +188,7 @@ async def test_a_key_press_keeps_the_audio_held_back_before_it(
         try:
             await answer(emu, modem)
             recording = asyncio.ensure_future(
-                modem.record(tmp_path / "dtmf.wav", 30.0, stop_on_dtmf=True)
+                modem.record(tmp_path / "dtmf.wav", 30.0, stop_digits=DTMF_DIGITS)
             )
             # Half-way through a hold: reads are held for ten frames from the stream's start.
             await until(lambda: emu.audio_frames_sent >= 35)

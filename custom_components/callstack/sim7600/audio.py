@@ -526,18 +526,17 @@ class AudioBridge:
         target: Path,
         duration: float,
         *,
-        stop_on_dtmf: bool = False,
+        stop_digits: str = "",
         overwrite: bool = False,
         channels: str = "caller",
-        stop_digits: str | None = None,
         end_on_silence: SilenceEnd | None = None,
     ) -> RecordingResult:
         """Record the far end into the WAV file ``target``; with ``channels="both"`` a
         stereo WAV, the far end left and what we played right (see :class:`_Recording`).
 
-        It ends after ``duration`` seconds, when the call ends, on any DTMF digit with
-        ``stop_on_dtmf`` (only on those in ``stop_digits`` when given), or once the far end
-        has been silent as long as ``end_on_silence`` says.
+        It ends after ``duration`` seconds, when the call ends, when the far end presses
+        one of ``stop_digits`` (:data:`DTMF_DIGITS`: any key), or once the far end has
+        been silent as long as ``end_on_silence`` says.
 
         Raises :class:`AudioBridgeNotRunningError` before touching the file system when no
         PCM is flowing, :class:`AudioBridgeLostError` (leaving no file) when the bridge
@@ -550,6 +549,8 @@ class AudioBridge:
             raise InvalidArgumentError("The duration must be above 0 and at most 3600 s")
         if channels not in CHANNELS:
             raise InvalidArgumentError("channels must be caller or both")
+        if not isinstance(stop_digits, str) or not set(stop_digits) <= set(DTMF_DIGITS):
+            raise InvalidArgumentError("Stop digits are 0-9, *, # and A-D")
         activity = None
         if end_on_silence is not None:
             seconds = end_on_silence.seconds
@@ -559,8 +560,6 @@ class AudioBridge:
                 activity = SpeechActivity(self.sample_rate, end_on_silence.threshold_dbfs)
             except ValueError as err:
                 raise InvalidArgumentError("The silence threshold is out of range") from err
-        if stop_digits is None:
-            stop_digits = DTMF_DIGITS if stop_on_dtmf else ""
         if not self.running:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
         if self._recording is not None:

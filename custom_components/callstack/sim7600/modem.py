@@ -586,10 +586,9 @@ class Modem:
         target: Path,
         duration: float,
         *,
-        stop_on_dtmf: bool = False,
+        stop_digits: str = "",
         overwrite: bool = False,
         channels: str = "caller",
-        stop_digits: str | None = None,
         end_on_silence: SilenceEnd | None = None,
     ) -> RecordingResult:
         """Record the far end of the active call (fails closed; see :meth:`AudioBridge.record`
@@ -602,10 +601,9 @@ class Modem:
         result = await self.audio.record(
             target,
             duration,
-            stop_on_dtmf=stop_on_dtmf,
+            stop_digits=stop_digits,
             overwrite=overwrite,
             channels=channels,
-            stop_digits=stop_digits,
             end_on_silence=end_on_silence,
         )
         return replace(result, ended_by="closed") if self._closing else result
