@@ -30,6 +30,7 @@ from custom_components.callstack.sim7600.audio_source import (
     WavSource,
     apply_gain,
     open_regular_file,
+    tone,
 )
 from custom_components.callstack.sim7600.errors import (
     AudioBusyError,
@@ -590,3 +591,16 @@ async def test_recording_one_side_is_unchanged_by_playback(
         assert wav.getnchannels() == 1
         heard = wav.readframes(wav.getnframes())
     assert bytes(emulator.audio_sent).find(heard) >= 0
+
+
+def test_a_tone_has_its_pitch_and_level_and_fades_in_and_out() -> None:
+    """Beeps and prompt cues: the asked frequency at the asked peak, and no click at
+    either end (the first and last samples are silent, the level ramps over the fade)."""
+    pcm = np.frombuffer(tone(8000, 1000.0, 0.4, amplitude=8000, fade=0.01), "<i2")
+    assert len(pcm) == 3200
+    assert pcm[0] == 0
+    assert pcm[-1] == 0
+    assert abs(pcm[:40]).max() < 8000 / 2  # the first 5 ms are still ramping up
+    assert abs(pcm[80:-80]).max() == 8000
+    spectrum = np.abs(np.fft.rfft(pcm))
+    assert np.argmax(spectrum) * 8000 / len(pcm) == 1000.0

@@ -16,11 +16,11 @@ own prompt tone must not cut the answer off.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import math
 from typing import Self
 
 from pymicro_vad import MicroVad
 
+from .audio_source import tone
 from .caller_audio import AudioFrame, CallerAudio, DtmfPress
 from .resample import Upsampler
 
@@ -122,12 +122,8 @@ def chime(rate: int) -> bytes:
 
 
 def _notes(rate: int, frequencies: tuple[float, ...], seconds: float) -> bytes:
-    pcm = bytearray()
-    samples, ramp = round(seconds * rate), round(0.005 * rate)
-    for frequency in frequencies:
-        for n in range(samples):
-            envelope = min(1.0, n / ramp, (samples - 1 - n) / ramp)
-            value = round(8192 * envelope * math.sin(2 * math.pi * frequency * n / rate))
-            pcm += value.to_bytes(2, "little", signed=True)
-        pcm += bytes(round(0.03 * rate) * SAMPLE_WIDTH)
-    return bytes(pcm)
+    gap = bytes(round(0.03 * rate) * SAMPLE_WIDTH)
+    return b"".join(
+        tone(rate, frequency, seconds, amplitude=8192, fade=0.005) + gap
+        for frequency in frequencies
+    )

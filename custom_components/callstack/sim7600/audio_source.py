@@ -52,6 +52,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import logging
+import math
 import os
 import struct
 from typing import Protocol, Self
@@ -266,6 +267,18 @@ class PcmSource(AudioSource):
 
     async def aclose(self) -> None:
         self._pcm = None
+
+
+def tone(rate: int, frequency: float, seconds: float, *, amplitude: int, fade: float) -> bytes:
+    """A sine tone as 16-bit mono PCM at ``rate``, ramped up and down over ``fade``
+    seconds at its ends so it starts and stops without a click (beeps, prompt cues)."""
+    samples, ramp = round(seconds * rate), round(fade * rate)
+    pcm = bytearray()
+    for n in range(samples):
+        envelope = min(1.0, n / ramp, (samples - 1 - n) / ramp)
+        value = round(amplitude * envelope * math.sin(2 * math.pi * frequency * n / rate))
+        pcm += value.to_bytes(2, "little", signed=True)
+    return bytes(pcm)
 
 
 class _Converter:

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from .audio import SilenceEnd
-from .audio_source import PcmSource
+from .audio_source import PcmSource, tone
 from .errors import (
     AudioBridgeError,
     AudioBridgeNotRunningError,
@@ -181,14 +181,7 @@ class AnswerRules:
 
 def beep_pcm(rate: int) -> bytes:
     """The beep before the recording: a 1 kHz tone with 10 ms fades (no clicks)."""
-    samples = int(rate * BEEP_SECONDS)
-    fade = int(rate * 0.01)
-    out = bytearray()
-    for n in range(samples):
-        envelope = min(1.0, n / fade, (samples - 1 - n) / fade)
-        value = round(8000 * envelope * math.sin(2 * math.pi * BEEP_HZ * n / rate))
-        out += value.to_bytes(2, "little", signed=True)
-    return bytes(out)
+    return tone(rate, BEEP_HZ, BEEP_SECONDS, amplitude=8000, fade=0.01)
 
 
 type Greeting = Callable[[], Awaitable[object]]
