@@ -22,10 +22,10 @@ from pymicro_vad import MicroVad
 
 from .audio_source import tone
 from .caller_audio import AudioFrame, CallerAudio, DtmfPress
+from .pcm import SAMPLE_WIDTH
 from .resample import Upsampler
 
 STT_RATE = 16000
-SAMPLE_WIDTH = 2
 _VAD_CHUNK = STT_RATE // 100 * SAMPLE_WIDTH  # 10 ms at 16 kHz: what MicroVad takes
 SPEECH_THRESHOLD = 0.5
 MIN_SPEECH_SECONDS = 0.06

@@ -41,13 +41,13 @@ from .errors import (
 )
 from .executor import Execute
 from .model import BridgeState
+from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, frame_bytes
 from .silence import DEFAULT_THRESHOLD_DBFS, SpeechActivity
 from .transport import SerialPort, open_port
-from .wav import SAMPLE_WIDTH, WavWriter
+from .wav import WavWriter
 
 _LOGGER = logging.getLogger(__name__)
 
-FRAME_SECONDS = 0.02  # the modem's 20 ms cadence
 MAX_RECORD_SECONDS = 3600.0
 REGISTER_TIMEOUT = 12.0  # how long to keep asking AT+CPCMREG=1 after connect
 REGISTER_RETRY = 0.5
@@ -261,7 +261,7 @@ class AudioBridge:
     @property
     def frame_bytes(self) -> int:
         """Bytes in one 20 ms frame at the current rate."""
-        return int(self.sample_rate * FRAME_SECONDS) * SAMPLE_WIDTH
+        return frame_bytes(self.sample_rate)
 
     # ---- lifecycle --------------------------------------------------------------------
 

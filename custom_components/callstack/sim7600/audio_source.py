@@ -60,11 +60,10 @@ from typing import Protocol, Self
 import audioop
 
 from .errors import DecoderMissingError, MediaError, MediaTooLongError
+from .pcm import SAMPLE_WIDTH, frame_bytes
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_WIDTH = 2
-FRAME_SECONDS = 0.02
 MAX_PLAY_SECONDS = 4 * 3600.0
 """The longest media ``play`` accepts (and where a stream of unknown length is cut)."""
 
@@ -186,7 +185,7 @@ class AudioSource(ABC):
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
-        self.frame_bytes = int(rate * FRAME_SECONDS) * SAMPLE_WIDTH
+        self.frame_bytes = frame_bytes(rate)
         self.duration: float | None = None  # seconds, when known before playing
         self.cut = False  # True once the source stopped at max_seconds
         self._started = False

@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
-SAMPLE_WIDTH = 2
-
 
 @dataclass(frozen=True, slots=True)
 class AudioFrame:

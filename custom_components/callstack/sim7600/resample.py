@@ -30,7 +30,8 @@ import math
 
 import audioop
 
-SAMPLE_WIDTH = 2
+from .pcm import SAMPLE_WIDTH
+
 _WIDE = 4  # accumulate in 32-bit
 _HALF_TAPS = 16  # the filter has 4 * 16 + 3 = 67 taps
 _BETA = 7.0

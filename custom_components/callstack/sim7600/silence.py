@@ -28,13 +28,12 @@ import math
 
 import audioop
 
-from .wav import SAMPLE_WIDTH
+from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, frame_bytes
 
 DEFAULT_THRESHOLD_DBFS = -45.0
 MIN_THRESHOLD_DBFS = -70.0
 MAX_THRESHOLD_DBFS = -20.0
 ONSET_FRAMES = 2  # 40 ms above the threshold in a row is speech
-FRAME_SECONDS = 0.02
 _FULL_SCALE = 32768.0
 
 
@@ -59,7 +58,7 @@ class SpeechActivity:
         self.speech_frames = 0  # frames judged speech, in all
         self.silent_frames = 0  # frames since the last speech (or the start)
         self._threshold_rms = _FULL_SCALE * 10 ** (threshold_dbfs / 20)
-        self._frame_bytes = int(sample_rate * FRAME_SECONDS) * SAMPLE_WIDTH
+        self._frame_bytes = frame_bytes(sample_rate)
         self._pending = b""
         self._loud_run = 0
 

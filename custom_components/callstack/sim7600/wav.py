@@ -18,7 +18,8 @@ import secrets
 from typing import BinaryIO
 import wave
 
-SAMPLE_WIDTH = 2  # signed 16-bit little endian, as the SIM7600 streams it
+from .pcm import SAMPLE_WIDTH
+
 CHANNELS = 1
 
 
