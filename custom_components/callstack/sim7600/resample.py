@@ -114,38 +114,42 @@ def _every(samples: bytes, step: int) -> bytes:
     return audioop.tomono(samples + bytes(_WIDE), _WIDE, 1, 0)
 
 
-class _Samples:
-    """Whole samples out of chunks of any byte length (a port read can end mid-sample)."""
+class _HalfBand:
+    """The input side both resamplers share: whole samples out of chunks of any byte
+    length (a port read can end mid-sample), widened behind the history the filter needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: int) -> None:
+        self._history = bytes(history * _WIDE)  # the last input samples, widened
         self._odd = b""
 
-    def whole(self, pcm: bytes) -> bytes:
+    def _extend(self, pcm: bytes) -> tuple[bytes, int]:
+        """The history followed by the chunk's whole samples, and how many those are."""
         data = self._odd + pcm
         cut = len(data) - len(data) % SAMPLE_WIDTH
         self._odd = data[cut:]
-        return data[:cut]
+        count = cut // SAMPLE_WIDTH
+        if not count:
+            return b"", 0
+        buffer = self._history + _widen(data[:cut])
+        self._history = buffer[-len(self._history) :]
+        return buffer, count
 
 
-class Upsampler:
+class Upsampler(_HalfBand):
     """Signed 16-bit mono PCM at rate *r* in, at *2r* out; twice as many samples."""
 
     delay = _HALF_TAPS + 0.5
     """Group delay in input samples."""
 
     def __init__(self) -> None:
-        self._history = bytes((len(_EVEN_BRANCH) - 1) * _WIDE)  # widened input
-        self._samples = _Samples()
+        super().__init__(len(_EVEN_BRANCH) - 1)
         self._flushed = False
 
     def process(self, pcm: bytes) -> bytes:
         """Resample the next chunk (any length; half a sample waits for its other half)."""
-        pcm = self._samples.whole(pcm)
-        count = len(pcm) // SAMPLE_WIDTH
+        buffer, count = self._extend(pcm)
         if not count:
             return b""
-        buffer = self._history + _widen(pcm)
-        self._history = buffer[-len(self._history) :]
         even = _narrow(_fir(buffer, _EVEN_BRANCH, count, 1))
         # The centre tap: the input itself, _HALF_TAPS samples late.
         kept = len(_EVEN_BRANCH) - 1
@@ -175,25 +179,21 @@ def upsample(pcm: bytes) -> bytes:
     return out[skip : skip + 2 * (len(pcm) // SAMPLE_WIDTH) * SAMPLE_WIDTH]
 
 
-class Downsampler:
+class Downsampler(_HalfBand):
     """Signed 16-bit mono PCM at rate *2r* in, at *r* out (low-passed first)."""
 
     delay = _HALF_TAPS + 0.5
     """Group delay in output samples."""
 
     def __init__(self) -> None:
-        self._history = bytes((len(_TAPS) - 1) * _WIDE)
+        super().__init__(len(_TAPS) - 1)
         self._count = 0  # input samples seen: which of them are kept
-        self._samples = _Samples()
 
     def process(self, pcm: bytes) -> bytes:
         """Resample the next chunk; an odd sample count is fine (the phase carries over)."""
-        pcm = self._samples.whole(pcm)
-        count = len(pcm) // SAMPLE_WIDTH
+        buffer, count = self._extend(pcm)
         if not count:
             return b""
-        buffer = self._history + _widen(pcm)
-        self._history = buffer[-len(self._history) :]
         # Keep the even positions of the whole stream: then halving what Upsampler doubled
         # is a pure delay of 33 samples (both group delays of 16.5 add up to a whole one).
         first = -self._count % 2
