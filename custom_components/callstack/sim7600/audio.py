@@ -644,11 +644,6 @@ class AudioBridge:
     # ---- playback ---------------------------------------------------------------------
 
     @property
-    def playing(self) -> bool:
-        """Whether audio is being played into the call (alias of :attr:`busy`)."""
-        return self._playback is not None
-
-    @property
     def gain(self) -> float | None:
         """The gain of the current playback, None when nothing plays."""
         return self._playback.gain if self._playback is not None else None

@@ -241,7 +241,7 @@ class Modem:
             held_call=self.calls.held_call,
             bridge=self.audio.state,
             bridge_error=self.audio.error,
-            playing=self.audio.playing,
+            playing=self.audio.busy,
             sms_storage_full=self.sms.storage_full,
             last_sms_received=self.sms.last_received,
             network_stuck=self.network_stuck,
