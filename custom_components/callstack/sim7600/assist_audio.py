@@ -22,7 +22,7 @@ from pymicro_vad import MicroVad
 
 from .audio_source import tone
 from .caller_audio import AudioFrame, CallerAudio, DtmfPress
-from .pcm import SAMPLE_WIDTH
+from .pcm import SAMPLE_WIDTH, Whole
 from .resample import Upsampler
 
 STT_RATE = 16000
@@ -41,20 +41,18 @@ class SpeechDetector:
         self._threshold = threshold
         self._needed = max(1, round(min_speech / 0.01))
         self._run = 0  # consecutive 10 ms chunks above the threshold
-        self._pending = b""
+        self._chunks = Whole(_VAD_CHUNK)
 
     def process(self, pcm: bytes) -> bool:
         """Feed 16 kHz PCM; True if speech (``min_speech`` of it in a row) is going on at
         any point of this chunk."""
-        data = self._pending + pcm
+        data = self._chunks.take(pcm)
         speech = False
-        whole = len(data) - len(data) % _VAD_CHUNK
-        for offset in range(0, whole, _VAD_CHUNK):
+        for offset in range(0, len(data), _VAD_CHUNK):
             probability = self._vad.Process10ms(data[offset : offset + _VAD_CHUNK])
             # MicroVad answers < 0 while it fills its own window: not speech.
             self._run = self._run + 1 if probability >= self._threshold else 0
             speech = speech or self._run >= self._needed
-        self._pending = data[whole:]
         return speech
 
     def reset(self) -> None:

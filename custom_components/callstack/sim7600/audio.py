@@ -41,7 +41,7 @@ from .errors import (
 )
 from .executor import Execute
 from .model import BridgeState
-from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, frame_bytes
+from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, Whole, frame_bytes
 from .silence import DEFAULT_THRESHOLD_DBFS, SpeechActivity
 from .transport import SerialPort, open_port
 from .wav import WavWriter
@@ -139,7 +139,7 @@ class _Recording:
         self.both = both
         self.buffer = bytearray()
         self.samples = 0
-        self._odd = b""
+        self._whole = Whole(SAMPLE_WIDTH)  # a read can end mid-sample
         self._delay = delay
         self._left = bytearray()  # far-end samples from stream index _base on, not final
         self._base = first
@@ -156,10 +156,8 @@ class _Recording:
             return
         if self._skip:
             data, self._skip = data[self._skip :], max(0, self._skip - len(data))
-        data = self._odd + data
-        whole = len(data) - len(data) % SAMPLE_WIDTH
-        self._odd = data[whole:]
-        take = min(whole // SAMPLE_WIDTH, self.samples_wanted - self.samples)
+        data = self._whole.take(data)
+        take = min(len(data) // SAMPLE_WIDTH, self.samples_wanted - self.samples)
         if self.both:
             self._left += data[: take * SAMPLE_WIDTH]
             self._finalise(len(self._left) // SAMPLE_WIDTH - self._delay)

@@ -60,7 +60,7 @@ from typing import Protocol, Self
 import audioop
 
 from .errors import DecoderMissingError, MediaError, MediaTooLongError
-from .pcm import SAMPLE_WIDTH, frame_bytes
+from .pcm import SAMPLE_WIDTH, Whole, frame_bytes
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -289,13 +289,10 @@ class _Converter:
         self.in_rate = in_rate
         self.out_rate = out_rate
         self._state: tuple[int, tuple[tuple[int, int], ...]] | None = None
-        self._odd = b""
+        self._blocks = Whole(width * channels)
 
     def convert(self, data: bytes) -> bytes:
-        block = self.width * self.channels
-        data = self._odd + data
-        whole = len(data) - len(data) % block
-        data, self._odd = data[:whole], data[whole:]
+        data = self._blocks.take(data)
         if not data:
             return b""
         if self.width == 1:

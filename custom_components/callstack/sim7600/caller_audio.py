@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
+from .pcm import Whole
+
 
 @dataclass(frozen=True, slots=True)
 class AudioFrame:
@@ -63,7 +65,7 @@ class CallerAudio:
         self.dropped = 0  # audio frames lost because the consumer lagged
         self._items: deque[CallerItem] = deque()
         self._frames = 0  # audio frames in _items
-        self._partial = bytearray()
+        self._frames_in = Whole(frame_bytes)  # whole frames out of the port's reads
         self._skip = skip  # bytes to drop so frames start on a sample boundary
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
@@ -82,11 +84,9 @@ class CallerAudio:
             return
         if self._skip:
             data, self._skip = data[self._skip :], max(0, self._skip - len(data))
-        self._partial += data
-        size = self.frame_bytes
-        while len(self._partial) >= size:
-            self._push(AudioFrame(bytes(self._partial[:size]), now))
-            del self._partial[:size]
+        data, size = self._frames_in.take(data), self.frame_bytes
+        for offset in range(0, len(data), size):
+            self._push(AudioFrame(data[offset : offset + size], now))
 
     def dtmf(self, digit: str, now: float) -> None:
         """A DTMF press; kept whatever the queue holds."""

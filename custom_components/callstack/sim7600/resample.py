@@ -30,7 +30,7 @@ import math
 
 import audioop
 
-from .pcm import SAMPLE_WIDTH
+from .pcm import SAMPLE_WIDTH, Whole
 
 _WIDE = 4  # accumulate in 32-bit
 _HALF_TAPS = 16  # the filter has 4 * 16 + 3 = 67 taps
@@ -120,17 +120,15 @@ class _HalfBand:
 
     def __init__(self, history: int) -> None:
         self._history = bytes(history * _WIDE)  # the last input samples, widened
-        self._odd = b""
+        self._samples = Whole(SAMPLE_WIDTH)
 
     def _extend(self, pcm: bytes) -> tuple[bytes, int]:
         """The history followed by the chunk's whole samples, and how many those are."""
-        data = self._odd + pcm
-        cut = len(data) - len(data) % SAMPLE_WIDTH
-        self._odd = data[cut:]
-        count = cut // SAMPLE_WIDTH
+        pcm = self._samples.take(pcm)
+        count = len(pcm) // SAMPLE_WIDTH
         if not count:
             return b"", 0
-        buffer = self._history + _widen(data[:cut])
+        buffer = self._history + _widen(pcm)
         self._history = buffer[-len(self._history) :]
         return buffer, count
 

@@ -28,7 +28,7 @@ import math
 
 import audioop
 
-from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, frame_bytes
+from .pcm import FRAME_SECONDS, SAMPLE_WIDTH, Whole, frame_bytes
 
 DEFAULT_THRESHOLD_DBFS = -45.0
 MIN_THRESHOLD_DBFS = -70.0
@@ -58,8 +58,7 @@ class SpeechActivity:
         self.speech_frames = 0  # frames judged speech, in all
         self.silent_frames = 0  # frames since the last speech (or the start)
         self._threshold_rms = _FULL_SCALE * 10 ** (threshold_dbfs / 20)
-        self._frame_bytes = frame_bytes(sample_rate)
-        self._pending = b""
+        self._frames = Whole(frame_bytes(sample_rate))
         self._loud_run = 0
 
     @property
@@ -74,12 +73,9 @@ class SpeechActivity:
 
     def feed(self, pcm: bytes) -> None:
         """Account for the next whole samples of the stream."""
-        data = self._pending + pcm
-        size = self._frame_bytes
-        whole = len(data) - len(data) % size
-        for offset in range(0, whole, size):
+        data, size = self._frames.take(pcm), self._frames.size
+        for offset in range(0, len(data), size):
             self._frame(data[offset : offset + size])
-        self._pending = data[whole:]
 
     def _frame(self, frame: bytes) -> None:
         if audioop.rms(frame, SAMPLE_WIDTH) > self._threshold_rms:
