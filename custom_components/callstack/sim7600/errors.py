@@ -35,6 +35,9 @@ class ModemClosedError(PortClosedError):
 
     closed = True
 
+    def __init__(self, message: str = "The modem was closed") -> None:
+        super().__init__(message)
+
 
 class CommandInterruptedError(PortClosedError):
     """The port closed while a command was in flight.

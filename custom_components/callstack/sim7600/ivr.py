@@ -164,7 +164,7 @@ class KeyListener:
         async with asyncio.timeout(timeout):
             key = await self._queue.get()
         if self._closed:
-            raise ModemClosedError("The modem was closed")
+            raise ModemClosedError()
         return key
 
 

@@ -320,7 +320,7 @@ class Modem:
         still counts as sent).
         """
         self._closing = True
-        closed = ModemClosedError("The modem was closed")
+        closed = ModemClosedError()
         if self._executor is not None:
             # Before any task is cancelled: one that frees the line must not let a queued
             # command out to the modem.
@@ -541,7 +541,7 @@ class Modem:
     ) -> list[str]:
         """Run one AT command on the AT port (see :meth:`AtExecutor.execute`)."""
         if self._closing:
-            raise ModemClosedError("The modem was closed")
+            raise ModemClosedError()
         executor = self._executor
         if executor is None or not executor.alive:
             raise PortClosedError("The modem is not connected")
@@ -565,7 +565,7 @@ class Modem:
         closes first: the outcome is then unknown, not a failed call)."""
         result = await self.calls.dial(number, timeout)
         if self._closing:
-            raise ModemClosedError("The modem was closed")
+            raise ModemClosedError()
         return result
 
     async def answer(self) -> None:
@@ -712,7 +712,7 @@ class Modem:
             self._on_close.discard(changed.set)
             unsubscribe()
         if self._closing:
-            raise ModemClosedError("The modem was closed")
+            raise ModemClosedError()
         return True
 
     async def _hang_up_if_connected(self) -> None:

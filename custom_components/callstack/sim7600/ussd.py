@@ -90,7 +90,7 @@ class UssdService:
     def close(self) -> None:
         """The modem is closing: a wait for an answer ends now, as none will come."""
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(ModemClosedError("The modem was closed"))
+            self._waiter.set_exception(ModemClosedError())
 
     async def cancel(self) -> None:
         """End an open session (``AT+CUSD=2``)."""
