@@ -29,7 +29,6 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 import logging
-import math
 import os
 import re
 from typing import Any
@@ -48,9 +47,6 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -90,6 +86,7 @@ from .const import (
     USB_PIDS,
     USB_VID,
 )
+from .option_fields import number_box, phone_numbers, whole_number
 from .sim7600 import validate
 from .sim7600.errors import (
     InvalidArgumentError,
@@ -843,18 +840,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=await self._async_title(), data=data)
 
 
-def _number_box(unit: str) -> NumberSelector:
-    """A whole-number input box of the options form.
-
-    No min/max in the selector: HA would refuse an out-of-range value before the step
-    sees it, with an untranslated "Value 5.0 is too small"; the step checks the range
-    (``_whole_number``) and says it in words instead.
-    """
-    return NumberSelector(
-        NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit)
-    )
-
-
 def _gnss_offered(entry: ConfigEntry) -> bool:
     """The GNSS options are offered only for a loaded modem that answered ``AT+CGPS?``."""
     if entry.state is not ConfigEntryState.LOADED:
@@ -869,16 +854,6 @@ _NUMBER_OPTIONS: Mapping[str, tuple[int, int]] = {
     CONF_REGISTRATION_WATCHDOG: (0, WATCHDOG_MAX_MINUTES),
     CONF_SMS_PART_TIMEOUT: (1, SMS_PART_TIMEOUT_MAX_HOURS),
 }
-
-
-def _whole_number(value: Any, minimum: int, maximum: int) -> int | None:
-    """``value`` as an int when it is a whole number from ``minimum`` to ``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or value != int(value):
-        return None
-    number = int(value)
-    return number if minimum <= number <= maximum else None
 
 
 class CallstackOptionsFlow(OptionsFlow):
@@ -923,7 +898,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 given = values[key]
                 if key == CONF_REGISTRATION_WATCHDOG and given is None:
                     numbers[key] = 0
-                elif (number := _whole_number(given, minimum, maximum)) is None:
+                elif (number := whole_number(given, minimum, maximum)) is None:
                     errors[key] = f"{key}_range"
                 else:
                     numbers[key] = number
@@ -931,13 +906,10 @@ class CallstackOptionsFlow(OptionsFlow):
             if not _FOLDER.fullmatch(folder):
                 errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
             recipients: list[str] = []
-            for written in values[CONF_SMS_RECIPIENTS]:
-                if not str(written).strip():
-                    continue
-                try:
-                    recipients.append(validate.sms_recipient(str(written).strip()))
-                except InvalidArgumentError:
-                    errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            try:
+                recipients = phone_numbers(values[CONF_SMS_RECIPIENTS], validate.sms_recipient)
+            except InvalidArgumentError:
+                errors[CONF_SMS_RECIPIENTS] = "invalid_number"
             try:
                 assist = parse_assist_section(values)
             except InvalidArgumentError:
@@ -949,9 +921,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 if key in voicemail_options.DEFAULTS
             }
             if (section_input := user_input.get(voicemail_options.SECTION)) is not None:
-                voicemail, section_errors = voicemail_options.validated(
-                    section_input, _whole_number
-                )
+                voicemail, section_errors = voicemail_options.validated(section_input)
                 errors.update(section_errors)
             if not errors:
                 return self.async_create_entry(
@@ -959,7 +929,7 @@ class CallstackOptionsFlow(OptionsFlow):
                         **voicemail,
                         **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
-                        CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                        CONF_SMS_RECIPIENTS: recipients,
                         CONF_BUS_EVENT_PRIVATE_DATA: bool(values[CONF_BUS_EVENT_PRIVATE_DATA]),
                         CONF_LOGBOOK_MESSAGE_TEXT: bool(values[CONF_LOGBOOK_MESSAGE_TEXT]),
                         CONF_ASSIST: assist,
@@ -969,9 +939,9 @@ class CallstackOptionsFlow(OptionsFlow):
 
         schema = vol.Schema(
             {
-                vol.Required(CONF_SIGNAL_INTERVAL): _number_box("s"),
-                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box("min"),
-                vol.Required(CONF_SMS_PART_TIMEOUT): _number_box("h"),
+                vol.Required(CONF_SIGNAL_INTERVAL): number_box("s"),
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): number_box("min"),
+                vol.Required(CONF_SMS_PART_TIMEOUT): number_box("h"),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
@@ -986,7 +956,7 @@ class CallstackOptionsFlow(OptionsFlow):
             schema = schema.extend(
                 {
                     vol.Required(CONF_GNSS): BooleanSelector(),
-                    vol.Required(CONF_GNSS_INTERVAL): _number_box("s"),
+                    vol.Required(CONF_GNSS_INTERVAL): number_box("s"),
                 }
             )
         return self.async_show_form(
