@@ -910,10 +910,8 @@ class CallstackOptionsFlow(OptionsFlow):
                 recipients = phone_numbers(values[CONF_SMS_RECIPIENTS], validate.sms_recipient)
             except InvalidArgumentError:
                 errors[CONF_SMS_RECIPIENTS] = "invalid_number"
-            try:
-                assist = parse_assist_section(values)
-            except InvalidArgumentError:
-                errors[CONF_ASSIST] = "invalid_assist_number"
+            assist, assist_errors = parse_assist_section(values)
+            errors.update(assist_errors)
             # Without the (collapsed) Voicemail section, the voicemail options stay as they are.
             voicemail = {
                 key: value

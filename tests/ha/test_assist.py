@@ -208,6 +208,43 @@ async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssist
     }
 
 
+@pytest.mark.parametrize(
+    ("given", "errors"),
+    [
+        ({CONF_ASSIST_RINGS: 0}, {CONF_ASSIST_RINGS: "assist_rings_range"}),
+        ({CONF_ASSIST_RINGS: 2.5}, {CONF_ASSIST_RINGS: "assist_rings_range"}),
+        ({CONF_ASSIST_SILENCE: 121}, {CONF_ASSIST_SILENCE: "assist_silence_range"}),
+    ],
+)
+async def test_the_options_section_says_the_range_of_its_numbers(
+    hass: HomeAssistant, given: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """As every number of the options form: a form error in words that names the range,
+    not HA's "Value 0.0 is too small", and nothing silently rounded or clamped."""
+    from homeassistant.data_entry_flow import FlowResultType
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from custom_components.callstack.const import CONF_AT_PORT, DOMAIN
+
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    base = {
+        "signal_interval": 60,
+        "sms_part_timeout": 24,
+        "recordings_folder": "callstack",
+        "bus_event_private_data": True,
+        "logbook_message_text": False,
+    }
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    section = {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10, **given}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_ASSIST: section}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert CONF_ASSIST not in entry.options
+
+
 # ---- Assist calls out: announce and start_conversation ------------------------------------
 
 DIAL = "+4915559876543"
