@@ -26,7 +26,7 @@ IMEI itself, the PIN and phone numbers are never stored in the unique id, shown 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 import logging
 import os
@@ -491,8 +491,10 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         gnss = self._probe is not None and self._probe.gnss
         if user_input is None:
             self._audio_failed = False
-            suggested = await self._async_suggest_audio_port()
-            self._nmea_port = await self._async_suggest_nmea_port() if gnss else None
+            suggested = await self._async_suggest_port(CONF_AUDIO_PORT, audio_sibling)
+            self._nmea_port = (
+                await self._async_suggest_port(CONF_NMEA_PORT, nmea_sibling) if gnss else None
+            )
         else:
             suggested = str(user_input.get(CONF_AUDIO_PORT) or "").strip()
             audio_port = suggested or None
@@ -539,24 +541,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_suggest_nmea_port(self) -> str | None:
-        """The NMEA port to pre-fill: the current one when reconfiguring the same AT port,
-        else the AT port's ``-if01-`` sibling when it exists."""
-        assert self._at_port is not None
-        if self.source == SOURCE_RECONFIGURE:
-            entry = self._get_reconfigure_entry()
-            if entry.data[CONF_AT_PORT] == self._at_port:
-                current: str | None = entry.data.get(CONF_NMEA_PORT)
-                return current
-        sibling = nmea_sibling(self._at_port, self._pid)
-        if (
-            sibling is not None
-            and await self.hass.async_add_executor_job(os.path.exists, sibling)
-            and not await self._async_port_of_another_entry(sibling)
-        ):
-            return sibling
-        return None
-
     async def _async_check_nmea_port(self, user_input: dict[str, Any]) -> str | None:
         """Take the optional NMEA port into ``_nmea_port``; an error key if it will not do."""
         nmea_port = str(user_input.get(CONF_NMEA_PORT) or "").strip() or None
@@ -582,20 +566,25 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return None
         return "nmea_port_unavailable"
 
-    async def _async_suggest_audio_port(self) -> str | None:
+    async def _async_suggest_port(
+        self, key: str, sibling: Callable[[str, str | None], str | None]
+    ) -> str | None:
+        """The audio or NMEA port (``key``) to pre-fill: the current one when reconfiguring
+        the same AT port, else the AT port's ``sibling`` interface when it exists and no
+        other entry uses it."""
         assert self._at_port is not None
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
             if entry.data[CONF_AT_PORT] == self._at_port:
-                current: str | None = entry.data.get(CONF_AUDIO_PORT)
+                current: str | None = entry.data.get(key)
                 return current
-        sibling = audio_sibling(self._at_port, self._pid)
+        path = sibling(self._at_port, self._pid)
         if (
-            sibling is not None
-            and await self.hass.async_add_executor_job(os.path.exists, sibling)
-            and not await self._async_port_of_another_entry(sibling)
+            path is not None
+            and await self.hass.async_add_executor_job(os.path.exists, path)
+            and not await self._async_port_of_another_entry(path)
         ):
-            return sibling
+            return path
         return None
 
     async def _async_same_port(self, port: str, other: str | None) -> bool:
@@ -781,8 +770,12 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(
             await async_modem_unique_id(self.hass, self._probe.identity.imei)
         )
-        self._audio_port = await self._async_suggest_audio_port()
-        self._nmea_port = await self._async_suggest_nmea_port() if self._probe.gnss else None
+        self._audio_port = await self._async_suggest_port(CONF_AUDIO_PORT, audio_sibling)
+        self._nmea_port = (
+            await self._async_suggest_port(CONF_NMEA_PORT, nmea_sibling)
+            if self._probe.gnss
+            else None
+        )
         self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
