@@ -10,7 +10,7 @@ did not happen: a recording that captured nothing is an error, not an empty file
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -453,11 +453,11 @@ def _playable_call(entry: CallstackConfigEntry, interrupt: bool) -> Modem:
 
 
 async def _prompt_source(
-    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: Mapping[str, Any]
 ) -> AudioSource:
-    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, started for
-    one playing (:func:`.media.async_audio_source`); raises the translated error when it
-    cannot be played."""
+    """What the ``message`` (with its TTS fields) or ``media`` of an action names, started
+    for one playing (:func:`.media.async_audio_source`); raises the translated error when
+    it cannot be played."""
     return await async_audio_source(
         hass,
         entry,
@@ -525,7 +525,7 @@ async def _play(
 ) -> ServiceResponse:
     media: str = call.data.get("media") or call.data["file"]
     _playable_call(entry, call.data["interrupt"])
-    source = await async_audio_source(hass, entry, media=media)
+    source = await _prompt_source(hass, entry, {"media": media})
     return await _start_playback(hass, entry, call, source)
 
 
@@ -533,14 +533,7 @@ async def _say(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
     _playable_call(entry, call.data["interrupt"])
-    source = await async_audio_source(
-        hass,
-        entry,
-        message=call.data["message"],
-        tts_engine=call.data.get("tts_entity_id"),
-        language=call.data.get("language"),
-        options=call.data.get("options"),
-    )
+    source = await _prompt_source(hass, entry, call.data)  # its message and TTS fields
     return await _start_playback(hass, entry, call, source)
 
 
