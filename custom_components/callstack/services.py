@@ -15,7 +15,6 @@ import contextlib
 from dataclasses import dataclass
 import logging
 import os
-from pathlib import Path
 import re
 from typing import Any
 
@@ -36,7 +35,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
-from .media import async_audio_source, recordings_dir
+from .media import async_audio_source, prepare_folder, recordings_dir
 from .sim7600 import validate
 from .sim7600.audio import CHANNELS, MAX_GAIN
 from .sim7600.audio_source import AudioSource
@@ -387,15 +386,6 @@ async def _send_dtmf(
     return None
 
 
-def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
-    """Create the recordings folder; refuse it if it resolves outside the allowed dirs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    resolved = folder.resolve()
-    if not hass.config.is_allowed_path(str(resolved)):
-        raise _invalid("path_not_allowed")
-    return resolved
-
-
 async def _record(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
@@ -411,9 +401,11 @@ async def _record(
         raise _error("audio_bridge_not_running")
     folder = recordings_dir(hass, entry)
     try:
-        resolved = await hass.async_add_executor_job(_prepare_folder, hass, folder)
+        resolved = await hass.async_add_executor_job(prepare_folder, hass, folder)
     except OSError:
         raise _error("recording_failed") from None
+    if resolved is None:
+        raise _invalid("path_not_allowed")
     target = resolved / filename
     overwrite: bool = call.data["overwrite"]
     if not overwrite and await hass.async_add_executor_job(os.path.lexists, target):
