@@ -35,8 +35,6 @@ from .const import (
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
     CONF_VOICEMAIL_TTS,
-    DEFAULT_VOICEMAIL_KEEP_COUNT,
-    DEFAULT_VOICEMAIL_KEEP_DAYS,
     DOMAIN,
     EVENT_VOICEMAIL,
 )
@@ -183,10 +181,9 @@ class VoicemailBox:
 
     async def async_apply_retention(self) -> int:
         """Delete what the retention options no longer keep."""
-        options = self.entry.options
+        options = voicemail_options.current(self.entry.options)
         return await self.store.async_apply_retention(
-            int(options.get(CONF_VOICEMAIL_KEEP_DAYS, DEFAULT_VOICEMAIL_KEEP_DAYS)),
-            int(options.get(CONF_VOICEMAIL_KEEP_COUNT, DEFAULT_VOICEMAIL_KEEP_COUNT)),
+            int(options[CONF_VOICEMAIL_KEEP_DAYS]), int(options[CONF_VOICEMAIL_KEEP_COUNT])
         )
 
     @callback
