@@ -21,9 +21,6 @@ from typing import Any
 
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -42,7 +39,9 @@ from .const import (
     DEFAULT_ASSIST_RINGS,
     DEFAULT_ASSIST_SILENCE,
 )
+from .option_fields import number_box, phone_numbers, whole_number
 from .sim7600 import validate
+from .sim7600.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,57 +82,43 @@ def assist_section() -> dict[vol.Marker, Any]:
         vol.Optional(CONF_ASSIST_CALLERS, default=[]): TextSelector(
             TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
         ),
-        vol.Optional(CONF_ASSIST_RINGS, default=DEFAULT_ASSIST_RINGS): _box(
-            1, ASSIST_RINGS_MAX, None
-        ),
-        vol.Optional(CONF_ASSIST_SILENCE, default=DEFAULT_ASSIST_SILENCE): _box(
-            ASSIST_SILENCE_MIN, ASSIST_SILENCE_MAX, "s"
-        ),
+        vol.Optional(CONF_ASSIST_RINGS, default=DEFAULT_ASSIST_RINGS): number_box(),
+        vol.Optional(CONF_ASSIST_SILENCE, default=DEFAULT_ASSIST_SILENCE): number_box("s"),
         vol.Optional(CONF_ASSIST_DIAL): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL)),
     }
     return {vol.Optional(CONF_ASSIST): section(vol.Schema(fields), {"collapsed": True})}
 
 
-def parse_assist_section(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The section as it is stored; raises :class:`InvalidArgumentError` for a number that
-    is not one (the flow shows ``invalid_assist_number``)."""
+# Each number of the section: its default (an emptied box) and range.
+_NUMBERS: Mapping[str, tuple[int, int, int]] = {
+    CONF_ASSIST_RINGS: (DEFAULT_ASSIST_RINGS, 1, ASSIST_RINGS_MAX),
+    CONF_ASSIST_SILENCE: (DEFAULT_ASSIST_SILENCE, ASSIST_SILENCE_MIN, ASSIST_SILENCE_MAX),
+}
+
+
+def parse_assist_section(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The section as it is stored, and the form's errors: ``invalid_assist_number`` for
+    a number that is not one, ``<field>_range`` for a count out of its range."""
     raw: Mapping[str, Any] = user_input.get(CONF_ASSIST) or {}
+    errors: dict[str, str] = {}
+    result: dict[str, Any] = {}
     # Numbers as people write them ("+44 1234 567890"), stored compact; a subscriber's
     # number has digits only (validate.sms_recipient says just that).
-    callers = [
-        validate.sms_recipient(str(number).strip())
-        for number in raw.get(CONF_ASSIST_CALLERS) or []
-        if str(number).strip()
-    ]
-    written = str(raw.get(CONF_ASSIST_DIAL) or "").strip()
-    dial = validate.sms_recipient(written) if written else ""
-    result: dict[str, Any] = {
-        CONF_ASSIST_CALLERS: list(dict.fromkeys(callers)),
-        CONF_ASSIST_RINGS: _whole(
-            raw.get(CONF_ASSIST_RINGS), DEFAULT_ASSIST_RINGS, 1, ASSIST_RINGS_MAX
-        ),
-        CONF_ASSIST_SILENCE: _whole(
-            raw.get(CONF_ASSIST_SILENCE),
-            DEFAULT_ASSIST_SILENCE,
-            ASSIST_SILENCE_MIN,
-            ASSIST_SILENCE_MAX,
-        ),
-    }
-    if dial:
-        result[CONF_ASSIST_DIAL] = dial
-    return result
-
-
-def _whole(value: Any, default: int, minimum: int, maximum: int) -> int:
-    """A box's number: an emptied box is the default; out of range is clamped (the box
-    itself refuses such input in the UI)."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    return min(maximum, max(minimum, round(value)))
-
-
-def _box(minimum: int, maximum: int, unit: str | None) -> NumberSelector:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
+    try:
+        result[CONF_ASSIST_CALLERS] = phone_numbers(
+            raw.get(CONF_ASSIST_CALLERS), validate.sms_recipient
+        )
+        written = str(raw.get(CONF_ASSIST_DIAL) or "").strip()
+        if written:
+            result[CONF_ASSIST_DIAL] = validate.sms_recipient(written)
+    except InvalidArgumentError:
+        errors[CONF_ASSIST] = "invalid_assist_number"
+    for key, (default, minimum, maximum) in _NUMBERS.items():
+        given = raw.get(key)
+        if given is None:  # an emptied box
+            result[key] = default
+        elif (number := whole_number(given, minimum, maximum)) is None:
+            errors[key] = f"{key}_range"
+        else:
+            result[key] = number
+    return result, errors

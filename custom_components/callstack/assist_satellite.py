@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 import logging
 from typing import Any
 
-from homeassistant.components import tts
 from homeassistant.components.assist_pipeline import PipelineEvent, PipelineEventType
 from homeassistant.components.assist_satellite import (
     AssistSatelliteAnnouncement,
@@ -48,7 +47,7 @@ from .assist_options import AssistOptions
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry, CallstackCoordinator
 from .entity import CallstackEntity
-from .media import async_audio_source
+from .media import async_audio_source, tts_options as media_tts_options
 from .select import satellite_select_prefix
 from .sim7600.assist_audio import CallerVoice, VoiceChunk, chime, prompt_tone
 from .sim7600.audio_source import AudioSource, PcmSource
@@ -152,12 +151,7 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
     @property
     def tts_options(self) -> dict[str, Any]:
         """TTS in the bridge's own format, so the answer is played as it comes."""
-        return {
-            tts.ATTR_PREFERRED_FORMAT: "wav",
-            tts.ATTR_PREFERRED_SAMPLE_RATE: self.coordinator.modem.audio.sample_rate,
-            tts.ATTR_PREFERRED_SAMPLE_CHANNELS: 1,
-            tts.ATTR_PREFERRED_SAMPLE_BYTES: 2,
-        }
+        return media_tts_options(self.coordinator.modem.audio.sample_rate)
 
     @callback
     def async_get_configuration(self) -> AssistSatelliteConfiguration:

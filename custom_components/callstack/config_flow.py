@@ -26,10 +26,9 @@ IMEI itself, the PIN and phone numbers are never stored in the unique id, shown 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 import logging
-import math
 import os
 import re
 from typing import Any
@@ -48,9 +47,6 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -90,6 +86,7 @@ from .const import (
     USB_PIDS,
     USB_VID,
 )
+from .option_fields import number_box, phone_numbers, whole_number
 from .sim7600 import validate
 from .sim7600.errors import (
     InvalidArgumentError,
@@ -494,8 +491,10 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         gnss = self._probe is not None and self._probe.gnss
         if user_input is None:
             self._audio_failed = False
-            suggested = await self._async_suggest_audio_port()
-            self._nmea_port = await self._async_suggest_nmea_port() if gnss else None
+            suggested = await self._async_suggest_port(CONF_AUDIO_PORT, audio_sibling)
+            self._nmea_port = (
+                await self._async_suggest_port(CONF_NMEA_PORT, nmea_sibling) if gnss else None
+            )
         else:
             suggested = str(user_input.get(CONF_AUDIO_PORT) or "").strip()
             audio_port = suggested or None
@@ -542,24 +541,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_suggest_nmea_port(self) -> str | None:
-        """The NMEA port to pre-fill: the current one when reconfiguring the same AT port,
-        else the AT port's ``-if01-`` sibling when it exists."""
-        assert self._at_port is not None
-        if self.source == SOURCE_RECONFIGURE:
-            entry = self._get_reconfigure_entry()
-            if entry.data[CONF_AT_PORT] == self._at_port:
-                current: str | None = entry.data.get(CONF_NMEA_PORT)
-                return current
-        sibling = nmea_sibling(self._at_port, self._pid)
-        if (
-            sibling is not None
-            and await self.hass.async_add_executor_job(os.path.exists, sibling)
-            and not await self._async_port_of_another_entry(sibling)
-        ):
-            return sibling
-        return None
-
     async def _async_check_nmea_port(self, user_input: dict[str, Any]) -> str | None:
         """Take the optional NMEA port into ``_nmea_port``; an error key if it will not do."""
         nmea_port = str(user_input.get(CONF_NMEA_PORT) or "").strip() or None
@@ -585,20 +566,25 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
             return None
         return "nmea_port_unavailable"
 
-    async def _async_suggest_audio_port(self) -> str | None:
+    async def _async_suggest_port(
+        self, key: str, sibling: Callable[[str, str | None], str | None]
+    ) -> str | None:
+        """The audio or NMEA port (``key``) to pre-fill: the current one when reconfiguring
+        the same AT port, else the AT port's ``sibling`` interface when it exists and no
+        other entry uses it."""
         assert self._at_port is not None
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
             if entry.data[CONF_AT_PORT] == self._at_port:
-                current: str | None = entry.data.get(CONF_AUDIO_PORT)
+                current: str | None = entry.data.get(key)
                 return current
-        sibling = audio_sibling(self._at_port, self._pid)
+        path = sibling(self._at_port, self._pid)
         if (
-            sibling is not None
-            and await self.hass.async_add_executor_job(os.path.exists, sibling)
-            and not await self._async_port_of_another_entry(sibling)
+            path is not None
+            and await self.hass.async_add_executor_job(os.path.exists, path)
+            and not await self._async_port_of_another_entry(path)
         ):
-            return sibling
+            return path
         return None
 
     async def _async_same_port(self, port: str, other: str | None) -> bool:
@@ -784,8 +770,12 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(
             await async_modem_unique_id(self.hass, self._probe.identity.imei)
         )
-        self._audio_port = await self._async_suggest_audio_port()
-        self._nmea_port = await self._async_suggest_nmea_port() if self._probe.gnss else None
+        self._audio_port = await self._async_suggest_port(CONF_AUDIO_PORT, audio_sibling)
+        self._nmea_port = (
+            await self._async_suggest_port(CONF_NMEA_PORT, nmea_sibling)
+            if self._probe.gnss
+            else None
+        )
         self._abort_if_unique_id_configured(updates=self._ports_data(), reload_on_update=False)
         if self._probe.sim is SimStatus.PUK_REQUIRED:
             return self.async_abort(reason="sim_puk_required")
@@ -843,18 +833,6 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=await self._async_title(), data=data)
 
 
-def _number_box(unit: str) -> NumberSelector:
-    """A whole-number input box of the options form.
-
-    No min/max in the selector: HA would refuse an out-of-range value before the step
-    sees it, with an untranslated "Value 5.0 is too small"; the step checks the range
-    (``_whole_number``) and says it in words instead.
-    """
-    return NumberSelector(
-        NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit)
-    )
-
-
 def _gnss_offered(entry: ConfigEntry) -> bool:
     """The GNSS options are offered only for a loaded modem that answered ``AT+CGPS?``."""
     if entry.state is not ConfigEntryState.LOADED:
@@ -869,16 +847,6 @@ _NUMBER_OPTIONS: Mapping[str, tuple[int, int]] = {
     CONF_REGISTRATION_WATCHDOG: (0, WATCHDOG_MAX_MINUTES),
     CONF_SMS_PART_TIMEOUT: (1, SMS_PART_TIMEOUT_MAX_HOURS),
 }
-
-
-def _whole_number(value: Any, minimum: int, maximum: int) -> int | None:
-    """``value`` as an int when it is a whole number from ``minimum`` to ``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or value != int(value):
-        return None
-    number = int(value)
-    return number if minimum <= number <= maximum else None
 
 
 class CallstackOptionsFlow(OptionsFlow):
@@ -923,7 +891,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 given = values[key]
                 if key == CONF_REGISTRATION_WATCHDOG and given is None:
                     numbers[key] = 0
-                elif (number := _whole_number(given, minimum, maximum)) is None:
+                elif (number := whole_number(given, minimum, maximum)) is None:
                     errors[key] = f"{key}_range"
                 else:
                     numbers[key] = number
@@ -931,17 +899,12 @@ class CallstackOptionsFlow(OptionsFlow):
             if not _FOLDER.fullmatch(folder):
                 errors[CONF_RECORDINGS_FOLDER] = "invalid_folder"
             recipients: list[str] = []
-            for written in values[CONF_SMS_RECIPIENTS]:
-                if not str(written).strip():
-                    continue
-                try:
-                    recipients.append(validate.sms_recipient(str(written).strip()))
-                except InvalidArgumentError:
-                    errors[CONF_SMS_RECIPIENTS] = "invalid_number"
             try:
-                assist = parse_assist_section(values)
+                recipients = phone_numbers(values[CONF_SMS_RECIPIENTS], validate.sms_recipient)
             except InvalidArgumentError:
-                errors[CONF_ASSIST] = "invalid_assist_number"
+                errors[CONF_SMS_RECIPIENTS] = "invalid_number"
+            assist, assist_errors = parse_assist_section(values)
+            errors.update(assist_errors)
             # Without the (collapsed) Voicemail section, the voicemail options stay as they are.
             voicemail = {
                 key: value
@@ -949,9 +912,7 @@ class CallstackOptionsFlow(OptionsFlow):
                 if key in voicemail_options.DEFAULTS
             }
             if (section_input := user_input.get(voicemail_options.SECTION)) is not None:
-                voicemail, section_errors = voicemail_options.validated(
-                    section_input, _whole_number
-                )
+                voicemail, section_errors = voicemail_options.validated(section_input)
                 errors.update(section_errors)
             if not errors:
                 return self.async_create_entry(
@@ -959,7 +920,7 @@ class CallstackOptionsFlow(OptionsFlow):
                         **voicemail,
                         **numbers,
                         CONF_RECORDINGS_FOLDER: folder,
-                        CONF_SMS_RECIPIENTS: list(dict.fromkeys(recipients)),
+                        CONF_SMS_RECIPIENTS: recipients,
                         CONF_BUS_EVENT_PRIVATE_DATA: bool(values[CONF_BUS_EVENT_PRIVATE_DATA]),
                         CONF_LOGBOOK_MESSAGE_TEXT: bool(values[CONF_LOGBOOK_MESSAGE_TEXT]),
                         CONF_ASSIST: assist,
@@ -969,9 +930,9 @@ class CallstackOptionsFlow(OptionsFlow):
 
         schema = vol.Schema(
             {
-                vol.Required(CONF_SIGNAL_INTERVAL): _number_box("s"),
-                vol.Optional(CONF_REGISTRATION_WATCHDOG): _number_box("min"),
-                vol.Required(CONF_SMS_PART_TIMEOUT): _number_box("h"),
+                vol.Required(CONF_SIGNAL_INTERVAL): number_box("s"),
+                vol.Optional(CONF_REGISTRATION_WATCHDOG): number_box("min"),
+                vol.Required(CONF_SMS_PART_TIMEOUT): number_box("h"),
                 vol.Required(CONF_RECORDINGS_FOLDER): TextSelector(),
                 vol.Optional(CONF_SMS_RECIPIENTS): TextSelector(
                     TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
@@ -986,7 +947,7 @@ class CallstackOptionsFlow(OptionsFlow):
             schema = schema.extend(
                 {
                     vol.Required(CONF_GNSS): BooleanSelector(),
-                    vol.Required(CONF_GNSS_INTERVAL): _number_box("s"),
+                    vol.Required(CONF_GNSS_INTERVAL): number_box("s"),
                 }
             )
         return self.async_show_form(

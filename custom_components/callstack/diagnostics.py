@@ -8,12 +8,22 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_SIM_PIN, CONF_SMS_RECIPIENTS
+from .const import (
+    CONF_ASSIST_CALLERS,
+    CONF_ASSIST_DIAL,
+    CONF_SIM_PIN,
+    CONF_SMS_RECIPIENTS,
+    CONF_VOICEMAIL_KNOWN_NUMBERS,
+)
 from .coordinator import CallstackConfigEntry
 
 TO_REDACT = {
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
+    # Phone numbers in the options (the Assist ones inside its section).
+    CONF_VOICEMAIL_KNOWN_NUMBERS,
+    CONF_ASSIST_CALLERS,
+    CONF_ASSIST_DIAL,
     "imei",
     "imsi",
     "iccid",

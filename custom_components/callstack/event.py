@@ -90,6 +90,7 @@ class CallstackCallEvent(CallstackDriverEvent):
     @callback
     def _on_assist_event(self, kind: str, data: dict[str, object]) -> None:
         self._trigger_event(kind, data)
+        self.async_write_ha_state()
 
     @callback
     def _on_voicemail(self, data: dict[str, Any]) -> None:

@@ -79,6 +79,14 @@ def recordings_dir(hass: HomeAssistant, entry: CallstackConfigEntry) -> Path:
     return media_dir(hass) / folder
 
 
+def prepare_folder(hass: HomeAssistant, folder: Path) -> Path | None:
+    """Blocking: create a folder to write recordings in; its real path, or None when that
+    lies outside the directories HA may use (raises OSError when it cannot be created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resolved = folder.resolve()
+    return resolved if hass.config.is_allowed_path(str(resolved)) else None
+
+
 def _invalid_media(reason: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,

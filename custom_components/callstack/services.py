@@ -10,12 +10,11 @@ did not happen: a recording that captured nothing is an error, not an empty file
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
 import os
-from pathlib import Path
 import re
 from typing import Any
 
@@ -36,7 +35,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import CallstackConfigEntry
-from .media import async_audio_source, recordings_dir
+from .media import async_audio_source, prepare_folder, recordings_dir
 from .sim7600 import validate
 from .sim7600.audio import CHANNELS, DTMF_DIGITS, MAX_GAIN
 from .sim7600.audio_source import AudioSource
@@ -387,15 +386,6 @@ async def _send_dtmf(
     return None
 
 
-def _prepare_folder(hass: HomeAssistant, folder: Path) -> Path:
-    """Create the recordings folder; refuse it if it resolves outside the allowed dirs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    resolved = folder.resolve()
-    if not hass.config.is_allowed_path(str(resolved)):
-        raise _invalid("path_not_allowed")
-    return resolved
-
-
 async def _record(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
@@ -411,9 +401,11 @@ async def _record(
         raise _error("audio_bridge_not_running")
     folder = recordings_dir(hass, entry)
     try:
-        resolved = await hass.async_add_executor_job(_prepare_folder, hass, folder)
+        resolved = await hass.async_add_executor_job(prepare_folder, hass, folder)
     except OSError:
         raise _error("recording_failed") from None
+    if resolved is None:
+        raise _invalid("path_not_allowed")
     target = resolved / filename
     overwrite: bool = call.data["overwrite"]
     if not overwrite and await hass.async_add_executor_job(os.path.lexists, target):
@@ -453,11 +445,11 @@ def _playable_call(entry: CallstackConfigEntry, interrupt: bool) -> Modem:
 
 
 async def _prompt_source(
-    hass: HomeAssistant, entry: CallstackConfigEntry, data: dict[str, Any]
+    hass: HomeAssistant, entry: CallstackConfigEntry, data: Mapping[str, Any]
 ) -> AudioSource:
-    """What the ``message`` or ``media`` of a DTMF menu or an alarm call names, started for
-    one playing (:func:`.media.async_audio_source`); raises the translated error when it
-    cannot be played."""
+    """What the ``message`` (with its TTS fields) or ``media`` of an action names, started
+    for one playing (:func:`.media.async_audio_source`); raises the translated error when
+    it cannot be played."""
     return await async_audio_source(
         hass,
         entry,
@@ -525,7 +517,7 @@ async def _play(
 ) -> ServiceResponse:
     media: str = call.data.get("media") or call.data["file"]
     _playable_call(entry, call.data["interrupt"])
-    source = await async_audio_source(hass, entry, media=media)
+    source = await _prompt_source(hass, entry, {"media": media})
     return await _start_playback(hass, entry, call, source)
 
 
@@ -533,14 +525,7 @@ async def _say(
     hass: HomeAssistant, entry: CallstackConfigEntry, call: ServiceCall
 ) -> ServiceResponse:
     _playable_call(entry, call.data["interrupt"])
-    source = await async_audio_source(
-        hass,
-        entry,
-        message=call.data["message"],
-        tts_engine=call.data.get("tts_entity_id"),
-        language=call.data.get("language"),
-        options=call.data.get("options"),
-    )
+    source = await _prompt_source(hass, entry, call.data)  # its message and TTS fields
     return await _start_playback(hass, entry, call, source)
 
 

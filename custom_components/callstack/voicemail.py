@@ -35,13 +35,11 @@ from .const import (
     CONF_VOICEMAIL_KEEP_DAYS,
     CONF_VOICEMAIL_STT,
     CONF_VOICEMAIL_TTS,
-    DEFAULT_VOICEMAIL_KEEP_COUNT,
-    DEFAULT_VOICEMAIL_KEEP_DAYS,
     DOMAIN,
     EVENT_VOICEMAIL,
 )
 from .coordinator import CallstackConfigEntry
-from .media import async_audio_source
+from .media import async_audio_source, prepare_folder
 from .sim7600.resample import upsample
 from .sim7600.voicemail import RecordedMessage, VoicemailEngine
 from .voicemail_store import FOLDER, VoicemailMessage, VoicemailStore, new_message_id
@@ -100,14 +98,13 @@ class VoicemailBox:
         """Create the voicemail folder (when the first message comes, not before); False
         if it cannot be, or lies outside the directories HA may write to."""
         try:
-            return await self.hass.async_add_executor_job(self._prepare_folder)
+            resolved = await self.hass.async_add_executor_job(
+                prepare_folder, self.hass, self.folder
+            )
         except OSError:
             _LOGGER.warning("The voicemail folder cannot be created")
             return False
-
-    def _prepare_folder(self) -> bool:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not self.hass.config.is_allowed_path(str(self.folder.resolve())):
+        if resolved is None:
             _LOGGER.warning("The voicemail folder is outside the allowed directories")
             return False
         return True
@@ -184,10 +181,9 @@ class VoicemailBox:
 
     async def async_apply_retention(self) -> int:
         """Delete what the retention options no longer keep."""
-        options = self.entry.options
+        options = voicemail_options.current(self.entry.options)
         return await self.store.async_apply_retention(
-            int(options.get(CONF_VOICEMAIL_KEEP_DAYS, DEFAULT_VOICEMAIL_KEEP_DAYS)),
-            int(options.get(CONF_VOICEMAIL_KEEP_COUNT, DEFAULT_VOICEMAIL_KEEP_COUNT)),
+            int(options[CONF_VOICEMAIL_KEEP_DAYS]), int(options[CONF_VOICEMAIL_KEEP_COUNT])
         )
 
     @callback

@@ -7,7 +7,7 @@ entry that never had any uses :data:`DEFAULTS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.data_entry_flow import section
@@ -16,8 +16,6 @@ from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -46,6 +44,7 @@ from .const import (
     DEFAULT_VOICEMAIL_KEEP_COUNT,
     DEFAULT_VOICEMAIL_KEEP_DAYS,
 )
+from .option_fields import number_box, phone_numbers, whole_number
 from .sim7600 import validate
 from .sim7600.errors import InvalidArgumentError
 from .sim7600.silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
@@ -90,21 +89,16 @@ def current(options: Mapping[str, Any]) -> dict[str, Any]:
     return {key: options.get(key, default) for key, default in DEFAULTS.items()}
 
 
-def _number(key: str) -> NumberSelector:
-    """A whole-number box; the range is checked by :func:`validated`, in words (as the
-    other options are: HA's own range check would say "Value 5.0 is too small")."""
-    return NumberSelector(
-        NumberSelectorConfig(
-            step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=_NUMBERS[key][2]
-        )
-    )
+def _number_box(key: str) -> NumberSelector:
+    """The whole-number box of a field of :data:`_NUMBERS`, in its unit."""
+    return number_box(_NUMBERS[key][2])
 
 
 def schema_entry() -> dict[vol.Marker, Any]:
     """The collapsed Voicemail section, for the options form's schema."""
     fields: dict[vol.Marker, Any] = {
         vol.Required(CONF_VOICEMAIL_ENABLED): BooleanSelector(),
-        vol.Required(CONF_VOICEMAIL_ANSWER_AFTER): _number(CONF_VOICEMAIL_ANSWER_AFTER),
+        vol.Required(CONF_VOICEMAIL_ANSWER_AFTER): _number_box(CONF_VOICEMAIL_ANSWER_AFTER),
         vol.Required(CONF_VOICEMAIL_CALLERS): SelectSelector(
             SelectSelectorConfig(
                 options=[caller.value for caller in CallerFilter],
@@ -119,22 +113,20 @@ def schema_entry() -> dict[vol.Marker, Any]:
         vol.Optional(CONF_VOICEMAIL_GREETING_MEDIA): TextSelector(),
         vol.Optional(CONF_VOICEMAIL_TTS): EntitySelector(EntitySelectorConfig(domain="tts")),
         vol.Required(CONF_VOICEMAIL_BEEP): BooleanSelector(),
-        vol.Required(CONF_VOICEMAIL_MAX_LENGTH): _number(CONF_VOICEMAIL_MAX_LENGTH),
-        vol.Required(CONF_VOICEMAIL_SILENCE): _number(CONF_VOICEMAIL_SILENCE),
-        vol.Required(CONF_VOICEMAIL_SILENCE_LEVEL): _number(CONF_VOICEMAIL_SILENCE_LEVEL),
-        vol.Required(CONF_VOICEMAIL_MIN_LENGTH): _number(CONF_VOICEMAIL_MIN_LENGTH),
+        vol.Required(CONF_VOICEMAIL_MAX_LENGTH): _number_box(CONF_VOICEMAIL_MAX_LENGTH),
+        vol.Required(CONF_VOICEMAIL_SILENCE): _number_box(CONF_VOICEMAIL_SILENCE),
+        vol.Required(CONF_VOICEMAIL_SILENCE_LEVEL): _number_box(CONF_VOICEMAIL_SILENCE_LEVEL),
+        vol.Required(CONF_VOICEMAIL_MIN_LENGTH): _number_box(CONF_VOICEMAIL_MIN_LENGTH),
         vol.Optional(CONF_VOICEMAIL_STT): EntitySelector(EntitySelectorConfig(domain="stt")),
-        vol.Required(CONF_VOICEMAIL_KEEP_DAYS): _number(CONF_VOICEMAIL_KEEP_DAYS),
-        vol.Required(CONF_VOICEMAIL_KEEP_COUNT): _number(CONF_VOICEMAIL_KEEP_COUNT),
+        vol.Required(CONF_VOICEMAIL_KEEP_DAYS): _number_box(CONF_VOICEMAIL_KEEP_DAYS),
+        vol.Required(CONF_VOICEMAIL_KEEP_COUNT): _number_box(CONF_VOICEMAIL_KEEP_COUNT),
     }
     return {vol.Optional(SECTION): section(vol.Schema(fields), {"collapsed": True})}
 
 
-def validated(
-    user_input: Mapping[str, Any], whole_number: Callable[[Any, int, int], int | None]
-) -> tuple[dict[str, Any], dict[str, str]]:
+def validated(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The section's values as options (whole numbers, numbers compacted), and form errors
-    by field; ``whole_number`` is the options form's range check."""
+    by field."""
     data = {**DEFAULTS, **user_input}
     errors: dict[str, str] = {}
     for key, (low, high, _unit) in _NUMBERS.items():
@@ -143,14 +135,11 @@ def validated(
         else:
             data[key] = number
     numbers: list[str] = []
-    for written in data[CONF_VOICEMAIL_KNOWN_NUMBERS]:
-        if not str(written).strip():
-            continue
-        try:
-            numbers.append(validate.phone_number(str(written).strip()))
-        except InvalidArgumentError:
-            errors[CONF_VOICEMAIL_KNOWN_NUMBERS] = "invalid_known_number"
-    data[CONF_VOICEMAIL_KNOWN_NUMBERS] = list(dict.fromkeys(numbers))
+    try:
+        numbers = phone_numbers(data[CONF_VOICEMAIL_KNOWN_NUMBERS], validate.phone_number)
+    except InvalidArgumentError:
+        errors[CONF_VOICEMAIL_KNOWN_NUMBERS] = "invalid_known_number"
+    data[CONF_VOICEMAIL_KNOWN_NUMBERS] = numbers
     for key in (CONF_VOICEMAIL_GREETING, CONF_VOICEMAIL_GREETING_MEDIA):
         data[key] = str(data[key] or "").strip()
     for key in (CONF_VOICEMAIL_TTS, CONF_VOICEMAIL_STT):

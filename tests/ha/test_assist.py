@@ -58,17 +58,24 @@ def satellite(hass: HomeAssistant) -> Any:
     return state_of(hass, "assist_satellite", "assist_satellite")
 
 
-def satellite_states(hass: HomeAssistant) -> list[str]:
-    """Every state the satellite takes from now on."""
-    seen: list[str] = []
-    target = entity_id(hass, "assist_satellite", "assist_satellite")
+def states_seen(
+    hass: HomeAssistant, platform: str, key: str, attribute: str | None = None
+) -> list[Any]:
+    """Every state (or ``attribute`` of it) one of the modem's entities takes from now on."""
+    seen: list[Any] = []
+    target = entity_id(hass, platform, key)
 
     def listener(event: Any) -> None:
-        if event.data["entity_id"] == target and event.data["new_state"] is not None:
-            seen.append(event.data["new_state"].state)
+        if event.data["entity_id"] == target and (new := event.data["new_state"]) is not None:
+            seen.append(new.state if attribute is None else new.attributes.get(attribute))
 
     hass.bus.async_listen("state_changed", listener)
     return seen
+
+
+def satellite_states(hass: HomeAssistant) -> list[str]:
+    """Every state the satellite takes from now on."""
+    return states_seen(hass, "assist_satellite", "assist_satellite")
 
 
 async def test_the_satellite_and_its_selects_exist_per_modem(
@@ -139,6 +146,7 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     entry = await assist_entry(entry_factory, emulator, rings=3, silence=3)
     events = async_capture_events(hass, EVENT_CALL)
     states = satellite_states(hass)
+    call_event_types = states_seen(hass, "event", "call", "event_type")
     await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
     await wait_until(hass, lambda: "ATA" in emulator.commands, what="the answer")
     call = entry.runtime_data.modem.snapshot.call
@@ -163,8 +171,9 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     assert start["conversation_id"]
     assert "listening" in states
     assert satellite(hass).state == "idle"
-    call_event = state_of(hass, "event", "call")
-    assert call_event.attributes["event_type"] in ("assist_end", "ended")
+    # The call event entity took each Assist event as a state of its own, in order.
+    assist_types = [kind for kind in call_event_types if kind in ("assist_start", "assist_end")]
+    assert assist_types == ["assist_start", "assist_end"]
     assert assist_stack.agent.requests == []  # nothing was said, nothing was acted on
 
 
@@ -206,6 +215,43 @@ async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssist
         CONF_ASSIST_SILENCE: 20,
         CONF_ASSIST_DIAL: "+4915551234567",
     }
+
+
+@pytest.mark.parametrize(
+    ("given", "errors"),
+    [
+        ({CONF_ASSIST_RINGS: 0}, {CONF_ASSIST_RINGS: "assist_rings_range"}),
+        ({CONF_ASSIST_RINGS: 2.5}, {CONF_ASSIST_RINGS: "assist_rings_range"}),
+        ({CONF_ASSIST_SILENCE: 121}, {CONF_ASSIST_SILENCE: "assist_silence_range"}),
+    ],
+)
+async def test_the_options_section_says_the_range_of_its_numbers(
+    hass: HomeAssistant, given: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """As every number of the options form: a form error in words that names the range,
+    not HA's "Value 0.0 is too small", and nothing silently rounded or clamped."""
+    from homeassistant.data_entry_flow import FlowResultType
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from custom_components.callstack.const import CONF_AT_PORT, DOMAIN
+
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    base = {
+        "signal_interval": 60,
+        "sms_part_timeout": 24,
+        "recordings_folder": "callstack",
+        "bus_event_private_data": True,
+        "logbook_message_text": False,
+    }
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    section = {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10, **given}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_ASSIST: section}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert CONF_ASSIST not in entry.options
 
 
 # ---- Assist calls out: announce and start_conversation ------------------------------------

@@ -14,17 +14,22 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-pytest.register_assert_rewrite("tests.ha.fixtures")
+pytest.register_assert_rewrite("tests.ha.fixtures", "tests.ha.assist_stack")
 
 from custom_components.callstack.const import (  # noqa: E402
+    CONF_ASSIST,
+    CONF_ASSIST_CALLERS,
+    CONF_ASSIST_DIAL,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
+    CONF_VOICEMAIL_KNOWN_NUMBERS,
 )
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
+from .assist_stack import AssistStack  # noqa: E402
 from .fixtures import EntryFactory, call_action, wait_until  # noqa: E402
 
-pytest_plugins = ("tests.ha.fixtures",)
+pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
 
 # Values that differ on every run: temporary port paths, timestamps, line counters.
 VOLATILE = props("at_port", "audio_port", "last_sms_received", "started", "executor", "bytes_in")
@@ -74,3 +79,31 @@ async def test_diagnostics_snapshot_without_secrets(
     for secret in emulator.identity.secrets():
         assert secret not in dumped
     await call_action(hass, "hang_up")
+
+
+async def test_diagnostics_redact_the_numbers_of_voicemail_and_assist(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """The voicemail known numbers and the Assist callers and dial number are phone
+    numbers too: the download shows that they are set, never what they are."""
+    callers = emulator.identity.callers
+    entry = await entry_factory(
+        options={
+            CONF_VOICEMAIL_KNOWN_NUMBERS: [callers[0]],
+            CONF_ASSIST: {CONF_ASSIST_CALLERS: [callers[1]], CONF_ASSIST_DIAL: callers[2]},
+        },
+    )
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    options = diagnostics["entry"]["options"]
+    assert options[CONF_VOICEMAIL_KNOWN_NUMBERS] == "**REDACTED**"
+    assert options[CONF_ASSIST][CONF_ASSIST_CALLERS] == "**REDACTED**"
+    assert options[CONF_ASSIST][CONF_ASSIST_DIAL] == "**REDACTED**"
+    dumped = json.dumps(diagnostics)
+    for number in callers[:3]:
+        assert number not in dumped

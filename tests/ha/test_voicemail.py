@@ -213,6 +213,20 @@ async def test_a_message_is_stored_announced_listed_and_heard(
     assert state_of(hass, "sensor", "new_voicemail").state == "0"
 
 
+async def test_a_voicemail_folder_that_leads_outside_the_allowed_folders_is_refused(
+    hass: HomeAssistant, recordings: Path, loaded_entry: Any, tmp_path: Path
+) -> None:
+    """The voicemail folder is a symlink to somewhere HA may not write: no message goes
+    there (the engine then lets the call ring on)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    box = box_of(loaded_entry)
+    box.folder.parent.mkdir(parents=True, exist_ok=True)
+    box.folder.symlink_to(outside, target_is_directory=True)
+
+    assert not await box.async_prepare_folder()
+
+
 async def test_messages_are_listed_newest_first(
     hass: HomeAssistant, emulator: Sim7600Emulator, recordings: Path, loaded_entry: Any
 ) -> None:
