@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 from unittest.mock import PropertyMock, patch
+import wave
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -158,6 +159,22 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
+def write_wav(path: Path, pcm: bytes, *, rate: int = 8000, channels: int = 1) -> Path:
+    """Write a 16-bit PCM WAV (its folder too); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return path
+
+
+def files_in(folder: Path) -> list[str]:
+    """Every file name in ``folder`` (hidden temporaries included); [] if it does not exist."""
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
 def entity_id(hass: HomeAssistant, platform: str, key: str, entry_id: str = ENTRY_ID) -> str:
     """The entity ID of the entity with unique ID ``<entry_id>_<key>``."""
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry_id}_{key}")
@@ -170,6 +187,11 @@ def state_of(hass: HomeAssistant, platform: str, key: str, entry_id: str = ENTRY
     state = hass.states.get(entity_id(hass, platform, key, entry_id))
     assert state is not None
     return state
+
+
+def call_state(hass: HomeAssistant) -> str:
+    """The call state sensor's state."""
+    return str(state_of(hass, "sensor", "call_state").state)
 
 
 async def wait_until(
@@ -241,6 +263,12 @@ async def action_error(
     with pytest.raises(HomeAssistantError) as excinfo:
         await call_action(hass, action, data, return_response=return_response)
     return excinfo.value
+
+
+async def hang_up(hass: HomeAssistant) -> None:
+    """End the call from our side and wait for idle."""
+    await call_action(hass, "hang_up")
+    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
 
 
 async def answered_call(hass: HomeAssistant, emu: Sim7600Emulator, number: str) -> None:

@@ -31,25 +31,18 @@ from .fixtures import (  # noqa: E402
     answered_call,
     assert_translated_error,
     call_action,
+    call_state,
+    files_in,
+    hang_up,
     state_of,
     wait_until,
+    write_wav,
 )
 
 pytest_plugins = ("tests.ha.fixtures",)
 
 FRAME = 320  # bytes in one 20 ms frame at 8 kHz
 SECOND_ENTRY_ID = "01JCALLSTACKTESTENTRY00002"
-
-
-def write_wav(path: Path, pcm: bytes, *, rate: int = 8000, channels: int = 1) -> Path:
-    """Write a 16-bit PCM WAV."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return path
 
 
 def read_wav(path: Path) -> tuple[bytes, int, int]:
@@ -64,11 +57,6 @@ def real_path(path: Path) -> Path:
     return path.resolve()
 
 
-def files_in(folder: Path) -> list[str]:
-    """Every file name in ``folder`` (hidden temporaries included); [] if it does not exist."""
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
 def assert_far_end_audio(emu: Sim7600Emulator, pcm: bytes) -> None:
     """``pcm`` is a sample-aligned contiguous run of what the emulator streamed, and, when no
     frame was dropped, exactly the test signal at that position."""
@@ -79,17 +67,6 @@ def assert_far_end_audio(emu: Sim7600Emulator, pcm: bytes) -> None:
     assert offset % 2 == 0, "the recording is not sample aligned"
     if emu.audio_frames_dropped == 0:
         assert pcm == test_signal(offset // 2, len(pcm) // 2, 8000)
-
-
-def call_state(hass: HomeAssistant) -> str:
-    """The call state sensor's state."""
-    return str(state_of(hass, "sensor", "call_state").state)
-
-
-async def hang_up(hass: HomeAssistant) -> None:
-    """End the call from our side and wait for idle."""
-    await call_action(hass, "hang_up")
-    await wait_until(hass, lambda: call_state(hass) == "idle", what="idle")
 
 
 # ---- dial, answer, hang up ------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 import shutil
 from typing import Any
-import wave
 
 from homeassistant.components.automation.config import async_validate_config_item
 from homeassistant.components.automation.helpers import async_get_blueprints
@@ -21,7 +20,11 @@ pytest.register_assert_rewrite("tests.ha.fixtures")
 
 from sim7600_emulator import Sim7600Emulator, test_signal  # noqa: E402
 
-from .fixtures import state_of, wait_until  # noqa: E402
+from .fixtures import (  # noqa: E402
+    call_state,
+    wait_until,
+    write_wav,
+)
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -81,15 +84,6 @@ async def test_blueprint_loads_and_instantiates(
         await async_validate_config_item(hass, name, use(name, missing))
 
 
-def write_wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(test_signal(0, int(seconds * 8000)))
-
-
 async def set_up_automation(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
     assert await async_setup_component(hass, "automation", {"automation": [use(name, inputs)]})
     await hass.async_block_till_done()
@@ -106,7 +100,7 @@ async def alarm_setup(
     recordings: Path,
 ) -> dict[str, Any]:
     loaded_entry.runtime_data.modem.audio.speed = SPEED
-    write_wav(recordings / "smoke.wav", 10.0)
+    write_wav(recordings / "smoke.wav", test_signal(0, int(10.0 * 8000)))
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"smoke": {}}})
     callers = emulator.identity.callers
     inputs = {
@@ -168,7 +162,7 @@ async def menu_setup(
     recordings: Path,
 ) -> None:
     loaded_entry.runtime_data.modem.audio.speed = SPEED
-    write_wav(recordings / "menu.wav", 20.0)
+    write_wav(recordings / "menu.wav", test_signal(0, int(20.0 * 8000)))
     scripts = {key: {"sequence": [{"event": f"test_{key}"}]} for key in ("open_gate", "open_door")}
     assert await async_setup_component(hass, "script", {"script": scripts})
     inputs = {
@@ -178,10 +172,6 @@ async def menu_setup(
         "media": "menu.wav",
     }
     await set_up_automation(hass, "dtmf_menu", inputs)
-
-
-def call_state(hass: HomeAssistant) -> str:
-    return str(state_of(hass, "sensor", "call_state").state)
 
 
 async def test_menu_runs_the_script_of_the_key_pressed(

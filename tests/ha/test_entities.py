@@ -35,6 +35,7 @@ from .fixtures import (  # noqa: E402
     EntryFactory,
     assert_translated_error,
     call_action,
+    call_state,
     entity_id,
     entry_device,
     state_of,
@@ -44,11 +45,6 @@ from .fixtures import (  # noqa: E402
 pytest_plugins = ("tests.ha.fixtures",)
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "callstack"
-
-
-def call_state(hass: HomeAssistant) -> str:
-    """The call state sensor's state."""
-    return str(state_of(hass, "sensor", "call_state").state)
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

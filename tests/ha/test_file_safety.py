@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-import wave
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -19,17 +18,10 @@ from .fixtures import (  # noqa: E402
     answered_call,
     assert_translated_error,
     call_action,
+    write_wav,
 )
 
 pytest_plugins = ("tests.ha.fixtures",)
-
-
-def write_wav(path: Path) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(test_signal(0, 800))
 
 
 async def test_a_recordings_folder_linked_outside_is_refused(
@@ -59,7 +51,7 @@ async def test_a_link_to_a_file_outside_cannot_be_played(
     tmp_path: Path,
 ) -> None:
     secret = tmp_path / "private.wav"
-    write_wav(secret)
+    write_wav(secret, test_signal(0, 800))
     recordings.mkdir()
     (recordings / "innocent.wav").symlink_to(secret)
     await answered_call(hass, emulator, emulator.identity.callers[0])

@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator
 import contextlib
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant, SupportsResponse
@@ -50,9 +51,17 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_SMS_RECIPIENTS,
     DOMAIN,
 )
-from sim7600_emulator import Sim7600Emulator  # noqa: E402
+from sim7600_emulator import Sim7600Emulator, test_signal  # noqa: E402
 
-from .fixtures import TRANSLATIONS, EntryFactory, action_error, entity_id  # noqa: E402
+from .fixtures import (  # noqa: E402
+    TRANSLATIONS,
+    EntryFactory,
+    action_error,
+    answered_call,
+    call_state,
+    entity_id,
+    write_wav,
+)
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -189,7 +198,6 @@ ACTION_INPUTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "send_sms": {"number": mutated("+4915550001"), "message": mutated("Hello 👋")},
     "send_ussd": {"code": mutated("*100#"), "timeout": numbers(5)},
     "record": {"duration": numbers(5), "filename": mutated("call.wav")},
-    "play": {"file": mutated("call.wav")},
     "hang_up": {"config_entry_id": mutated("01JCALLSTACKTESTENTRY00001")},
 }
 # dial as an alarm call: the message and what acknowledges it.
@@ -219,6 +227,52 @@ async def test_mutated_action_input_gives_only_translated_errors(
     async with no_loop_stalls():
         for data in inputs:
             assert_only_translated(await outcome(hass, DOMAIN, action, data), data)
+
+
+# The media of play and of a menu's prompt is only resolved during a call (without one, both
+# refuse before looking at it): these run in an answered call, with a real file to find.
+IN_CALL_INPUTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "play": {
+        "file": st.one_of(
+            mutated("call.wav"),
+            mutated("media-source://media_source/local/callstack/call.wav"),
+            mutated("/media/local/callstack/call.wav"),
+            mutated("http://127.0.0.1:8123/local/call.wav"),
+        ),
+        "wait": st.just(False),
+        "interrupt": st.just(True),
+    },
+    "collect_dtmf": {
+        "media": st.one_of(mutated("call.wav"), mutated("media-source://tts/x?message=hi")),
+        "timeout": st.just(0.05),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [pytest.param(action, fields, id=action) for action, fields in IN_CALL_INPUTS.items()],
+)
+async def test_mutated_media_in_a_call_gives_only_translated_errors(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    loaded_entry: MockConfigEntry,
+    recordings: Path,
+    action: str,
+    fields: dict[str, st.SearchStrategy[Any]],
+) -> None:
+    write_wav(recordings / "call.wav", test_signal(0, 800))
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    inputs = drawn(st.fixed_dictionaries(fields))
+    keys: set[str | None] = set()
+    async with no_loop_stalls():
+        for data in inputs:
+            err = await outcome(hass, DOMAIN, action, data)
+            assert_only_translated(err, data)
+            keys.add(getattr(err, "translation_key", None))
+    # The media was looked at (found, refused, not found), not refused for want of a call.
+    assert {None, "file_not_found"} <= keys, keys
+    assert call_state(hass) == "active"
 
 
 @pytest.mark.usefixtures("quick_far_end")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
-import wave
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -22,8 +21,9 @@ from .fixtures import (  # noqa: E402
     answered_call,
     assert_translated_error,
     call_action,
-    state_of,
+    call_state,
     wait_until,
+    write_wav,
 )
 
 pytest_plugins = ("tests.ha.fixtures",)
@@ -34,17 +34,8 @@ SPEED = 20  # the emulator's accelerated audio (tests/conftest.py FAST_AUDIO)
 def write_prompt(folder: Path, name: str, seconds: float) -> bytes:
     """A 16-bit mono 8 kHz WAV of the test signal in ``folder``; returns its PCM."""
     pcm = test_signal(0, int(seconds * 8000))
-    folder.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(folder / name), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(pcm)
+    write_wav(folder / name, pcm)
     return pcm
-
-
-def call_state(hass: HomeAssistant) -> str:
-    return str(state_of(hass, "sensor", "call_state").state)
 
 
 @pytest.fixture

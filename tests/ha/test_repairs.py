@@ -27,6 +27,7 @@ from .fixtures import (  # noqa: E402
     EntryFactory,
     answered_call,
     call_action,
+    call_state,
     state_of,
     wait_until,
 )
@@ -48,11 +49,6 @@ def assert_issue(hass: HomeAssistant, key: str) -> None:
     assert found.severity is ir.IssueSeverity.ERROR
     assert not found.is_fixable
     assert key in TRANSLATIONS["issues"]
-
-
-def call_state(hass: HomeAssistant) -> str:
-    """The call state sensor's state."""
-    return str(state_of(hass, "sensor", "call_state").state)
 
 
 async def test_no_sim_raises_an_issue_until_a_sim_is_inserted(

@@ -56,11 +56,12 @@ from .fixtures import (  # noqa: E402
     answered_call,
     assert_translated_error,
     call_action,
+    files_in,
+    hang_up,
     setup_entry,
     state_of,
     wait_until,
 )
-from .test_actions import files_in, hang_up  # noqa: E402
 from .test_media import SpeechEntity, speech  # noqa: E402, F401 - the TTS fixture
 
 pytest_plugins = ("tests.ha.fixtures",)
