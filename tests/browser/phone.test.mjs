@@ -241,6 +241,38 @@ describe("Callstack in Home Assistant's UI", () => {
     }
   });
 
+  test("the card is offered in the card picker and its visual editor picks the modem", async () => {
+    await page.goto(`${stack.url}/${stack.dashboard}`);
+    await card(page, "call-state").waitFor();
+    const offered = await page.evaluate(() =>
+      (window.customCards || []).some((entry) => entry.type === "callstack-phone-card"),
+    );
+    assert.ok(offered, "the card is not in the card picker's list");
+    // The editor as the dashboard editor mounts it, with HA's own form (loaded with it).
+    const config = await page.evaluate(async (entryId) => {
+      const hass = document.querySelector("home-assistant").hass;
+      const element = await window.customElements
+        .get("callstack-phone-card")
+        .getConfigElement();
+      document.body.appendChild(element);
+      element.hass = hass;
+      element.setConfig({ type: "custom:callstack-phone-card" });
+      await window.customElements.whenDefined("ha-form");
+      const changed = new Promise((resolve) => {
+        element.addEventListener("config-changed", (ev) => resolve(ev.detail.config), {
+          once: true,
+        });
+      });
+      element.querySelector("ha-form").dispatchEvent(
+        new CustomEvent("value-changed", { detail: { value: { config_entry_id: entryId } } }),
+      );
+      return changed;
+    }, stack.entry_id);
+    assert.deepEqual(config, { type: "custom:callstack-phone-card", config_entry_id: stack.entry_id });
+    const picker = page.locator("callstack-phone-card-editor ha-selector-config_entry");
+    await picker.waitFor({ state: "attached" });
+  });
+
   test("record without a call in Developer tools shows the translated error", async () => {
     await page.goto(`${stack.url}/developer-tools/action`);
     await page.getByRole("button", { name: /yaml mode/i }).first().click(); // 2025.4: "Go to YAML mode"
