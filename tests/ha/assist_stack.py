@@ -33,6 +33,8 @@ from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 import pytest
 
+from .fixtures import PhoneStt
+
 ANSWER_SECONDS = 1.0
 
 
@@ -55,7 +57,7 @@ def tone_wav(seconds: float, rate: int = 22050, frequency: float = 523.0) -> byt
     return buffer.getvalue()
 
 
-class StubStt(stt.SpeechToTextEntity):
+class StubStt(PhoneStt):
     """Returns the queued texts in turn (an empty text once they run out)."""
 
     _attr_name = "Test STT"
@@ -64,30 +66,6 @@ class StubStt(stt.SpeechToTextEntity):
     def __init__(self) -> None:
         self.texts: deque[str] = deque()
         self.heard: list[bytes] = []  # the 16 kHz audio of each request
-
-    @property
-    def supported_languages(self) -> list[str]:
-        return ["en"]
-
-    @property
-    def supported_formats(self) -> list[stt.AudioFormats]:
-        return [stt.AudioFormats.WAV]
-
-    @property
-    def supported_codecs(self) -> list[stt.AudioCodecs]:
-        return [stt.AudioCodecs.PCM]
-
-    @property
-    def supported_bit_rates(self) -> list[stt.AudioBitRates]:
-        return [stt.AudioBitRates.BITRATE_16]
-
-    @property
-    def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
-        return [stt.AudioSampleRates.SAMPLERATE_16000]
-
-    @property
-    def supported_channels(self) -> list[stt.AudioChannels]:
-        return [stt.AudioChannels.CHANNEL_MONO]
 
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]

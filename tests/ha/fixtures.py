@@ -15,6 +15,7 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 import wave
 
+from homeassistant.components import stt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -284,3 +285,33 @@ async def answered_call(hass: HomeAssistant, emu: Sim7600Emulator, number: str) 
         lambda: state_of(hass, "binary_sensor", "audio_bridge").state == "on",
         what="the audio bridge",
     )
+
+
+class PhoneStt(stt.SpeechToTextEntity):
+    """An STT entity that takes what Callstack sends: 16 kHz 16-bit mono PCM in WAV."""
+
+    languages: tuple[str, ...] = ("en",)
+
+    @property
+    def supported_languages(self) -> list[str]:
+        return list(self.languages)
+
+    @property
+    def supported_formats(self) -> list[stt.AudioFormats]:
+        return [stt.AudioFormats.WAV]
+
+    @property
+    def supported_codecs(self) -> list[stt.AudioCodecs]:
+        return [stt.AudioCodecs.PCM]
+
+    @property
+    def supported_bit_rates(self) -> list[stt.AudioBitRates]:
+        return [stt.AudioBitRates.BITRATE_16]
+
+    @property
+    def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
+        return [stt.AudioSampleRates.SAMPLERATE_16000]
+
+    @property
+    def supported_channels(self) -> list[stt.AudioChannels]:
+        return [stt.AudioChannels.CHANNEL_MONO]

@@ -46,7 +46,7 @@ from custom_components.callstack.const import (  # noqa: E402
 from sim7600_emulator import Sim7600Emulator, UssdReply  # noqa: E402
 
 from .fixtures import DEVICE_SLUG, EntryFactory, state_of, wait_until  # noqa: E402
-from .test_voicemail import StubStt, add_stt, leave_message  # noqa: E402
+from .voicemail_helpers import StubStt, add_stt, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 # Voicemail writes its messages into a media folder of each test's own, and transcribes

@@ -6,7 +6,6 @@ retained, and survives restarts without half files or phantom messages."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
 from dataclasses import replace
 from datetime import timedelta
 import json
@@ -16,7 +15,6 @@ from typing import Any
 import wave
 
 from homeassistant.components import media_source, stt
-from homeassistant.components.stt.const import DATA_COMPONENT as STT_COMPONENT
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -40,20 +38,15 @@ from custom_components.callstack.const import (  # noqa: E402
 )
 from custom_components.callstack.sim7600.voicemail import (  # noqa: E402
     MessageEnd,
-    MessageRules,
     RecordedMessage,
     beep_pcm,
-    record_message,
 )
-from custom_components.callstack.voicemail import VoicemailBox  # noqa: E402
-from custom_components.callstack.voicemail_store import VoicemailMessage, new_message_id  # noqa: E402
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
     EntryFactory,
     action_error,
-    answered_call,
     assert_translated_error,
     call_action,
     files_in,
@@ -63,91 +56,9 @@ from .fixtures import (  # noqa: E402
     wait_until,
 )
 from .test_media import SpeechEntity, speech  # noqa: E402, F401 - the TTS fixture
+from .voicemail_helpers import StubStt, add_stt, box_of, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
-
-
-class StubStt(stt.SpeechToTextEntity):
-    """An STT entity that hears what it is told to and keeps what it was sent."""
-
-    _attr_name = "Stub STT"
-    _attr_unique_id = "stub-stt"
-
-    def __init__(self, text: str | None = "please call me back", fail: bool = False) -> None:
-        self.text = text
-        self.fail = fail
-        self.received = b""
-        self.metadata: stt.SpeechMetadata | None = None
-
-    @property
-    def supported_languages(self) -> list[str]:
-        return ["en-US", "de-DE"]
-
-    @property
-    def supported_formats(self) -> list[stt.AudioFormats]:
-        return [stt.AudioFormats.WAV]
-
-    @property
-    def supported_codecs(self) -> list[stt.AudioCodecs]:
-        return [stt.AudioCodecs.PCM]
-
-    @property
-    def supported_bit_rates(self) -> list[stt.AudioBitRates]:
-        return [stt.AudioBitRates.BITRATE_16]
-
-    @property
-    def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
-        return [stt.AudioSampleRates.SAMPLERATE_16000]
-
-    @property
-    def supported_channels(self) -> list[stt.AudioChannels]:
-        return [stt.AudioChannels.CHANNEL_MONO]
-
-    async def async_process_audio_stream(
-        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
-    ) -> stt.SpeechResult:
-        self.metadata = metadata
-        async for chunk in stream:
-            self.received += chunk
-        if self.fail:
-            raise ConnectionError("the STT service went away")
-        if self.text is None:
-            return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
-        return stt.SpeechResult(self.text, stt.SpeechResultState.SUCCESS)
-
-
-async def add_stt(hass: HomeAssistant, entity: StubStt) -> str:
-    """Set up HA's stt component with ``entity`` in it; returns its entity ID."""
-    assert await async_setup_component(hass, "stt", {})
-    await hass.data[STT_COMPONENT].async_add_entities([entity])
-    assert entity.entity_id is not None
-    return entity.entity_id
-
-
-def box_of(entry: Any) -> VoicemailBox:
-    box: VoicemailBox = entry.runtime_data.voicemail
-    return box
-
-
-async def leave_message(
-    hass: HomeAssistant, emulator: Sim7600Emulator, entry: Any, *, seconds: float = 2.0
-) -> VoicemailMessage:
-    """A caller leaves a message: the call answered, ``seconds`` of the far end recorded
-    (the emulator's voice), the caller presses #, and the box delivers it."""
-    number = emulator.identity.callers[0]
-    await answered_call(hass, emulator, number)
-    box = box_of(entry)
-    assert await box.async_prepare_folder()
-    message_id = new_message_id(dt_util.utcnow())
-    received = dt_util.utcnow()
-    rules = MessageRules(max_seconds=seconds)
-    recorded = await record_message(
-        entry.runtime_data.modem, box.folder / f"{message_id}.wav", rules
-    )
-    await hang_up(hass)
-    message = await box.async_deliver(message_id, recorded, number, received)
-    assert message is not None
-    return message
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from custom_components.callstack.voicemail_store import new_message_id  # noqa: 
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import EntryFactory, entity_id, wait_until  # noqa: E402
-from .test_voicemail import StubStt, add_stt, leave_message  # noqa: E402
+from .voicemail_helpers import StubStt, add_stt, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 
