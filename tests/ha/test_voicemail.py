@@ -68,6 +68,20 @@ def bus_events(hass: HomeAssistant) -> list[Event]:
     return events
 
 
+async def caller_is_recorded(hass: HomeAssistant, emulator: Sim7600Emulator) -> None:
+    """The emulator's first caller rings; voicemail answers, greets and starts recording."""
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
+    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
+    await wait_until(
+        hass, lambda: modem.audio._recording is not None, timeout=15, what="the recording"
+    )
+
+
+async def voicemail_event(hass: HomeAssistant, bus_events: list[Event]) -> None:
+    """Wait for voicemail's bus event (the test reads it from ``bus_events``)."""
+    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+
+
 async def test_a_message_is_stored_announced_listed_and_heard(
     hass: HomeAssistant,
     emulator: Sim7600Emulator,
@@ -359,7 +373,7 @@ async def test_an_unanswered_call_leaves_a_message_everyone_sees(
     await wait_until(hass, lambda: modem.audio._recording is not None, timeout=10)
     await asyncio.sleep(0.2)  # 4 s of the caller at the emulator's speed
     await emulator.remote_hang_up()
-    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    await voicemail_event(hass, bus_events)
     data = bus_events[0].data
     assert data["kept"] is True
     assert data["number"] == caller
@@ -414,9 +428,7 @@ async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
     bus_events: list[Event],
 ) -> None:
     entry = await entry_factory(options=VOICEMAIL_ON)
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
-    modem = entry.runtime_data.modem
-    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=10)
+    await caller_is_recorded(hass, emulator)
     await asyncio.sleep(0.1)
     folder = recordings / "voicemail"
     assert any(name.endswith(".part") for name in files_in(folder))  # a recording is underway
@@ -449,9 +461,7 @@ async def test_the_greeting_is_spoken_with_tts_then_the_beep(
             CONF_VOICEMAIL_TTS: "tts.test_speech_wav",
         }
     )
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
-    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
-    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    await caller_is_recorded(hass, emulator)
     assert [request[0] for request in speech.requests] == [greeting]
     beep = beep_pcm(8000)
     await wait_until(hass, lambda: beep in bytes(emulator.audio_received), what="the beep")
@@ -460,7 +470,7 @@ async def test_the_greeting_is_spoken_with_tts_then_the_beep(
     assert len(before_beep) >= 1.4 * 16000  # the 1.5 s of speech TTS made
     assert max(abs(x) for x in memoryview(before_beep).cast("h")) > 1000
     await emulator.remote_hang_up()
-    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    await voicemail_event(hass, bus_events)
     assert bus_events[0].data["kept"] is True
 
 
@@ -473,12 +483,10 @@ async def test_a_greeting_that_cannot_be_played_still_takes_the_message(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await entry_factory(options={**VOICEMAIL_ON, CONF_VOICEMAIL_GREETING_MEDIA: "missing.mp3"})
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
-    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
-    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    await caller_is_recorded(hass, emulator)
     await asyncio.sleep(0.1)
     await emulator.remote_hang_up()
-    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    await voicemail_event(hass, bus_events)
     assert bus_events[0].data["kept"] is True
     assert "The voicemail greeting cannot be played (file_not_found)" in caplog.text
 
@@ -496,7 +504,7 @@ async def test_the_caller_hanging_up_during_the_greeting_leaves_no_message(
     modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
     await wait_until(hass, lambda: modem.audio.busy, timeout=15, what="the greeting")
     await emulator.remote_hang_up()
-    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    await voicemail_event(hass, bus_events)
     assert bus_events[0].data["kept"] is False
     assert files_in(recordings / "voicemail") == []
     assert state_of(hass, "sensor", "new_voicemail").attributes["total"] == 0
@@ -510,12 +518,10 @@ async def test_the_caller_presses_hash_to_end_the_message(
     bus_events: list[Event],
 ) -> None:
     await entry_factory(options=VOICEMAIL_ON)
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.3)
-    modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
-    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=15)
+    await caller_is_recorded(hass, emulator)
     await asyncio.sleep(0.2)
     await emulator.send_dtmf("#")
-    await wait_until(hass, lambda: bus_events, timeout=10, what="the voicemail event")
+    await voicemail_event(hass, bus_events)
     assert bus_events[0].data["ended_by"] == "key"
     await wait_until(hass, lambda: emulator.call is None, what="voicemail hanging up")
 
