@@ -287,13 +287,19 @@ GREETING = b"".join(
 
 
 def engine_for(
-    modem: Modem, tmp_path: Path, *, greeting: bool = True, **answer: Any
+    modem: Modem,
+    tmp_path: Path,
+    *,
+    greeting: bool = True,
+    message: MessageRules | None = None,
+    **answer: Any,
 ) -> tuple[VoicemailEngine, Box]:
+    """A started engine answering after 1 s (or as ``answer`` says), delivering to a Box."""
     box = Box(tmp_path, modem)
     engine = VoicemailEngine(
         modem,
         AnswerRules(**{"answer_after": 1.0, **answer}),
-        MessageRules(max_seconds=60),
+        message or MessageRules(max_seconds=60),
         greeting=box.greeting if greeting else None,
         prepare=box.prepare,
         deliver=box.deliver,
@@ -453,16 +459,10 @@ async def test_silence_after_the_message_ends_it_and_voicemail_hangs_up(
 ) -> None:
     """The caller says their message and then nothing: the recording ends once the line
     has been silent for the set time; what was said is in it."""
-    box = Box(tmp_path, modem)
-    engine = VoicemailEngine(
-        modem,
-        AnswerRules(answer_after=0.5, beep=False),
-        MessageRules(max_seconds=60, silence_seconds=3),
-        greeting=None,
-        prepare=box.prepare,
-        deliver=box.deliver,
+    rules = MessageRules(max_seconds=60, silence_seconds=3)
+    engine, box = engine_for(
+        modem, tmp_path, greeting=False, message=rules, answer_after=0.5, beep=False
     )
-    engine.start()
     await emulator.incoming_call(CALLER, ring_interval=0.3)
     await until(lambda: modem.audio._recording is not None, timeout=10)
     emulator.set_voice(wav_voice(spoken_message))  # after the beep, as callers do
@@ -485,16 +485,10 @@ async def test_a_caller_who_says_nothing_leaves_no_message(
 ) -> None:
     """Digital silence from the answer on: the silence ends it, and a silent recording
     shorter than the shortest kept is deleted."""
-    box = Box(tmp_path, modem)
-    engine = VoicemailEngine(
-        modem,
-        AnswerRules(answer_after=0.5, beep=False),
-        MessageRules(max_seconds=60, silence_seconds=2, min_seconds=10),
-        greeting=None,
-        prepare=box.prepare,
-        deliver=box.deliver,
+    rules = MessageRules(max_seconds=60, silence_seconds=2, min_seconds=10)
+    engine, box = engine_for(
+        modem, tmp_path, greeting=False, message=rules, answer_after=0.5, beep=False
     )
-    engine.start()
     emulator.set_voice(Voice(bytes(160), 8000))  # nothing at all, from the answer on
     await emulator.incoming_call(CALLER, ring_interval=0.3)
     await asyncio.wait_for(box.arrived.wait(), 20)
@@ -511,16 +505,10 @@ async def test_the_far_end_speaks_a_wav_and_hangs_up_after_it(
 ) -> None:
     """The emulator's caller who leaves a message: the recording holds the WAV, and the
     caller's hang-up ends it (before the silence would)."""
-    box = Box(tmp_path, modem)
-    engine = VoicemailEngine(
-        modem,
-        AnswerRules(answer_after=0.5, beep=False),
-        MessageRules(max_seconds=60, silence_seconds=5),
-        greeting=None,
-        prepare=box.prepare,
-        deliver=box.deliver,
+    rules = MessageRules(max_seconds=60, silence_seconds=5)
+    engine, box = engine_for(
+        modem, tmp_path, greeting=False, message=rules, answer_after=0.5, beep=False
     )
-    engine.start()
     await emulator.incoming_call(CALLER, ring_interval=0.3)
     await until(lambda: modem.audio._recording is not None, timeout=10)
     emulator.set_voice(wav_voice(spoken_message), hang_up_after=1.0)
