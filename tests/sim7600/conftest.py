@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
 from dataclasses import dataclass, field
 
 import pytest
 
 from custom_components.callstack.sim7600.events import ModemEvent
+from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem, ModemConfig
-from sim7600_emulator import Sim7600Emulator
+from sim7600_emulator import Identity, Sim7600Emulator
 from tests.conftest import FAST_AUDIO
+from tests.helpers import until
+
+CALLER = "+4915550000001"  # the far end of the driver tests' calls
 
 
 @dataclass
@@ -53,3 +58,33 @@ async def modem(emulator: Sim7600Emulator, events: Recorder) -> AsyncGenerator[M
         yield driver
     finally:
         await driver.close()
+
+
+async def answer(emulator: Sim7600Emulator, modem: Modem) -> None:
+    """Ring, answer, and wait until PCM flows."""
+    await emulator.incoming_call(CALLER, ring_interval=0.5)
+    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
+    await modem.answer()
+    await until(lambda: modem.audio.running)
+
+
+@pytest.fixture
+async def in_call(emulator: Sim7600Emulator, modem: Modem) -> Modem:
+    """The ``modem`` in an answered call whose audio flows (accelerated)."""
+    await answer(emulator, modem)
+    return modem
+
+
+@contextlib.asynccontextmanager
+async def real_time_call(identity: Identity) -> AsyncIterator[tuple[Sim7600Emulator, Modem]]:
+    """An emulator streaming call audio at real speed and a driver in an answered call with
+    it (what read holds and pacing are tested on: the accelerated stream is never held)."""
+    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
+        await emu.start_pty()
+        modem = Modem(config_for(emu, audio_speed=1.0))
+        await modem.connect()
+        try:
+            await answer(emu, modem)
+            yield emu, modem
+        finally:
+            await modem.close()

@@ -27,17 +27,7 @@ from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import Identity, Sim7600Emulator, Variants, test_signal
 from tests.helpers import until
 
-from .conftest import Recorder, config_for
-
-CALLER = "+4915550000001"
-
-
-async def answer(emulator: Sim7600Emulator, modem: Modem) -> None:
-    """Ring, answer, and wait until PCM flows."""
-    await emulator.incoming_call(CALLER, ring_interval=0.5)
-    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
-    await modem.answer()
-    await until(lambda: modem.audio.running)
+from .conftest import CALLER, Recorder, answer, config_for, real_time_call
 
 
 def files_in(folder: Path) -> list[str]:
@@ -49,12 +39,6 @@ def wav_pcm(path: Path) -> tuple[bytes, int]:
         assert wav.getnchannels() == 1
         assert wav.getsampwidth() == 2
         return wav.readframes(wav.getnframes()), wav.getframerate()
-
-
-@pytest.fixture
-async def in_call(emulator: Sim7600Emulator, modem: Modem) -> Modem:
-    await answer(emulator, modem)
-    return modem
 
 
 async def test_record_while_idle_fails_before_creating_a_file(modem: Modem, tmp_path: Path) -> None:
@@ -129,25 +113,18 @@ async def test_a_real_time_stream_is_read_in_few_large_chunks(
 ) -> None:
     """While only recording, the audio port is read every READ_HOLD_SECONDS (ten frames),
     not at each 20 ms frame; the recording stays sample-exact."""
-    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
-        await emu.start_pty()
-        modem = Modem(config_for(emu, audio_speed=1.0))
-        await modem.connect()
-        try:
-            await answer(emu, modem)
-            reads, frames = modem.audio.stats.reads, emu.audio_frames_sent
-            result = await modem.record(tmp_path / "call.wav", 1.0)
-            reads, frames = modem.audio.stats.reads - reads, emu.audio_frames_sent - frames
-            assert frames >= 40
-            assert reads <= frames / 2  # about frames / 10; reading at once gives one per frame
-            pcm, _ = wav_pcm(result.path)
-            offset = bytes(emu.audio_sent).find(pcm)
-            assert offset >= 0
-            assert offset % 2 == 0
-            assert pcm == test_signal(offset // 2, 8000)
-            await modem.hang_up()
-        finally:
-            await modem.close()
+    async with real_time_call(identity) as (emu, modem):
+        reads, frames = modem.audio.stats.reads, emu.audio_frames_sent
+        result = await modem.record(tmp_path / "call.wav", 1.0)
+        reads, frames = modem.audio.stats.reads - reads, emu.audio_frames_sent - frames
+        assert frames >= 40
+        assert reads <= frames / 2  # about frames / 10; reading at once gives one per frame
+        pcm, _ = wav_pcm(result.path)
+        offset = bytes(emu.audio_sent).find(pcm)
+        assert offset >= 0
+        assert offset % 2 == 0
+        assert pcm == test_signal(offset // 2, 8000)
+        await modem.hang_up()
 
 
 async def test_call_ending_midway_returns_what_was_recorded(
@@ -181,30 +158,23 @@ async def test_a_key_press_keeps_the_audio_held_back_before_it(
 ) -> None:
     """Reads are held while recording, so when a key press ends the recording the last
     frames before it are still in the kernel: they are read and kept, not lost."""
-    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
-        await emu.start_pty()
-        modem = Modem(config_for(emu, audio_speed=1.0))
-        await modem.connect()
-        try:
-            await answer(emu, modem)
-            recording = asyncio.ensure_future(
-                modem.record(tmp_path / "dtmf.wav", 30.0, stop_digits=DTMF_DIGITS)
-            )
-            # Half-way through a hold: reads are held for ten frames from the stream's start.
-            await until(lambda: emu.audio_frames_sent >= 35)
-            sent_at_key = len(emu.audio_sent)
-            await emu.send_dtmf("#")
-            result = await recording
-            assert result.ended_by == "dtmf"
-            pcm, _ = wav_pcm(result.path)
-            offset = bytes(emu.audio_sent).find(pcm)
-            assert offset >= 0
-            # The recording reaches the frame in flight at the key press; a held read
-            # would have lost up to ten frames (3 200 bytes).
-            assert offset + len(pcm) >= sent_at_key - 320
-            await modem.hang_up()
-        finally:
-            await modem.close()
+    async with real_time_call(identity) as (emu, modem):
+        recording = asyncio.ensure_future(
+            modem.record(tmp_path / "dtmf.wav", 30.0, stop_digits=DTMF_DIGITS)
+        )
+        # Half-way through a hold: reads are held for ten frames from the stream's start.
+        await until(lambda: emu.audio_frames_sent >= 35)
+        sent_at_key = len(emu.audio_sent)
+        await emu.send_dtmf("#")
+        result = await recording
+        assert result.ended_by == "dtmf"
+        pcm, _ = wav_pcm(result.path)
+        offset = bytes(emu.audio_sent).find(pcm)
+        assert offset >= 0
+        # The recording reaches the frame in flight at the key press; a held read
+        # would have lost up to ten frames (3 200 bytes).
+        assert offset + len(pcm) >= sent_at_key - 320
+        await modem.hang_up()
 
 
 async def test_port_drop_midway_raises_and_leaves_no_file(
@@ -503,23 +473,16 @@ async def test_a_caller_stream_is_fed_every_frame_not_in_held_batches(
     """At real time the bridge holds reads (a few wake-ups a second) while it only
     records; a listener (Assist) gets each 20 ms frame as it comes instead, so the end of
     what the caller said is seen at once. Held, frames would come in 200 ms batches."""
-    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
-        await emu.start_pty()
-        modem = Modem(config_for(emu, audio_speed=1.0))
-        await modem.connect()
-        try:
-            await answer(emu, modem)
-            await asyncio.sleep(0.5)  # past the bridge's first moments (never held)
-            stream = modem.audio.listen(max_frames=1000)
-            times = []
-            async for item in stream:
-                if isinstance(item, AudioFrame):
-                    times.append(item.received)
-                if len(times) == 40:
-                    break
-            stream.close()
-        finally:
-            await modem.close()
+    async with real_time_call(identity) as (_, modem):
+        await asyncio.sleep(0.5)  # past the bridge's first moments (never held)
+        stream = modem.audio.listen(max_frames=1000)
+        times = []
+        async for item in stream:
+            if isinstance(item, AudioFrame):
+                times.append(item.received)
+            if len(times) == 40:
+                break
+        stream.close()
     gaps = [later - earlier for earlier, later in itertools.pairwise(times[5:])]
     assert max(gaps) < 0.12  # generous for a loaded machine; held reads give 0.2 s
     assert statistics.median(gaps) < 0.04

@@ -39,15 +39,13 @@ from custom_components.callstack.sim7600.errors import (
     MediaTooLongError,
 )
 from custom_components.callstack.sim7600.events import DtmfEvent
-from custom_components.callstack.sim7600.model import CallState
 from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import Identity, Sim7600Emulator, test_signal
 from tests.helpers import until
 from tests.media_files import FFMPEG, best_match, decode, make_media, pcm, speech_like, write_wav
 
-from .conftest import Recorder, config_for
+from .conftest import Recorder, real_time_call
 
-CALLER = "+4915550000001"
 FRAME = 320
 
 
@@ -428,19 +426,6 @@ def test_gain_clips_instead_of_wrapping_around() -> None:
 # ---- playing into a call ----------------------------------------------------------------
 
 
-async def answer(emulator: Sim7600Emulator, modem: Modem) -> None:
-    await emulator.incoming_call(CALLER, ring_interval=0.5)
-    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
-    await modem.answer()
-    await until(lambda: modem.audio.running)
-
-
-@pytest.fixture
-async def in_call(emulator: Sim7600Emulator, modem: Modem) -> Modem:
-    await answer(emulator, modem)
-    return modem
-
-
 async def test_a_bad_source_sends_nothing_and_frees_the_bridge(
     emulator: Sim7600Emulator, in_call: Modem, tmp_path: Path
 ) -> None:
@@ -547,21 +532,12 @@ async def test_both_sides_are_recorded_sample_aligned(identity: Identity, tmp_pa
     first sample sits at the far-end sample the host had received when it wrote the first
     frame, which is within 60 ms (the two-way transport latency the emulator measures)
     before the far-end sample the emulator had sent when that frame arrived."""
-    async with Sim7600Emulator(identity, audio_speed=1.0) as emu:
-        await emu.start_pty()
-        modem = Modem(config_for(emu, audio_speed=1.0))
-        await modem.connect()
-        try:
-            await answer(emu, modem)
-            played = test_signal(70000, 2400)
-            recording = asyncio.ensure_future(
-                modem.record(tmp_path / "both.wav", 1.2, channels="both")
-            )
-            await asyncio.sleep(0.3)
-            assert (await modem.play(PcmSource(played, 8000))).ended_by == "finished"
-            result = await recording
-        finally:
-            await modem.close()
+    async with real_time_call(identity) as (emu, modem):
+        played = test_signal(70000, 2400)
+        recording = asyncio.ensure_future(modem.record(tmp_path / "both.wav", 1.2, channels="both"))
+        await asyncio.sleep(0.3)
+        assert (await modem.play(PcmSource(played, 8000))).ended_by == "finished"
+        result = await recording
     with wave.open(str(result.path), "rb") as wav:
         assert wav.getnchannels() == 2
         assert wav.getframerate() == 8000

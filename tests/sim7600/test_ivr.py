@@ -29,9 +29,8 @@ from sim7600_emulator import Sim7600Emulator, test_signal
 from tests.conftest import FAST_AUDIO
 from tests.helpers import until
 
-from .conftest import config_for
+from .conftest import CALLER, config_for
 
-CALLER = "+4915550000001"
 BYTES_PER_SECOND = 16000
 
 
@@ -44,14 +43,6 @@ def prompt_of(modem: Modem, seconds: float) -> tuple[Prompt, bytes]:
 def wall(seconds: float) -> float:
     """Wall-clock time of ``seconds`` of audio on the accelerated bridge."""
     return seconds / FAST_AUDIO
-
-
-@pytest.fixture
-async def in_call(emulator: Sim7600Emulator, modem: Modem) -> Modem:
-    await emulator.incoming_call(CALLER, ring_interval=0.5)
-    await until(lambda: modem.snapshot.call_state is CallState.INCOMING)
-    await modem.answer()
-    return modem
 
 
 async def test_a_key_during_the_prompt_stops_it_and_counts(

@@ -42,7 +42,8 @@ from sim7600_emulator import Sim7600Emulator
 from sim7600_emulator.far_end_voice import Voice, wav_voice
 from tests.helpers import until
 
-from .test_audio import CALLER, answer, files_in
+from .conftest import CALLER, answer
+from .test_audio import files_in
 
 SPEECH = (
     "Hello, this is Anna from the garage. Your car is ready, you can pick it up any time "
