@@ -321,13 +321,19 @@ async def _file_source(hass: HomeAssistant, rate: int, path: str) -> AudioSource
     return FfmpegSource(ffmpeg_binary(hass), FfmpegInput(fd=fd), rate)
 
 
+_PATH_MAX = 4096  # Linux's PATH_MAX, with the final NUL: open() refuses anything longer
+
+
 def _open_allowed(hass: HomeAssistant, path: str) -> tuple[int, str, int]:
     """Blocking: check the name (so nothing outside can even be probed for existence),
     open, check the opened file's real path (so a swap after the first check cannot
     reach anything else), sniff its kind."""
     try:
-        allowed = hass.config.is_allowed_path(os.path.abspath(path))
-    except (OSError, ValueError):  # a name too long, or one no file system can hold
+        # Longer than any path the kernel opens: refused unread, as HA's own check of
+        # the allowed folders walks a path's parents (quadratic on Python 3.14's
+        # pathlib: a megabyte of "a/a/..." held a worker thread for minutes).
+        allowed = len(path) < _PATH_MAX and hass.config.is_allowed_path(os.path.abspath(path))
+    except (OSError, ValueError):  # a name no file system can hold
         allowed = False
     if not allowed:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="path_not_allowed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -79,4 +80,19 @@ async def test_hostile_file_names_never_touch_the_disk(
     )
     assert_translated_error(err, ServiceValidationError, "invalid_filename", emulator)
     assert sorted(media_dir.rglob("*")) == before
+    await call_action(hass, "hang_up")
+
+
+async def test_a_path_longer_than_any_the_system_opens_is_refused_unread(
+    hass: HomeAssistant, emulator: Sim7600Emulator, loaded_entry: Any, media_dir: Path
+) -> None:
+    """HA's allowed-folder check walks every parent of a path, which on Python 3.14 takes
+    minutes for a megabyte of "a/a/..." (in a worker thread, one per call): such a name is
+    refused before it is looked at, as no file of that name can be opened anyway."""
+    await answered_call(hass, emulator, emulator.identity.callers[0])
+    huge = str(media_dir / ("a/" * 500_000)) + "x.wav"
+    with patch.object(hass.config, "is_allowed_path", wraps=hass.config.is_allowed_path) as checked:
+        err = await action_error(hass, "play", {"file": huge})
+    assert_translated_error(err, ServiceValidationError, "path_not_allowed", emulator)
+    assert checked.call_count == 0
     await call_action(hass, "hang_up")
