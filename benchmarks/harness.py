@@ -29,8 +29,8 @@ from pytest_homeassistant_custom_component.common import (
 import custom_components  # noqa: F401  (HA must find this repo's custom_components)
 
 DOMAIN = "callstack"
-CONF_AT_PORT = "at_port"  # const.CONF_AT_PORT, not imported (see above)
-CONF_AUDIO_PORT = "audio_port"
+CONF_AT_PORT = "device"  # const.CONF_AT_PORT, not imported (see above)
+CONF_AUDIO_PORT = "serial_port"
 EVENT_CALL = "callstack_call"
 EVENT_SMS_RECEIVED = "callstack_sms_received"
 

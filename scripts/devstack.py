@@ -77,8 +77,8 @@ TOKEN_DAYS = 3650
 # What the config flow asks for (custom_components/callstack/config_flow.py and const.py;
 # tests/stack/test_dev_stack.py checks these against the integration's own constants).
 DOMAIN = "callstack"
-CONF_AT_PORT = "at_port"
-CONF_AUDIO_PORT = "audio_port"
+CONF_AT_PORT = "device"
+CONF_AUDIO_PORT = "serial_port"
 CONF_SIM_PIN = "sim_pin"
 MANUAL_ENTRY = "manual"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Final
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -22,7 +23,7 @@ from homeassistant.setup import async_setup_component
 from . import websocket_api
 from .assist_options import AssistOptions
 from .card import async_register_card
-from .config_flow import entries_using_port
+from .config_flow import CallstackConfigFlow, entries_using_port
 from .const import (
     CONF_AT_PORT,
     CONF_AUDIO_PORT,
@@ -80,16 +81,55 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+# Where entries of version 1 kept the ports (see async_migrate_entry).
+_PORT_KEYS_OF_VERSION_1: Final = {
+    "at_port": CONF_AT_PORT,
+    "audio_port": CONF_AUDIO_PORT,
+    "nmea_port": CONF_NMEA_PORT,
+}
+
+
 async def async_migrate_entry(hass: HomeAssistant, entry: CallstackConfigEntry) -> bool:
-    """1.1 -> 1.2: the unique id, a plain hash of the IMEI that ~10^6 guesses reverse,
-    becomes that hash under the installation's key (no modem needed: see unique_id.py)."""
-    if entry.version > 1:
+    """Bring an entry of an older Callstack up to date, without its modem.
+
+    1.1 -> 1.2: the unique id, a plain hash of the IMEI that ~10^6 guesses reverse, becomes
+    that hash under the installation's key (see unique_id.py).
+
+    1.x -> 2.1: the ports move from ``at_port``, ``audio_port`` and ``nmea_port`` to keys
+    that Home Assistant's usb component reads. From HA 2026.10 it lists each serial port
+    with the entries using it (``usb/list_serial_ports``: Settings > Connectivity > Serial),
+    looking only at fixed keys of an entry's data: ``device``, ``device_path``,
+    ``filename``, ``host``, ``port``, ``serial_port``, ``socket_path``, ``usb_path``; under
+    the old names the modem's ports showed as free. Of those, the ones right for a port
+    that is a device path or a ser2net URL alike: ``device`` (HA's ``CONF_DEVICE``, what
+    serial integrations call the port they talk to) for the AT port, the one the modem is
+    probed and driven through; ``serial_port`` for the audio port; ``port`` (HA's
+    ``CONF_PORT``) for the NMEA port. (``device_path`` and ``usb_path`` misname a URL;
+    ``host``, ``socket_path`` and ``filename`` are other things.) HA 2025.4 reads none of
+    them: the rename changes nothing there.
+
+    A major version, because an older Callstack cannot read the new keys: HA sets up an
+    entry of a newer minor version with the older code, which would fail on the missing
+    ``at_port`` (a KeyError at setup and in its reconfigure flow). An entry of version 2
+    is refused instead, state "Migration error" (by the older Callstack's own migration,
+    which turns down any version above 1, and on HA 2026 by HA first); installing this
+    version again, or restoring the backup made before the update, brings the modem back
+    (README, Troubleshooting).
+    """
+    if entry.version > CallstackConfigFlow.VERSION:
         return False  # from a newer Callstack: refuse rather than guess
-    if entry.minor_version < 2:
+    if entry.version == 1:
         unique_id = entry.unique_id
-        if unique_id is not None:
+        if entry.minor_version < 2 and unique_id is not None:
             unique_id = keyed_unique_id(await async_unique_id_key(hass), unique_id)
-        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
+        data = {_PORT_KEYS_OF_VERSION_1.get(key, key): value for key, value in entry.data.items()}
+        hass.config_entries.async_update_entry(
+            entry,
+            unique_id=unique_id,
+            data=data,
+            version=CallstackConfigFlow.VERSION,
+            minor_version=CallstackConfigFlow.MINOR_VERSION,
+        )
     return True
 
 

@@ -292,8 +292,10 @@ def _audio_port_selector() -> Any:
 class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one SIM7600 modem."""
 
-    VERSION = 1
-    MINOR_VERSION = 2  # 2: the unique id is a keyed hash (see async_migrate_entry)
+    # 1.2: the unique id is a keyed hash; 2.1: the ports under keys HA's usb component
+    # reads (see async_migrate_entry).
+    VERSION = 2
+    MINOR_VERSION = 1
 
     def __init__(self) -> None:
         """Start with nothing chosen."""

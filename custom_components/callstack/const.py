@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
+from homeassistant.const import CONF_DEVICE, CONF_PORT
+
 DOMAIN: Final = "callstack"
 
-# Config entry data.
-CONF_AT_PORT: Final = "at_port"
-CONF_AUDIO_PORT: Final = "audio_port"
+# Config entry data (and the flows' field names). The modem's ports are stored under keys
+# that Home Assistant's usb component reads when it lists which entry uses which serial port
+# (HA 2026.10+; see the 1 -> 2 migration in __init__.py for why these three).
+CONF_AT_PORT: Final = CONF_DEVICE  # "device"
+CONF_AUDIO_PORT: Final = "serial_port"
+CONF_NMEA_PORT: Final = CONF_PORT  # "port"
 CONF_SIM_PIN: Final = "sim_pin"
-CONF_NMEA_PORT: Final = "nmea_port"
 
 # Options.
 CONF_SIGNAL_INTERVAL: Final = "signal_interval"

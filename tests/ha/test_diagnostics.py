@@ -20,6 +20,8 @@ from custom_components.callstack.const import (  # noqa: E402
     CONF_ASSIST,
     CONF_ASSIST_CALLERS,
     CONF_ASSIST_DIAL,
+    CONF_AT_PORT,
+    CONF_AUDIO_PORT,
     CONF_SIM_PIN,
     CONF_SMS_RECIPIENTS,
     CONF_VOICEMAIL_KNOWN_NUMBERS,
@@ -32,7 +34,9 @@ from .fixtures import EntryFactory, call_action, wait_until  # noqa: E402
 pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
 
 # Values that differ on every run: temporary port paths, timestamps, line counters.
-VOLATILE = props("at_port", "audio_port", "last_sms_received", "started", "executor", "bytes_in")
+VOLATILE = props(
+    CONF_AT_PORT, CONF_AUDIO_PORT, "last_sms_received", "started", "executor", "bytes_in"
+)
 
 
 async def _loaded_with_private_data(
@@ -71,7 +75,7 @@ async def test_diagnostics_snapshot_without_secrets(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 
     assert diagnostics == ha_snapshot(exclude=VOLATILE)
-    assert diagnostics["entry"]["data"]["at_port"] == emulator.at_link
+    assert diagnostics["entry"]["data"][CONF_AT_PORT] == emulator.at_link
     assert diagnostics["entry"]["data"][CONF_SIM_PIN] == "**REDACTED**"
     assert diagnostics["entry"]["unique_id"] == "**REDACTED**"
     assert diagnostics["snapshot"]["call"]["number"] == "**REDACTED**"

