@@ -279,11 +279,13 @@ def port_choice(
     return SerialPortChoice(path, label, None, False)
 
 
-def _audio_port_selector() -> Any:
-    """HA's serial port picker where HA has one (2026.x), else a text box.
+def _serial_port_selector() -> Any:
+    """The audio and NMEA port fields: HA's serial port picker where HA has one (2026.x),
+    else a text box.
 
-    The picker lists the host's ports with what already uses them and keeps a manual entry, so
-    socket:// and rfc2217:// URLs can still be typed; older HA has only the text box.
+    The picker lists the host's ports and keeps a manual entry, so socket:// and rfc2217://
+    URLs can still be typed; older HA has only the text box. (The AT port keeps the flow's
+    own picker, which names each of the modem's interfaces for what it carries.)
     """
     serial_port_selector = getattr(selector, "SerialPortSelector", None)
     return TextSelector() if serial_port_selector is None else serial_port_selector()
@@ -528,11 +530,11 @@ class CallstackConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._audio_port = audio_port
                 return await self._async_finish()
 
-        fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): _audio_port_selector()}
+        fields: dict[vol.Marker, Any] = {vol.Optional(CONF_AUDIO_PORT): _serial_port_selector()}
         if self._audio_failed:
             fields[vol.Optional(CONF_CONTINUE_WITHOUT_AUDIO, default=False)] = BooleanSelector()
         if gnss:
-            fields[vol.Optional(CONF_NMEA_PORT)] = TextSelector()
+            fields[vol.Optional(CONF_NMEA_PORT)] = _serial_port_selector()
         schema = vol.Schema(fields)
         suggestions = {CONF_AUDIO_PORT: suggested, CONF_NMEA_PORT: self._nmea_port}
         return self.async_show_form(

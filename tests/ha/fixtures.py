@@ -15,10 +15,9 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 import wave
 
-from awesomeversion import AwesomeVersion
 from homeassistant.components import stt
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import Platform, __version__ as HA_VERSION_STRING
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -32,8 +31,6 @@ from sim7600_emulator import Sim7600Emulator
 
 from .snapshot_serializer import VersionNeutralSnapshotExtension
 
-# The Home Assistant this run is on (one of scripts/envs.sh's: see tests/structure).
-HA_VERSION = AwesomeVersion(HA_VERSION_STRING)
 TITLE = "SIM7600G-H"  # what the flow names it (AT+CGMM: SIMCOM_SIM7600G-H)
 ENTRY_ID = "01JCALLSTACKTESTENTRY00001"
 DEVICE_SLUG = "sim7600g_h"

@@ -61,6 +61,7 @@ from custom_components.callstack.sim7600.model import ModemIdentity, SimStatus
 from sim7600_emulator import Sim7600Emulator, Variants
 
 from .conftest import FlowPtyResponder, Replies, modem_unique_id
+from .ha_version import HA_VERSION, SERIAL_PORT_PICKER_SINCE
 
 pytestmark = pytest.mark.usefixtures(
     "flow_usb_component", "flow_mock_setup_entry", "flow_fast_probe"
@@ -417,22 +418,32 @@ async def test_user_picker_audio_prefill_creates_entry(
     assert_private_data_hidden(result, emu)
 
 
-async def test_audio_port_field_is_the_serial_port_picker_where_ha_has_one(
+async def test_the_audio_and_nmea_fields_are_the_serial_port_picker_where_ha_has_one(
     hass: HomeAssistant, flow_emulator: Any
 ) -> None:
-    """HA 2026.x: its serial port picker (ports, who uses them, manual entry); older: a text box."""
+    """HA 2026: its serial port picker (the host's ports, and a manual entry); HA 2025.4,
+    which has none: text boxes. Whichever it is, a typed path reaches the flow's own checks."""
+    picker = hasattr(ha_selector, "SerialPortSelector")
+    assert picker is (HA_VERSION >= SERIAL_PORT_PICKER_SINCE)
     emu = flow_emulator
     with host_ports([port_info(emu.at_path)], {emu.at_path: emu.at_link}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         result = await configure(hass, result, {CONF_AT_PORT: emu.at_link})
         assert result["step_id"] == "audio"
-        [field] = [
-            value for key, value in result["data_schema"].schema.items() if key == CONF_AUDIO_PORT
-        ]
-        expected = "serial_port" if hasattr(ha_selector, "SerialPortSelector") else "text"
-        assert field.selector_type == expected
+        fields = {
+            str(key): value.selector_type
+            for key, value in result["data_schema"].schema.items()
+            if key in (CONF_AUDIO_PORT, CONF_NMEA_PORT)
+        }
+        expected = "serial_port" if picker else "text"
+        assert fields == {CONF_AUDIO_PORT: expected, CONF_NMEA_PORT: expected}
 
-        # Whichever it is, a typed path reaches our own checks (the picker's manual entry).
+        result = await configure(
+            hass,
+            result,
+            {CONF_AUDIO_PORT: emu.audio_link, CONF_NMEA_PORT: "/dev/callstack-no-such-port"},
+        )
+        assert result["errors"] == {CONF_NMEA_PORT: "nmea_port_unavailable"}
         result = await configure(hass, result, {CONF_AUDIO_PORT: "/dev/callstack-no-such-port"})
     assert result["errors"] == {CONF_AUDIO_PORT: "audio_port_not_found"}
 

@@ -35,7 +35,8 @@ from custom_components.callstack.unique_id import keyed_unique_id  # noqa: E402
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .conftest import UNIQUE_ID_KEY  # noqa: E402
-from .fixtures import HA_VERSION, EntryFactory, setup_entry  # noqa: E402
+from .fixtures import EntryFactory, setup_entry  # noqa: E402
+from .ha_version import HA_VERSION, PORT_USERS_SINCE  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 
@@ -43,8 +44,6 @@ CURRENT = (CallstackConfigFlow.VERSION, CallstackConfigFlow.MINOR_VERSION)
 # The keys HA 2026.10's usb component reads a port from (consumers.SERIAL_PORT_KEY_PATHS).
 USB_COMPONENT_KEYS = {"device", "device_path", "filename", "host", "port", "serial_port"}
 USB_COMPONENT_KEYS |= {"socket_path", "usb_path"}
-# The first HA whose usb component lists the entries using each serial port, as tested.
-CONSUMERS_SINCE = "2026.10"
 
 
 def version_1_entry(emulator: Sim7600Emulator, minor_version: int, **data: Any) -> MockConfigEntry:
@@ -66,9 +65,9 @@ def version_1_entry(emulator: Sim7600Emulator, minor_version: int, **data: Any) 
 
 def has_port_listing() -> bool:
     """Whether this HA's usb component lists the entries using each port; asserted to be
-    so exactly from CONSUMERS_SINCE (scripts/envs.sh's two HAs: 2025.4.4 and 2026.10.4)."""
+    so exactly from PORT_USERS_SINCE (see ha_version.py)."""
     listing = importlib.util.find_spec("homeassistant.components.usb.consumers") is not None
-    assert listing is (HA_VERSION >= CONSUMERS_SINCE)
+    assert listing is (HA_VERSION >= PORT_USERS_SINCE)
     return listing
 
 
