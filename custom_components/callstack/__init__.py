@@ -122,7 +122,13 @@ async def async_migrate_entry(hass: HomeAssistant, entry: CallstackConfigEntry) 
         unique_id = entry.unique_id
         if entry.minor_version < 2 and unique_id is not None:
             unique_id = keyed_unique_id(await async_unique_id_key(hass), unique_id)
-        data = {_PORT_KEYS_OF_VERSION_1.get(key, key): value for key, value in entry.data.items()}
+        # A port under its new key already was written since (a discovery updating an entry
+        # that was disabled at the update): it is newer than the old key's.
+        data = {
+            new_key: entry.data[old_key]
+            for old_key, new_key in _PORT_KEYS_OF_VERSION_1.items()
+            if old_key in entry.data
+        } | {key: value for key, value in entry.data.items() if key not in _PORT_KEYS_OF_VERSION_1}
         hass.config_entries.async_update_entry(
             entry,
             unique_id=unique_id,

@@ -126,6 +126,26 @@ async def test_an_entry_of_version_1_1_comes_up_to_date_in_one_migration(
     assert entry.unique_id == keyed_unique_id(UNIQUE_ID_KEY, "callstack-test-modem")
 
 
+async def test_a_port_written_under_its_new_key_since_wins_over_the_old_key(
+    hass: HomeAssistant, emulator: Sim7600Emulator
+) -> None:
+    """An entry disabled at the update is not migrated (HA migrates at setup), but a USB
+    discovery of its modem writes the ports it found, under the new keys: when it is
+    enabled, those are the ports it is set up on, not the stale ones."""
+    stale = "/dev/serial/by-id/usb-SimTech-old-if02-port0"
+    entry = version_1_entry(emulator, 2, at_port=stale)
+    # (Either order of the two keys in the stored data: the new one comes first here.)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={CONF_AT_PORT: emulator.at_link, **entry.data}
+    )
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_AT_PORT] == emulator.at_link
+    assert "at_port" not in entry.data
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_an_entry_of_a_newer_minor_version_is_set_up_as_it_is(
     hass: HomeAssistant, emulator: Sim7600Emulator
 ) -> None:
