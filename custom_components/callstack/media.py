@@ -247,9 +247,13 @@ async def _media_source(
         return await _file_source(hass, rate, os.path.join(base, relative))
     if media_source.is_media_source_id(media):
         return await _resolved_source(hass, rate, media, target_entity_id)
-    if media.startswith("/api/") or urlsplit(media).scheme in ("http", "https"):
+    try:
+        scheme = urlsplit(media).scheme
+    except ValueError:  # "Invalid IPv6 URL": a "[" left open in the host
+        raise _invalid_media("url_not_allowed") from None
+    if media.startswith("/api/") or scheme in ("http", "https"):
         return await _url_source(hass, rate, media)
-    if urlsplit(media).scheme:
+    if scheme:
         raise _invalid_media("url_not_allowed")
     if os.path.isabs(media):
         return await _file_source(hass, rate, media)
@@ -307,7 +311,9 @@ async def _url_source(
 
 
 def _is_hass_url(hass: HomeAssistant, url: str) -> bool:
-    with contextlib.suppress(NoURLAvailableError):
+    """Whether ``url`` points at this HA. A URL that does not parse (a host IDNA refuses,
+    such as one with a lone surrogate: UnicodeError, a ValueError) is not HA's."""
+    with contextlib.suppress(NoURLAvailableError, ValueError):
         return is_hass_url(hass, url) or url.startswith(get_url(hass) + "/")
     return False
 
