@@ -64,6 +64,7 @@ class Plan:
     gnss_seconds: float = 2.0
     gnss_rounds: int = 15
     assist_seconds: float = 30.0
+    assist_turns: int = 40
 
 
 QUICK = Plan(
@@ -85,6 +86,7 @@ QUICK = Plan(
     gnss_seconds=0.5,
     gnss_rounds=3,
     assist_seconds=5.0,
+    assist_turns=8,
 )
 
 
@@ -223,7 +225,9 @@ async def run_all(plan: Plan) -> tuple[list[Result], dict[str, Any]]:
             long_seconds=plan.voice_long_seconds,
         )
     # In an HA of its own: the voice stack it sets up is not part of the figures above.
-    results["assist"] = await _timed(assist.run_alone(plan.assist_seconds), "assist")
+    results["assist"] = await _timed(
+        assist.run_alone(plan.assist_seconds, plan.assist_turns), "assist"
+    )
     _log("clean process: memory, first setup, CPU of call audio")
     clean = await clean_process(plan)
     _log("import times")

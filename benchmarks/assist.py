@@ -31,6 +31,7 @@ from typing import Any
 import audioop
 from homeassistant.core import HomeAssistant
 
+from . import assist_latency
 from .harness import EVENT_CALL, EventWaiter, load, make_entry, remove, running_hass, unload
 from .host import EmulatorHost
 from .stats import Result
@@ -118,13 +119,13 @@ async def _plain_call(hass: HomeAssistant, host: EmulatorHost, seconds: float) -
         await remove(hass, entry)  # the next entry takes the same ports
 
 
-async def run(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Result:
+async def run(hass: HomeAssistant, host: EmulatorHost, seconds: float, turns: int) -> Result:
     """Benchmark 9: the figures above, as rows."""
     from tests.ha.assist_stack import async_setup_assist_stack
 
     result = Result("9 Assist over a call")
     path = audio_path(max(seconds, 10.0))
-    await async_setup_assist_stack(hass)
+    stack = await async_setup_assist_stack(hass)
     plain = await _plain_call(hass, host, seconds)
     listening = await _listening_call(hass, host, seconds)
     extra = max(0.0, listening - plain) / seconds
@@ -150,13 +151,14 @@ async def run(hass: HomeAssistant, host: EmulatorHost, seconds: float) -> Result
         "≤ 2 %",
         extra <= CPU_TARGET,
     )
+    assist_latency.rows(result, await assist_latency.turns(hass, host, stack, turns))
     return result
 
 
-async def run_alone(seconds: float) -> Result:
+async def run_alone(seconds: float, turns: int) -> Result:
     """Benchmark 9 in a Home Assistant and an emulator of its own."""
     async with running_hass() as hass, EmulatorHost() as host:
-        return await run(hass, host, seconds)
+        return await run(hass, host, seconds, turns)
 
 
 def main() -> None:
@@ -164,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assist")
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     args = parser.parse_args()
-    result = asyncio.run(run_alone(5.0 if args.quick else 30.0))
+    result = asyncio.run(run_alone(5.0, 8) if args.quick else run_alone(30.0, 40))
     for row in result.rows:
         target = row.target or "-"
         print(f"{row.metric}: {row.value} [target {target}] {row.status}", file=sys.stderr)

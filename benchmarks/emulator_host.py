@@ -17,12 +17,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import json
 import logging
+from pathlib import Path
 import sys
 import time
 from typing import Any
 import wave
 
 from sim7600_emulator import Identity, Sim7600Emulator
+from sim7600_emulator.far_end_turns import Turns
 
 Handler = Callable[[dict[str, Any]], Awaitable[object]]
 
@@ -51,6 +53,8 @@ class Host:
             "clear": self.clear,
             "compare_recording": self.compare_recording,
             "received": self.received,
+            "turns": self.turns,
+            "spoken": self.spoken,
         }
 
     async def raw(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +129,19 @@ class Host:
                 pcm = wav.readframes(wav.getnframes())
             result["exact"] = received[: len(pcm)] == pcm
         return result
+
+    async def turns(self, args: dict[str, Any]) -> None:
+        """The far end takes turns: the WAV files at ``paths``, each spoken once the host's
+        reply (or its prompt) has ended and ``gap`` seconds of quiet followed it."""
+        self.emu.set_voice(Turns([Path(path) for path in args["paths"]], gap=args["gap"]))
+
+    async def spoken(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """When each utterance's first and last frame went to the host (perf_counter_ns,
+        stamped right before the write; None for what is not spoken yet)."""
+        voice = self.emu.voice
+        if not isinstance(voice, Turns):
+            raise TypeError("the far end takes no turns")
+        return voice.spoken
 
 
 async def serve(speed: float, tcp: bool) -> None:

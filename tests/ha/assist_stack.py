@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 import io
 import math
 from pathlib import Path
@@ -38,9 +39,11 @@ from .fixtures import PhoneStt
 ANSWER_SECONDS = 1.0
 
 
+@cache
 def tone_wav(seconds: float, rate: int = 22050, frequency: float = 523.0) -> bytes:
     """A WAV of a tone (the "spoken" answer: a tone, so what the far end heard of it
-    is easy to find), 16-bit mono."""
+    is easy to find), 16-bit mono. Made once per length: the stub TTS costs nothing (the
+    latency benchmark times HA's pipeline, not this loop)."""
     samples = round(seconds * rate)
     pcm = b"".join(
         round(6000 * math.sin(2 * math.pi * frequency * n / rate)).to_bytes(
