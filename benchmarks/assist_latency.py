@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+import os
 from pathlib import Path
 import tempfile
 import time
@@ -112,10 +113,13 @@ async def turns(
                 for _ in range(count)
             ]
             await host.request("ring", number=host.caller, interval=30.0)
+            wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
             outcomes = []
             for end in ends:  # a turn takes about 3.5 s
                 _, event = await asyncio.wait_for(end, 30)
                 outcomes.append(event.data["outcome"])
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            children = _children_cpu() - children
             await asyncio.sleep(0.2)  # the last answer's frames cross the pty
             spoken = await host.request("spoken")
             received = await host.request("received")
@@ -137,7 +141,16 @@ async def turns(
         "speech_end_ns": ended,
         "answer_ns": answers,
         "events_ns": {str(stage): stamps[stage] for stage in STAGES},
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "children_cpu_s": children,
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children (HA's FFmpeg, converting TTS)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def vad_offline(window: float) -> dict[str, float]:
