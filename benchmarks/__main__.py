@@ -337,6 +337,30 @@ def write_doc(path: Path, text: str, section: str = SECTION) -> None:
     path.write_text(f"{head}{start_mark}\n{text}\n{end_mark}{tail}")
 
 
+def write_rows(path: Path, rows: list[Row], about: str, section: str = SECTION) -> None:
+    """Put one benchmark's ``rows`` (from a run of that benchmark alone) into the results
+    table of a ``bench:<section>`` section, in place of that benchmark's rows, and say
+    where they come from (``about``, a bullet line of their own under the machine facts);
+    a section without a table gets one."""
+    start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
+    doc = path.read_text()
+    body, found, _ = doc.partition(start_mark)[2].partition(end_mark)
+    if not found:
+        raise SystemExit(f"{path} has no {start_mark} ... {end_mark} section")
+    names = {row.benchmark for row in rows}
+    prefix = f"- Rows of {', '.join(sorted(names))}: "
+    lines = body.strip("\n").splitlines()
+    if not any(line.startswith("| Benchmark |") for line in lines):
+        lines = ["", *table([]).splitlines()]
+    kept = [line for line in lines if not line.startswith(prefix)]
+    kept = [line for line in kept if line.split(" | ")[0].removeprefix("| ") not in names]
+    bullets = [index for index, line in enumerate(kept) if line.startswith("- ")]
+    kept.insert(bullets[-1] + 1 if bullets else 0, prefix + about)
+    last = max(index for index, line in enumerate(kept) if line.startswith("|"))
+    kept[last + 1 : last + 1] = table(rows).splitlines()[2:]
+    write_doc(path, "\n".join(kept), section)
+
+
 def main() -> None:
     """Entry point of ``python -m benchmarks``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 import sys
 import time
 from typing import Any
@@ -211,15 +212,34 @@ async def run_alone(seconds: float, turns: int) -> Result:
 
 
 def main() -> None:
-    """``python -m benchmarks.assist``: benchmark 9 alone, its rows and figures printed."""
+    """``python -m benchmarks.assist``: benchmark 9 alone, its rows and figures printed;
+    ``--write-doc`` puts its rows into a results table of BENCHMARKS.md."""
+    from .__main__ import SECTION, machine, write_rows
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assist")
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--write-doc", type=Path, help="put the rows into BENCHMARKS.md")
+    parser.add_argument("--section", default=SECTION, help="its bench:<section> (HA version)")
     args = parser.parse_args()
+    facts = machine()
+    start = time.perf_counter()
     result = asyncio.run(run_alone(5.0, 8) if args.quick else run_alone(30.0, 40))
+    minutes = (time.perf_counter() - start) / 60
     for row in result.rows:
         target = row.target or "-"
         print(f"{row.metric}: {row.value} [target {target}] {row.status}", file=sys.stderr)
     print(json.dumps(result.data))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": facts, **result.data}, indent=2))
+    if args.write_doc:
+        command = "python -m benchmarks.assist " + " ".join(sys.argv[1:])
+        about = (
+            f"`{command.strip()}` ({minutes:.1f} min), {facts['date']}, commit "
+            f"{facts['commit']}, Python {facts['python']}, Home Assistant "
+            f"{facts['home_assistant']}"
+        )
+        write_rows(args.write_doc, result.rows, about, args.section)
 
 
 if __name__ == "__main__":
