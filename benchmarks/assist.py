@@ -5,17 +5,33 @@ a) **Audio path**: CPU per second of call audio of what the satellite adds on th
    measured in this process, next to ``audioop.ratecv`` (linear interpolation, what a
    bridge would use otherwise) in the same run.
 b) **HA side**: CPU time of the HA process (this one; the emulator runs in its own, as a
-   modem would) per second of a call Assist listens to — resampling, our VAD, HA's
-   pipeline with its own VAD and audio enhancer, the stub STT reading the stream — minus
-   the same seconds of a plain answered call with the bridge running (both in this run,
-   one after the other). Target ≤ 2 % of a core.
+   modem would) per second of a call Assist listens to — resampling, HA's pipeline with
+   its own VAD and audio enhancer, the stub STT reading the stream — minus the same seconds
+   of a plain answered call with the bridge running (both in this run, one after the
+   other). Target ≤ 2 % of a core. In the plain call, two more stages are measured so the
+   difference shows where it goes: a caller stream read as it comes (reads are then no
+   longer held back, :data:`~custom_components.callstack.sim7600.audio.READ_HOLD_SECONDS`)
+   and that stream turned into 16 kHz chunks as the satellite does.
+c) **Latency** (:mod:`.assist_latency`): end of the caller's speech → first frame of the
+   answer, over turns of one call with zero-cost stub STT, agent and TTS behind HA's real
+   pipeline; the VAD's silence window apart. Target ≤ 300 ms p50. Then the CPU per second
+   of those turns (a conversation), over the plain call.
 
-HA's ``voip`` is not run next to it: it takes calls over SIP/RTP, and driving it needs a
-SIP user agent and an RTP sender that neither this repo nor HA's test tools ship (HA's
-own voip tests mock the RTP protocol); a comparison on the same audio would measure our
-SIP stand-in as much as voip.
+HA's ``voip`` is not run next to it. It would run HA's same pipeline, but not on the same
+audio and not to the same end point: it takes calls only over SIP (UDP) with Opus in RTP
+(48 kHz stereo, resampled by ``audioop.ratecv`` to 16 kHz), and after speech-to-text it
+plays its 0.65 s "processing" tone and sends the TTS answer only once the tone is done, so
+its first answer frame comes a tone later by design. Driving it needs ``voip-utils`` and
+``opuslib`` (in neither test environment; HA pins voip-utils 0.3.1 in 2025.4 and 0.5.0 in
+2026.10, so one pin per environment), a caller (voip-utils' outgoing-call protocol, the one
+HA dials out with, could place the SIP call; an Opus RTP sender of the phrase and a
+receiver that stamps the answer's packets would be new code) and voip's per-device "allow
+calls" switch turned on (new callers are refused). All it could compare is the part after
+the VAD's decision (the VAD and its window are the same code on both), about 0.1 s here
+against voip's 0.65 s tone: not worth two dependency sets and a SIP/RTP caller.
 
-Run alone with ``python -m benchmarks.assist [--quick]``.
+Run alone with ``python -m benchmarks.assist [--quick] [--write-doc BENCHMARKS.md
+[--section results-newest]] [--json PATH]``.
 """
 
 from __future__ import annotations
