@@ -107,14 +107,20 @@ def machine() -> dict[str, Any]:
         except (OSError, subprocess.CalledProcessError):
             return "unknown"
 
+    # Inside the Python 3.14 root a worktree's git directory is out of reach: then the
+    # commit comes from BENCH_COMMIT (scripts/with-ha passes the environment on).
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit == "unknown":
+        commit = os.environ.get("BENCH_COMMIT", commit)
+    elif git("status", "--porcelain", "--", "custom_components"):
+        commit += " (modified)"
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu": model,
         "python": platform.python_version(),
         "home_assistant": ha_version,
         "kernel": platform.release(),
-        "commit": git("rev-parse", "--short", "HEAD")
-        + (" (modified)" if git("status", "--porcelain", "--", "custom_components") else ""),
+        "commit": commit,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
