@@ -323,26 +323,36 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
 
     async def _stt_audio(self, voice: CallerVoice, turn: _Turn, preroll: list[bytes]) -> Any:
         """The caller at 16 kHz for the pipeline, until it stops reading (its VAD ended
-        the request), the caller stays silent too long or the call ends."""
+        the request), the caller stays silent too long or the call ends.
+
+        Until the pipeline's VAD hears the caller start (STT_VAD_START), the moment each
+        frame arrives does not matter (only the end of speech is waited for), so the
+        stream is not live then: the bridge reads the port a few times a second instead
+        of at every frame. From the first speech on, frames come as they arrive."""
         for pcm in preroll:
             yield pcm
         silent = 0.0  # seconds of audio before the pipeline's VAD heard speech
         voice.detect = False  # the pipeline's VAD listens now (STT_VAD_START)
-        while True:
-            try:
-                async with asyncio.timeout(STALL_SECONDS):
-                    item = await anext(voice)
-            except (StopAsyncIteration, TimeoutError):
-                turn.call_ended = True
-                return
-            if isinstance(item, DtmfPress):
-                continue
-            if not (preroll or turn.speech):
-                silent += _FRAME_SECONDS
-                if silent >= self._options.silence:
-                    turn.silence = True
+        voice.live = bool(preroll)  # a barge-in: the caller speaks already
+        try:
+            while True:
+                voice.live = voice.live or turn.speech
+                try:
+                    async with asyncio.timeout(STALL_SECONDS):
+                        item = await anext(voice)
+                except (StopAsyncIteration, TimeoutError):
+                    turn.call_ended = True
                     return
-            yield item.pcm
+                if isinstance(item, DtmfPress):
+                    continue
+                if not (preroll or turn.speech):
+                    silent += _FRAME_SECONDS
+                    if silent >= self._options.silence:
+                        turn.silence = True
+                        return
+                yield item.pcm
+        finally:
+            voice.live = True  # the answer's barge-in detection hears each frame
 
     @callback
     def on_pipeline_event(self, event: PipelineEvent) -> None:

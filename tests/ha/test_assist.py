@@ -485,6 +485,39 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
     )
 
 
+async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+    tmp_path: Any,
+) -> None:
+    """While the pipeline waits for the caller to start, the caller's stream is not live
+    (the bridge may read it a few times a second: only the end of speech is waited for);
+    from the moment HA's VAD hears speech, and while the answer plays (barge-in), it is."""
+    from sim7600_emulator.far_end_turns import Turns
+    from tests.speech import spoken_wav
+
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=10)
+    assist_stack.stt.texts.append("turn on the kitchen light")
+    turns = Turns([spoken_wav("turn on the kitchen light", tmp_path / "one.wav")], cue="ctl")
+    emulator.set_voice(turns)
+    listeners = entry.runtime_data.modem.audio._listeners
+
+    def live() -> list[bool]:
+        return [listener.live for listener in listeners]
+
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
+    await wait_until(hass, lambda: live() == [False], what="the stream held while silent")
+    await asyncio.sleep(0.3)
+    assert live() == [False]  # still nobody speaking
+    turns.say_next()
+    await wait_until(hass, lambda: live() == [True], what="the stream live once speaking")
+    await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
+    assert live() == [True]
+
+
 async def test_speaking_over_the_answer_stops_it(
     hass: HomeAssistant,
     emulator: Sim7600Emulator,

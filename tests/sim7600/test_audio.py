@@ -486,3 +486,40 @@ async def test_a_caller_stream_is_fed_every_frame_not_in_held_batches(
     gaps = [later - earlier for earlier, later in itertools.pairwise(times[5:])]
     assert max(gaps) < 0.12  # generous for a loaded machine; held reads give 0.2 s
     assert statistics.median(gaps) < 0.04
+
+
+async def test_a_caller_stream_that_is_not_live_lets_reads_be_held(
+    identity: Identity,
+) -> None:
+    """A listener with no use for the moment frames arrive (Assist before the caller has
+    spoken) gets the same frames in held batches, a few wake-ups a second; made live, it
+    gets each frame as it comes again. Nothing is lost or reordered either way."""
+    async with real_time_call(identity) as (emu, modem):
+        await asyncio.sleep(0.5)  # past the bridge's first moments (never held)
+        stream = modem.audio.listen(max_frames=1000)
+        stream.live = False
+        frames: list[AudioFrame] = []
+
+        async def take(count: int) -> list[float]:
+            times = []
+            async for item in stream:
+                if isinstance(item, AudioFrame):
+                    frames.append(item)
+                    times.append(item.received)
+                if len(times) == count:
+                    return times
+            raise AssertionError("the call ended")
+
+        reads = modem.audio.stats.reads
+        held = await take(50)
+        assert modem.audio.stats.reads - reads <= 25  # about 5; one a frame would be 50
+        assert max(later - earlier for earlier, later in itertools.pairwise(held)) >= 0.1
+        stream.live = True
+        live = await take(40)
+        stream.close()
+        gaps = [later - earlier for earlier, later in itertools.pairwise(live[10:])]
+        assert statistics.median(gaps) < 0.04
+        pcm = b"".join(frame.pcm for frame in frames)
+        offset = bytes(emu.audio_sent).find(pcm)
+        assert offset >= 0
+        assert pcm == test_signal(offset // 2, len(pcm) // 2)

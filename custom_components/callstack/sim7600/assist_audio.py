@@ -97,6 +97,15 @@ class CallerVoice:
         pcm = self._upsampler.process(frame.pcm) if self._upsampler else frame.pcm
         return VoiceChunk(pcm, self.detect and self.detector.process(pcm), frame.received)
 
+    @property
+    def live(self) -> bool:
+        """Whether the caller's frames must come as they arrive (see ``CallerAudio.live``)."""
+        return self._stream.live
+
+    @live.setter
+    def live(self, live: bool) -> None:
+        self._stream.live = live
+
     def clear(self) -> None:
         """Drop the audio queued so far (what arrived while the prompt played)."""
         self._stream.clear()

@@ -9,7 +9,7 @@ audio is played and the stream runs in real time, the port is read only every
 :data:`READ_HOLD_SECONDS`, so the loop wakes a few times a second rather than at every
 20 ms frame. Playback streams an :class:`~.audio_source.AudioSource` in paced frames.
 Caller audio streams (:meth:`AudioBridge.listen`, what Assist hears) get every read as it
-comes: while one listens, reads are not held.
+comes: while a live one listens, reads are not held.
 
 Recording fails closed: it refuses before creating a file when the bridge is not
 running, writes through a temporary file, and never returns an empty WAV as a result.
@@ -404,14 +404,15 @@ class AudioBridge:
             self._port.hold_reads(READ_HOLD_SECONDS if self._may_hold_reads() else 0.0)
 
     def _may_hold_reads(self) -> bool:
-        """A recording needs the audio only by its next flush to the file, so reads may
-        wait, unless a listener takes it as it comes, audio is being played (then the
+        """A recording needs the audio only by its next flush to the file, and a listener
+        that is not live only in order, so reads may wait, unless a live listener takes
+        it as it comes, audio is being played (then the
         port is read at once), a recording needs the stream position to be current, or
         the stream is ahead of real time (a backlog, or an accelerated emulator: drain it
         at once)."""
         recording = self._recording
-        if self._listeners:
-            return False  # a listener (Assist) hears the caller with the least delay
+        if any(listener.live for listener in self._listeners):
+            return False  # a live listener (Assist) hears the caller with the least delay
         if self._playback is not None or (
             recording is not None and (recording.ending or recording.both)
         ):
@@ -482,7 +483,8 @@ class AudioBridge:
     def listen(self, *, max_frames: int = 50) -> CallerAudio:
         """A stream of the caller's voice (20 ms frames) and DTMF presses from now on,
         until the call ends (see :mod:`.caller_audio`); at most ``max_frames`` frames
-        wait for a slow consumer (the oldest go first). Reads are not held meanwhile."""
+        wait for a slow consumer (the oldest go first). Reads are not held meanwhile,
+        unless the stream is made not live."""
         if not self.running:
             raise AudioBridgeNotRunningError("The audio bridge is not running")
         stream = CallerAudio(
@@ -490,6 +492,7 @@ class AudioBridge:
             max_frames=max_frames,
             skip=self._stream_bytes % SAMPLE_WIDTH,
             on_close=self._forget_listener,
+            on_live=self._apply_read_hold,
         )
         self._listeners.add(stream)
         self._apply_read_hold()

@@ -15,6 +15,12 @@ activity detector) iterates it. Why it is built the way it is:
   (a port read can end in the middle of a sample), each with the loop time it arrived.
 * The stream ends (``StopAsyncIteration``) when the call ends or the bridge stops; a
   consumer that is done calls :meth:`CallerAudio.close` (or leaves ``async with``).
+* A stream is *live* by default: the bridge reads the port as each frame comes. A consumer
+  that has no use for the moment a frame arrives (Assist before the caller has started
+  speaking) sets :attr:`CallerAudio.live` to False, and the bridge may then hold reads as
+  it does for recordings (the same frames, a few at a time, up to
+  :data:`~.audio.READ_HOLD_SECONDS` late, and a tenth of the loop's wake-ups); setting
+  it back releases the frames the kernel holds at once.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class CallerAudio:
         max_frames: int,
         skip: int,
         on_close: Callable[[CallerAudio], None],
+        on_live: Callable[[], None] | None = None,
     ) -> None:
         if max_frames < 1:
             raise ValueError("max_frames must be at least 1")
@@ -70,6 +77,20 @@ class CallerAudio:
         self._ended = False
         self._waiter: asyncio.Future[None] | None = None
         self._on_close = on_close
+        self._on_live = on_live
+        self._live = True
+
+    @property
+    def live(self) -> bool:
+        """Whether the consumer needs each frame as it comes (see the module docstring)."""
+        return self._live
+
+    @live.setter
+    def live(self, live: bool) -> None:
+        if live != self._live:
+            self._live = live
+            if self._on_live is not None:
+                self._on_live()
 
     @property
     def ended(self) -> bool:
