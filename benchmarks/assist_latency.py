@@ -124,6 +124,8 @@ async def turns(
             spoken = await host.request("spoken")
             received = await host.request("received")
             window = _silence_window(hass, satellite)
+            # The turn after the last one has started meanwhile: its events are not ours.
+            events = {str(stage): stamps[stage][:count] for stage in STAGES}
         finally:
             waiter.close()
             with contextlib.suppress(Exception):
@@ -140,7 +142,7 @@ async def turns(
         "silence_window_s": window,
         "speech_end_ns": ended,
         "answer_ns": answers,
-        "events_ns": {str(stage): stamps[stage] for stage in STAGES},
+        "events_ns": events,
         "wall_s": wall,
         "cpu_s": cpu,
         "children_cpu_s": children,
