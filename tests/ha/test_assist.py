@@ -507,6 +507,7 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     def live() -> list[bool]:
         return [listener.live for listener in listeners]
 
+    events = async_capture_events(hass, EVENT_CALL)
     await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
     await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
     await wait_until(hass, lambda: live() == [False], what="the stream held while silent")
@@ -516,6 +517,16 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     await wait_until(hass, lambda: live() == [True], what="the stream live once speaking")
     await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
     assert live() == [True]
+    await wait_until(
+        hass,
+        lambda: any(e.data.get("outcome") == "answered" for e in events),
+        timeout=15,
+        what="the answer played",
+    )
+    await emulator.remote_hang_up()
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="hang-up"
+    )
 
 
 async def test_speaking_over_the_answer_stops_it(
