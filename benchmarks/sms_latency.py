@@ -3,8 +3,12 @@
 The emulator stores each part and announces it with ``+CMTI``; the clock is stamped right
 before the write of the last part's ``+CMTI``. The driver reads each part (``AT+CMGR``),
 commits it to the SMS journal in HA's ``.storage`` (a real file write), deletes it
-(``AT+CMGD``) and, once the group is complete, fires the event. Every message has its own
-text, so none is mistaken for a duplicate.
+(``AT+CMGD``) and, once the group is complete, fires the event. Every part of every message
+has its own text, so none is mistaken for a duplicate: the emulator's 8-bit references
+come round again every 256 messages, the network's time stamp has whole seconds, and a
+part with the sender, time stamp, reference, number and text of one already taken *is* a
+repeat to the driver (a long Lorem ipsum after one numbered line made parts 2 and 3 of
+message i + 256 repeats of message i's whenever 256 messages fitted into a second).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from .host import EmulatorHost
 from .stats import Result, fmt_ms, summary_ms
 
 SINGLE = "Benchmark message {i}: the parcel is at the door, ring twice please."
-# About 400 GSM characters: three parts of at most 153.
-LONG = "Benchmark message {i} in three parts. " + "Lorem ipsum dolor sit amet, " * 13
+# About 400 GSM characters: three parts of at most 153, each holding the message's number.
+LONG = "Benchmark message {i} in three parts, lorem ipsum dolor sit amet. " * 6
 
 
 async def _messages(
