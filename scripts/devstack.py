@@ -340,8 +340,9 @@ class Stack:
         self.tts = self._spawn_wyoming(TTS_SCRIPT, self.tts_port, self.tts_log)
 
     def spawn_stt(self) -> None:
-        """Start the offline STT server, if pocketsphinx is installed (requirements_dev.txt;
-        a cp313 wheel only, so it runs from this Python 3.13 venv whatever HA runs)."""
+        """Start the offline STT servers (voicemail's general model, and Assist's model of
+        the config's sentences), if pocketsphinx is installed (requirements_dev.txt; the
+        Python 3.14 environments build it from its sdist)."""
         if importlib.util.find_spec("pocketsphinx") is None:
             _LOGGER.warning("pocketsphinx is not installed (scripts/setup): no offline STT")
             return

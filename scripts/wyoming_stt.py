@@ -4,8 +4,8 @@ The development stack (`scripts/run`) starts it and adds HA's `wyoming` integrat
 so voicemail transcripts (and Assist over a call) work without any internet access. The
 model is the en-US acoustic model, language model and dictionary that the `pocketsphinx`
 wheel ships (`pocketsphinx.get_model_path()`): nothing is downloaded, ever. pocketsphinx has
-a cp313 wheel and no cp314 one, and the server is a separate process that HA reaches over
-TCP, so it runs from the Python 3.13 venv whichever Home Assistant the stack runs.
+a cp313 wheel and no cp314 one; the Python 3.14 environments build it from its sdist. The
+server is a separate process that HA reaches over TCP.
 
     python scripts/wyoming_stt.py --uri tcp://127.0.0.1:10300
     python scripts/wyoming_stt.py --uri tcp://127.0.0.1:10301 --sentences SENTENCES.txt
