@@ -72,7 +72,10 @@ ASSIST_SENTENCES = "assist_sentences.txt"
 # a newcomer can play into a call (RUN/caller-message.wav, made with espeak-ng).
 VOICEMAIL_ANSWER_AFTER = 10
 CALLER_MESSAGE = "Hello, this is a test message. Please call me back."
-_ESPEAK_CALLER = ("espeak-ng", "-v", "en-us+klatt", "-s", "120")  # a voice pocketsphinx gets
+# The caller's voice: the one of the espeak-ng voices and rates tried whose speech pocketsphinx
+# gets with both espeak-ng 1.51 (bookworm) and 1.52 (forky, the Python 3.14 root), through the
+# emulator and the call; en-us+klatt at 120 lost "call me back" and "turn on" with 1.52.
+ESPEAK_CALLER = ("espeak-ng", "-v", "en-us+klatt3", "-s", "130")
 # Assist over a call: the offline pipeline the stack makes (and HA's preferred one), the
 # number whose calls reach it (not CALLER: Assist answers after two rings, before voicemail
 # would, and CALLER's calls are the plain-call and voicemail demos), and what the caller asks.
@@ -525,9 +528,7 @@ class Stack:
     def _speak_for_caller(self, text: str, path: Path) -> None:
         """``text`` in the emulator caller's voice, as a WAV file (once)."""
         if not path.exists():
-            subprocess.run(
-                [*_ESPEAK_CALLER, "-w", str(path), text], check=True, capture_output=True
-            )
+            subprocess.run([*ESPEAK_CALLER, "-w", str(path), text], check=True, capture_output=True)
 
     def _entity(self, entry: dict[str, Any], domain: str) -> str:
         """The entity of ``domain`` (``tts``, ``stt``) that the config entry provides."""
