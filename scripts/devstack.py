@@ -15,14 +15,15 @@ integration for it, so `tts.speak` and `callstack.say` into a call need no inter
 espeak-ng the stack runs without it and says so. With the offline speech-to-text engine as
 well (`scripts/wyoming_stt.py`, pocketsphinx) it turns voicemail on, and makes "call your
 home" work offline: an Assist pipeline of HA's built-in conversation agent, the TTS and a
-second pocketsphinx server whose model holds just the sentences of CONFIG/assist_sentences.txt
-(scripts/wyoming_stt.py says why), made the preferred one, and Callstack's Assist options allowing ASSIST_CALLER (the
-dev config has a Kitchen light to ask for). Each is set up once; a second start reuses it.
+second pocketsphinx server whose model holds just the sentences of
+CONFIG/assist_sentences.txt (scripts/wyoming_stt.py says why), made the preferred one, and
+Callstack's Assist options allowing ASSIST_CALLER (the dev config has a Kitchen light to
+ask for). Each is set up once; a second start reuses it.
 
 `python scripts/devstack.py` (what scripts/run execs) does that with the repo's config/ and
-run/ on port 8123 (TTS on 10200, STT on 10300 and 10301), prints how to reach HA and drive the emulator, and stays in the
-foreground until Ctrl-C. tests/stack/test_dev_stack.py runs the same code on a copy of
-config/ and a free port.
+run/ on port 8123 (TTS on 10200, STT on 10300 and 10301), prints how to reach HA and drive
+the emulator, and stays in the foreground until Ctrl-C. tests/stack/test_dev_stack.py runs
+the same code on a copy of config/ and a free port.
 
 Only the standard library and aiohttp (for the websocket calls) are used, so this file
 imports nothing of Home Assistant or of the integration.
