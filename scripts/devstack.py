@@ -12,14 +12,20 @@ kills whatever is left of their process groups.
 It also starts an offline text-to-speech engine, `scripts/wyoming_espeak.py` (a Wyoming
 server around Debian's espeak-ng, run from the same Python), and adds HA's `wyoming`
 integration for it, so `tts.speak` and `callstack.say` into a call need no internet. Without
-espeak-ng the stack runs without it and says so.
+espeak-ng the stack runs without it and says so. With the offline speech-to-text engine as
+well (`scripts/wyoming_stt.py`, pocketsphinx) it turns voicemail on, and makes "call your
+home" work offline: an Assist pipeline of HA's built-in conversation agent, the TTS and a
+second pocketsphinx server whose model holds just the sentences of
+CONFIG/assist_sentences.txt (scripts/wyoming_stt.py says why), made the preferred one, and
+Callstack's Assist options allowing ASSIST_CALLER (the dev config has a Kitchen light to
+ask for). Each is set up once; a second start reuses it.
 
 `python scripts/devstack.py` (what scripts/run execs) does that with the repo's config/ and
-run/ on port 8123 (TTS on 10200), prints how to reach HA and drive the emulator, and stays in the
-foreground until Ctrl-C. tests/stack/test_dev_stack.py runs the same code on a copy of
-config/ and a free port.
+run/ on port 8123 (TTS on 10200, STT on 10300 and 10301), prints how to reach HA and drive
+the emulator, and stays in the foreground until Ctrl-C. tests/stack/test_dev_stack.py runs
+the same code on a copy of config/ and a free port.
 
-Only the standard library and aiohttp (for the one websocket call) are used, so this file
+Only the standard library and aiohttp (for the websocket calls) are used, so this file
 imports nothing of Home Assistant or of the integration.
 """
 
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field
 import datetime as dt
@@ -60,11 +66,28 @@ DEFAULT_TTS_PORT = 10200
 TTS_SCRIPT = REPO / "scripts" / "wyoming_espeak.py"
 DEFAULT_STT_PORT = 10300
 STT_SCRIPT = REPO / "scripts" / "wyoming_stt.py"
+DEFAULT_ASSIST_STT_PORT = 10301
+# Assist's speech-to-text: the same server with a model of just these sentences (see
+# scripts/wyoming_stt.py for why); the config directory's own, else the repo's.
+ASSIST_SENTENCES = "assist_sentences.txt"
 # Voicemail in the stack: answers after this many seconds of ringing; the caller's message
 # a newcomer can play into a call (RUN/caller-message.wav, made with espeak-ng).
 VOICEMAIL_ANSWER_AFTER = 10
 CALLER_MESSAGE = "Hello, this is a test message. Please call me back."
-_ESPEAK_CALLER = ("espeak-ng", "-v", "en-us+klatt", "-s", "120")  # a voice pocketsphinx gets
+# The caller's voice: the one of the espeak-ng voices and rates tried whose speech pocketsphinx
+# gets with both espeak-ng 1.51 (bookworm) and 1.52 (forky, the Python 3.14 root), through the
+# emulator and the call; en-us+klatt at 120 lost "call me back" and "turn on" with 1.52.
+ESPEAK_CALLER = ("espeak-ng", "-v", "en-us+klatt3", "-s", "130")
+# Assist over a call: the offline pipeline the stack makes (and HA's preferred one), the
+# number whose calls reach it (not CALLER: Assist answers after two rings, before voicemail
+# would, and CALLER's calls are the plain-call and voicemail demos), and what the caller asks.
+ASSIST_PIPELINE = "Callstack offline"
+ASSIST_AGENT = "conversation.home_assistant"  # HA's built-in conversation agent
+ASSIST_LANGUAGE = "en"
+ASSIST_VOICE = "en-us"  # espeak-ng's US English: what pocketsphinx's US model hears best
+ASSIST_CALLER = "+4915550000002"
+ASSIST_QUESTION = "turn on the kitchen light"
+KITCHEN_LIGHT = "light.kitchen_light"  # config/configuration.yaml
 HOST = "127.0.0.1"
 
 # The local development user. HTTP listens on the loopback interface only.
@@ -154,7 +177,12 @@ class Stack:
     stt_port: int = DEFAULT_STT_PORT
     stt: subprocess.Popen[bytes] | None = None
     stt_entry: dict[str, Any] | None = None
+    assist_stt_port: int = DEFAULT_ASSIST_STT_PORT
+    assist_stt: subprocess.Popen[bytes] | None = None
+    assist_stt_entry: dict[str, Any] | None = None
     voicemail: bool = False  # turned on in the Callstack entry's options
+    assist_pipeline: dict[str, Any] | None = None  # the offline Assist pipeline
+    assist_pipeline_created: bool = False  # by this start
     ports: EmulatorPorts | None = None
     token: str | None = None
     entry: dict[str, Any] | None = None
@@ -211,9 +239,25 @@ class Stack:
         return self.run_dir / "stt.log"
 
     @property
+    def assist_stt_log(self) -> Path:
+        """The output of Assist's Wyoming pocketsphinx server (the commands model)."""
+        return self.run_dir / "assist-stt.log"
+
+    @property
+    def assist_sentences(self) -> Path:
+        """What Assist's speech-to-text knows: CONFIG/assist_sentences.txt, else the repo's."""
+        own = self.config_dir / ASSIST_SENTENCES
+        return own if own.is_file() else DEFAULT_CONFIG / ASSIST_SENTENCES
+
+    @property
     def caller_message(self) -> Path:
         """A spoken message for the emulator's caller to leave (``voice wav --path``)."""
         return self.run_dir / "caller-message.wav"
+
+    @property
+    def assist_question(self) -> Path:
+        """ASSIST_QUESTION spoken, for the emulator's caller to ask Assist (``turns``)."""
+        return self.run_dir / "kitchen-light.wav"
 
     # ---- start -------------------------------------------------------------------------
 
@@ -301,18 +345,28 @@ class Stack:
         self.tts = self._spawn_wyoming(TTS_SCRIPT, self.tts_port, self.tts_log)
 
     def spawn_stt(self) -> None:
-        """Start the offline STT server, if pocketsphinx is installed (requirements_dev.txt;
-        a cp313 wheel only, so it runs from this Python 3.13 venv whatever HA runs)."""
+        """Start the offline STT servers (voicemail's general model, and Assist's model of
+        the config's sentences), if pocketsphinx is installed (requirements_dev.txt; the
+        Python 3.14 environments build it from its sdist)."""
         if importlib.util.find_spec("pocketsphinx") is None:
             _LOGGER.warning("pocketsphinx is not installed (scripts/setup): no offline STT")
             return
         self.stt = self._spawn_wyoming(STT_SCRIPT, self.stt_port, self.stt_log)
+        self.assist_stt = self._spawn_wyoming(
+            STT_SCRIPT,
+            self.assist_stt_port,
+            self.assist_stt_log,
+            "--sentences",
+            str(self.assist_sentences),
+        )
 
-    def _spawn_wyoming(self, script: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    def _spawn_wyoming(
+        self, script: Path, port: int, log: Path, *args: str
+    ) -> subprocess.Popen[bytes]:
         """A Wyoming server of scripts/ on ``port``, run from this Python (not `python`: the
         engines' packages are this venv's, and HA reaches the server over TCP anyway)."""
         return self._spawn(
-            [sys.executable, str(script), "--uri", f"tcp://{HOST}:{port}"],
+            [sys.executable, str(script), "--uri", f"tcp://{HOST}:{port}", *args],
             cwd=REPO,
             output=log,
             env={},
@@ -330,6 +384,10 @@ class Stack:
         if self.stt is None:
             return None
         self.stt_entry = self._ensure_wyoming(self.stt, self.stt_port, "pocketsphinx", self.stt_log)
+        assert self.assist_stt is not None
+        self.assist_stt_entry = self._ensure_wyoming(
+            self.assist_stt, self.assist_stt_port, "pocketsphinx-commands", self.assist_stt_log
+        )
         return self.stt_entry
 
     def _ensure_wyoming(
@@ -380,39 +438,131 @@ class Stack:
         make the caller's message WAV. Needs both offline engines."""
         if self.tts_entry is None or self.stt_entry is None or self.entry is None:
             return False
-        if not self.caller_message.exists():
-            subprocess.run(
-                [*_ESPEAK_CALLER, "-w", str(self.caller_message), CALLER_MESSAGE],
-                check=True,
-                capture_output=True,
+        self._speak_for_caller(CALLER_MESSAGE, self.caller_message)
+        assert self.tts_entry is not None
+        tts, stt = self._entity(self.tts_entry, "tts"), self._entity(self.stt_entry, "stt")
+
+        def turn_on(values: dict[str, Any]) -> bool:
+            voicemail = values.get("voicemail", {})
+            if voicemail.get("voicemail_enabled") and voicemail.get("voicemail_stt_engine"):
+                return False
+            voicemail |= {
+                "voicemail_enabled": True,
+                "voicemail_answer_after": VOICEMAIL_ANSWER_AFTER,
+                "voicemail_tts_engine": tts,
+                "voicemail_stt_engine": stt,
+            }
+            values["voicemail"] = {k: v for k, v in voicemail.items() if v is not None}
+            return True
+
+        if self._change_options(turn_on, "voicemail"):
+            _LOGGER.info("voicemail is on: answers after %s s", VOICEMAIL_ANSWER_AFTER)
+        self.voicemail = True
+        return True
+
+    def ensure_assist(self) -> bool:
+        """Set up "call your home" offline (once; a second start reuses it): the Assist
+        pipeline ASSIST_PIPELINE (HA's built-in agent, the offline STT and TTS, English),
+        made HA's preferred pipeline when created; Callstack's Assist options allowing
+        ASSIST_CALLER; the question WAV for the emulator's caller. Needs both engines."""
+        if self.tts_entry is None or self.assist_stt_entry is None or self.entry is None:
+            _LOGGER.warning(
+                "Assist over a call is not set up: it needs the offline TTS and STT (espeak-ng, "
+                "pocketsphinx; scripts/setup)"
             )
-        entity_ids = [state["entity_id"] for state in self.states()]
-        tts = next((e for e in entity_ids if e.startswith("tts.")), None)
-        stt = next((e for e in entity_ids if e.startswith("stt.")), None)
+            return False
+        assert self.token is not None
+        self._speak_for_caller(ASSIST_QUESTION, self.assist_question)
+        [listed] = asyncio.run(
+            self.websocket(self.token, [{"type": "assist_pipeline/pipeline/list"}])
+        )
+        pipeline = next((p for p in listed["pipelines"] if p["name"] == ASSIST_PIPELINE), None)
+        if pipeline is None:
+            # The fields HA 2025.4 and 2026.11 both require (assist_pipeline's PIPELINE_FIELDS).
+            [pipeline] = asyncio.run(
+                self.websocket(
+                    self.token,
+                    [
+                        {
+                            "type": "assist_pipeline/pipeline/create",
+                            "name": ASSIST_PIPELINE,
+                            "language": ASSIST_LANGUAGE,
+                            "conversation_engine": ASSIST_AGENT,
+                            "conversation_language": ASSIST_LANGUAGE,
+                            "stt_engine": self._entity(self.assist_stt_entry, "stt"),
+                            "stt_language": ASSIST_LANGUAGE,
+                            "tts_engine": self._entity(self.tts_entry, "tts"),
+                            "tts_language": ASSIST_LANGUAGE,
+                            "tts_voice": ASSIST_VOICE,
+                            "wake_word_entity": None,
+                            "wake_word_id": None,
+                        }
+                    ],
+                )
+            )
+            asyncio.run(
+                self.websocket(
+                    self.token,
+                    [
+                        {
+                            "type": "assist_pipeline/pipeline/set_preferred",
+                            "pipeline_id": pipeline["id"],
+                        }
+                    ],
+                )
+            )
+            self.assist_pipeline_created = True
+            _LOGGER.info("created the Assist pipeline %r, HA's preferred one", ASSIST_PIPELINE)
+        self.assist_pipeline = pipeline
+
+        def allow(values: dict[str, Any]) -> bool:
+            assist = values.get("assist", {})
+            callers = list(assist.get("assist_callers") or [])
+            if ASSIST_CALLER in callers:
+                return False
+            values["assist"] = assist | {"assist_callers": [*callers, ASSIST_CALLER]}
+            return True
+
+        if self._change_options(allow, "Assist"):
+            _LOGGER.info("Assist answers calls from %s", ASSIST_CALLER)
+        return True
+
+    def _speak_for_caller(self, text: str, path: Path) -> None:
+        """``text`` in the emulator caller's voice, as a WAV file (once)."""
+        if not path.exists():
+            subprocess.run([*ESPEAK_CALLER, "-w", str(path), text], check=True, capture_output=True)
+
+    def _entity(self, entry: dict[str, Any], domain: str) -> str:
+        """The entity of ``domain`` (``tts``, ``stt``) that the config entry provides."""
+        assert self.token is not None
+        [registry] = asyncio.run(
+            self.websocket(self.token, [{"type": "config/entity_registry/list"}])
+        )
+        for item in registry:
+            if item["config_entry_id"] == entry["entry_id"] and item["entity_id"].startswith(
+                f"{domain}."
+            ):
+                return str(item["entity_id"])
+        raise StackError(f"the {entry['title']} entry has no {domain} entity; see {self.hass_log}")
+
+    def _change_options(self, change: Callable[[dict[str, Any]], bool], what: str) -> bool:
+        """Run the Callstack entry's options flow with ``change`` applied to its current
+        values (sections as nested dicts); when ``change`` says there is nothing to do,
+        abort the flow. Waits until the entry has reloaded. Whether it changed anything."""
+        assert self.entry is not None
         entry_id = self.entry["entry_id"]
         form = self._ok("POST", "/api/config/config_entries/options/flow", {"handler": entry_id})
         values = _suggested(form["data_schema"])
-        voicemail = values.get("voicemail", {})
-        if voicemail.get("voicemail_enabled") and voicemail.get("voicemail_stt_engine"):
+        if not change(values):
             self._ok("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
-            self.voicemail = True
-            return True
-        voicemail |= {
-            "voicemail_enabled": True,
-            "voicemail_answer_after": VOICEMAIL_ANSWER_AFTER,
-            "voicemail_tts_engine": tts,
-            "voicemail_stt_engine": stt,
-        }
-        values["voicemail"] = {key: value for key, value in voicemail.items() if value is not None}
+            return False
         result = self._ok(
             "POST", f"/api/config/config_entries/options/flow/{form['flow_id']}", values
         )
         if result.get("type") != "create_entry":
-            raise StackError(f"the voicemail options were refused: {result}")
+            raise StackError(f"the {what} options were refused: {result}")
         time.sleep(0.5)  # the entry reloads with its new options
         self.entry = self.wait_entry_loaded(entry_id)
-        self.voicemail = True
-        _LOGGER.info("voicemail is on: answers after %s s", VOICEMAIL_ANSWER_AFTER)
         return True
 
     def wait_emulator(self) -> EmulatorPorts:
@@ -852,6 +1002,9 @@ class Stack:
         if self.stt is not None:
             _stop_group(self.stt, EMULATOR_STOP_TIMEOUT, "the STT server")
             self.stt = None
+        if self.assist_stt is not None:
+            _stop_group(self.assist_stt, EMULATOR_STOP_TIMEOUT, "Assist's STT server")
+            self.assist_stt = None
         for log in self._logs:
             log.close()
         self._logs.clear()
@@ -875,6 +1028,7 @@ def start(
     tts_port: int = DEFAULT_TTS_PORT,
     python: str = sys.executable,
     stt_port: int = DEFAULT_STT_PORT,
+    assist_stt_port: int = DEFAULT_ASSIST_STT_PORT,
 ) -> Stack:
     """Start the emulator, the TTS server and HA, onboard, add the Callstack and Wyoming
     entries; stop all on failure.
@@ -888,6 +1042,7 @@ def start(
         tts_port=tts_port,
         python=python,
         stt_port=stt_port,
+        assist_stt_port=assist_stt_port,
     )
     try:
         stack.lock()
@@ -907,6 +1062,7 @@ def start(
         stack.ensure_tts_entry()
         stack.ensure_stt_entry()
         stack.ensure_voicemail()
+        stack.ensure_assist()
     except BaseException:
         stack.stop()
         raise
@@ -1036,6 +1192,20 @@ def instructions(stack: Stack, seconds: float) -> str:
                 if stack.voicemail
                 else []
             ),
+            *(
+                [
+                    f"Call your home (Assist over the call, offline; {ASSIST_CALLER} is allowed):",
+                    f"  {ctl} turns {_shown(stack.assist_question)}"
+                    f"   # the caller will say {ASSIST_QUESTION!r}",
+                    f"  {ctl} ring {ASSIST_CALLER}",
+                    "  # Assist answers after two rings, beeps, hears the question, turns the",
+                    "  # Kitchen light on and says so; after 10 s of silence it hangs up. Then:",
+                    f"  {ctl} save-heard heard.wav    # Assist's answer, to listen to",
+                    "",
+                ]
+                if stack.assist_pipeline is not None
+                else []
+            ),
             "Ctrl-C stops Home Assistant, the emulator and the offline TTS and STT servers.",
             "",
         ]
@@ -1073,6 +1243,7 @@ def _watch(stack: Stack, follow: bool) -> int:
             (stack.emulator, "The emulator", stack.emulator_log),
             (stack.tts, "The TTS server", stack.tts_log),
             (stack.stt, "The STT server", stack.stt_log),
+            (stack.assist_stt, "Assist's STT server", stack.assist_stt_log),
         ):
             if process is not None and process.poll() is not None:
                 _LOGGER.error("%s exited with %s:\n%s", name, process.returncode, _tail(log))
@@ -1098,6 +1269,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--stt-port", type=int, default=DEFAULT_STT_PORT, help="the offline STT server's port"
     )
+    parser.add_argument(
+        "--assist-stt-port",
+        type=int,
+        default=DEFAULT_ASSIST_STT_PORT,
+        help="the port of Assist's offline STT server (the commands model)",
+    )
     parser.add_argument("--logs", action="store_true", help="show HA's log output here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="devstack: %(message)s")
@@ -1115,6 +1292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sim_pin=args.sim_pin,
             tts_port=args.tts_port,
             stt_port=args.stt_port,
+            assist_stt_port=args.assist_stt_port,
         )
         print(instructions(stack, time.monotonic() - began), flush=True)
         return _watch(stack, args.logs)

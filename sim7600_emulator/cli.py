@@ -17,7 +17,10 @@ from .emulator import Sim7600Emulator
 from .identity import Identity
 
 HISTORY_SECONDS = 60.0
-"""A long-running server forgets transcript and audio buffers this often to bound its memory."""
+"""A long-running server forgets transcript and commands this often to bound its memory."""
+AUDIO_HISTORY_BYTES = 32 * 1024 * 1024
+"""...and the audio both ways once it holds more than this (about 17 minutes of 16 kHz calls),
+not sooner: what the host played into the last calls stays there for `ctl save-heard`."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +100,8 @@ async def serve(args: argparse.Namespace) -> int:
                 try:
                     await asyncio.wait_for(stopping.wait(), HISTORY_SECONDS)
                 except TimeoutError:
-                    emu.clear_history()
+                    held = len(emu.audio_sent) + len(emu.audio_received)
+                    emu.clear_history(keep_audio=held <= AUDIO_HISTORY_BYTES)
         finally:
             if control is not None:
                 await control.close()

@@ -602,10 +602,13 @@ class Sim7600Emulator:
         """
         return await self._modem.session.wait_for_command(prefix, timeout, after)
 
-    def clear_history(self) -> None:
-        """Forget transcript, commands and audio buffers (counters stay), for long runs."""
+    def clear_history(self, *, keep_audio: bool = False) -> None:
+        """Forget transcript, commands and (unless `keep_audio`) audio buffers (counters
+        stay), for long runs."""
         self.transcript.clear()
         self.commands.clear()
+        if keep_audio:
+            return
         self.audio_sent.clear()
         self.audio_received.clear()
         self.audio_received_times.clear()

@@ -291,6 +291,22 @@ async def test_what_the_host_played_is_saved_to_a_wav(
         assert wav.readframes(800) == played
 
 
+async def test_a_long_run_forgets_commands_but_keeps_what_the_host_played(
+    emu: Sim7600Emulator, open_host: HostFactory, at: HostPort
+) -> None:
+    """`serve` forgets its history every minute; the audio of the last calls stays for
+    `save-heard` (it goes only past AUDIO_HISTORY_BYTES)."""
+    audio = open_host(emu.audio_path)
+    audio.write(test_signal(0, 800))
+    await asyncio.sleep(0.05)
+    await at.command("AT")
+    emu.clear_history(keep_audio=True)
+    assert not emu.commands
+    assert len(emu.audio_received) == 1600
+    emu.clear_history()
+    assert not emu.audio_received
+
+
 async def test_bad_voices_are_refused(emu: Sim7600Emulator, tmp_path: Path) -> None:
     (tmp_path / "x.wav").write_bytes(b"nope")
     for args in (

@@ -113,8 +113,15 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
     pids: list[int] = []
 
     stt_port = devstack.free_port()
+    assist_stt_port = devstack.free_port()
     stack = devstack.start(
-        config, run, port, tts_port=tts_port, python=STACK_PYTHON, stt_port=stt_port
+        config,
+        run,
+        port,
+        tts_port=tts_port,
+        python=STACK_PYTHON,
+        stt_port=stt_port,
+        assist_stt_port=assist_stt_port,
     )
     try:
         assert stack.hass is not None
@@ -209,18 +216,29 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         _poll("idle", _when(stack, lambda sensor, event: sensor["state"] == "idle"))
 
         # Voicemail with no internet: espeak-ng's greeting, the caller's message, and
-        # pocketsphinx's transcript of it. pocketsphinx ships a cp313 wheel only, so the
-        # offline STT runs where the tests run on Python 3.13 (the HA 2025.4.4 environment);
-        # on Python 3.14 the dev stack starts without it and leaves voicemail off.
+        # pocketsphinx's transcript of it. Without pocketsphinx (a Python 3.14 that could not
+        # build it) the dev stack starts without the offline STT, voicemail and Assist.
         if importlib.util.find_spec("pocketsphinx") is None:
             assert stack.stt is None
             assert not stack.voicemail
+            assert stack.assist_pipeline is None
         else:
             assert stack.stt_entry is not None
             assert stack.stt_entry["state"] == "loaded"
             assert stack.stt is not None
-            pids.append(stack.stt.pid)
+            assert stack.assist_stt is not None
+            pids += [stack.stt.pid, stack.assist_stt.pid]
             assert stack.voicemail
+            # Assist over a call: its offline pipeline, made the preferred one (the call
+            # itself is tests/stack/test_call_your_home.py).
+            assert stack.assist_pipeline_created
+            assert stack.assist_pipeline is not None
+            assert stack.assist_pipeline["name"] == devstack.ASSIST_PIPELINE
+            assert stack.token is not None
+            [listed] = asyncio.run(
+                stack.websocket(stack.token, [{"type": "assist_pipeline/pipeline/list"}])
+            )
+            assert listed["preferred_pipeline"] == stack.assist_pipeline["id"]
             _leave_a_voicemail(stack)
             [voicemail] = _poll(
                 "the voicemail event with its transcript",
@@ -244,7 +262,13 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         token = stack.token
         stack.stop()
         stack = devstack.start(
-            config, run, port, tts_port=tts_port, python=STACK_PYTHON, stt_port=stt_port
+            config,
+            run,
+            port,
+            tts_port=tts_port,
+            python=STACK_PYTHON,
+            stt_port=stt_port,
+            assist_stt_port=assist_stt_port,
         )
         assert stack.hass is not None
         assert stack.emulator is not None
@@ -261,8 +285,12 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         pids.append(stack.tts.pid)
         if importlib.util.find_spec("pocketsphinx") is not None:  # see the first start
             assert stack.stt is not None
-            pids.append(stack.stt.pid)
+            assert stack.assist_stt is not None
+            pids += [stack.stt.pid, stack.assist_stt.pid]
             assert stack.voicemail  # still on, not set again
+            assert not stack.assist_pipeline_created  # the first start's, reused
+            assert stack.assist_pipeline is not None
+            assert stack.assist_pipeline["id"] == listed["preferred_pipeline"]
     finally:
         stack.stop()
 
