@@ -1,10 +1,14 @@
 """Websocket commands of the phone card.
 
 ``callstack/phone/subscribe`` pushes one modem's phone state to the card whenever it changes:
-the call (state, direction, number, since when), signal and operator, and the last SMS. The
-card could read the same from entity states, but the caller's number and message texts are
-attributes the recorder must not store (and the SMS list is not an entity at all), so they
-reach the card this way, over the user's authenticated websocket, and nowhere else.
+the call (state, direction, number, since when), signal and operator, the last SMS, and the
+newest voicemail messages when voicemail is on. The card could read some of this from entity
+states, but the caller's number, message texts and transcripts are attributes the recorder
+must not store (and the SMS and voicemail lists are not entities at all), so they reach the
+card this way, over the user's authenticated websocket, and nowhere else. A voicemail entry
+carries its ``media_content_id``: the card plays it by resolving that through HA's own
+``media_source/resolve_media`` (a signed URL; resolving marks the message heard, as playing
+it in the media browser does).
 
 The subscription follows the config entry through reloads: it reports ``loaded: false``
 while the modem's entry is not loaded and picks the modem up again when it is.
@@ -32,11 +36,15 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .const import DOMAIN
+from .const import CONF_VOICEMAIL_ENABLED, DOMAIN
 from .coordinator import CallstackConfigEntry
 from .sim7600.model import CallInfo
+from .voicemail import media_content_id
+from .voicemail_store import VoicemailMessage
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+# The newest voicemail messages the card lists (the media browser has all of them).
+VOICEMAIL_SHOWN = 5
 
 
 @callback
@@ -133,6 +141,7 @@ class _PhoneSubscription:
             self._unsubscribe_runtime = [
                 runtime.coordinator.async_add_listener(self._push),
                 runtime.messages.listen(self._push),
+                runtime.voicemail.store.async_add_listener(self._push),
             ]
         self._push()
 
@@ -151,6 +160,31 @@ class _PhoneSubscription:
 def _other_call(call: CallInfo | None) -> dict[str, Any] | None:
     """A second call beside the one in front (waiting or on hold)."""
     return None if call is None else {"number": call.number, "direction": call.direction}
+
+
+def _voicemail(entry: CallstackConfigEntry) -> dict[str, Any] | None:
+    """The newest messages and the count of new ones; None while voicemail is off."""
+    if not entry.options.get(CONF_VOICEMAIL_ENABLED):
+        return None
+    store = entry.runtime_data.voicemail.store
+    messages = store.messages
+    return {
+        "new": store.unheard,
+        "total": len(messages),
+        "messages": [_voicemail_message(entry, m) for m in messages[:VOICEMAIL_SHOWN]],
+    }
+
+
+def _voicemail_message(entry: CallstackConfigEntry, message: VoicemailMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "media_content_id": media_content_id(entry.entry_id, message.id),
+        "number": message.number,
+        "received": message.received.isoformat(),
+        "duration": message.duration,
+        "transcript": message.transcript,
+        "heard": message.heard,
+    }
 
 
 def phone_state(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
@@ -184,5 +218,6 @@ def phone_state(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
         operator=snapshot.operator,
         technology=snapshot.technology,
         messages=[message.as_dict() for message in runtime.messages.messages],
+        voicemail=_voicemail(entry),
     )
     return state

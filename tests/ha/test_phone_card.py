@@ -2,34 +2,55 @@
 
 The card itself is tested in a real browser (tests/browser); here the server side: the module
 is served and loaded on every dashboard, and ``callstack/phone/subscribe`` pushes the call,
-the caller's number, the last SMS (received and sent), signal and operator — following the
-entry through a reload.
+the caller's number, the last SMS (received and sent), signal and operator, and the newest
+voicemail messages while voicemail is on — following the entry through a reload. A voicemail
+plays the way the card plays it: resolved through HA's media source to a signed URL.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
-from custom_components.callstack.card import CARD_FILE, CARD_URL
-from custom_components.callstack.const import DOMAIN
-from custom_components.callstack.message_log import MESSAGES_KEPT
-from sim7600_emulator import Sim7600Emulator
+pytest.register_assert_rewrite("tests.ha.fixtures")
 
-from .fixtures import ENTRY_ID, TITLE, answered_call, call_action, wait_until
+from custom_components.callstack.card import CARD_FILE, CARD_URL  # noqa: E402
+from custom_components.callstack.const import (  # noqa: E402
+    CONF_VOICEMAIL_ANSWER_AFTER,
+    CONF_VOICEMAIL_ENABLED,
+    DOMAIN,
+)
+from custom_components.callstack.message_log import MESSAGES_KEPT  # noqa: E402
+from custom_components.callstack.websocket_api import VOICEMAIL_SHOWN  # noqa: E402
+from sim7600_emulator import Sim7600Emulator  # noqa: E402
+
+from .fixtures import (  # noqa: E402
+    ENTRY_ID,
+    TITLE,
+    EntryFactory,
+    answered_call,
+    call_action,
+    wait_until,
+)
+from .test_voicemail import box_of, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 
 CALLER = "+4915123456789"
 SECOND_CALLER = "+4915177777777"
+# Voicemail on, answering only after long enough that no test's call is answered by it.
+VOICEMAIL_ON = {CONF_VOICEMAIL_ENABLED: True, CONF_VOICEMAIL_ANSWER_AFTER: 300}
 
 
 async def _next_state(client: Any, subscription: int) -> dict[str, Any]:
@@ -103,6 +124,7 @@ async def test_subscription_follows_a_call_from_ringing_to_the_end(
     assert state["operator"] == emulator.operator
     assert isinstance(state["signal_dbm"], int)
     assert state["messages"] == []
+    assert state["voicemail"] is None  # voicemail is off by default: the card shows none
 
     await emulator.incoming_call(CALLER)
     state = await _state_where(client, subscription, lambda s: s["call"]["number"] == CALLER)
@@ -241,3 +263,102 @@ async def test_a_waiting_caller_and_a_held_call_are_shown(
     assert state["call"]["held"] == {"number": CALLER, "direction": "inbound"}
     assert state["call"]["waiting"] is None
     await call_action(hass, "hang_up", {"target": "all"})
+
+
+async def test_voicemail_is_listed_and_plays_through_a_signed_url(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+) -> None:
+    entry = await entry_factory(options=VOICEMAIL_ON)
+    client = await hass_ws_client(hass)
+    subscription, state = await _subscribe(client, config_entry_id=ENTRY_ID)
+    assert state["voicemail"] == {"new": 0, "total": 0, "messages": []}
+
+    message = await leave_message(hass, emulator, entry, seconds=1)
+    state = await _state_where(client, subscription, lambda s: s["voicemail"]["total"] == 1)
+    content_id = f"media-source://callstack/{ENTRY_ID}/{message.id}"
+    assert state["voicemail"] == {
+        "new": 1,
+        "total": 1,
+        "messages": [
+            {
+                "id": message.id,
+                "media_content_id": content_id,
+                "number": emulator.identity.callers[0],
+                "received": message.received.isoformat(),
+                "duration": 1.0,
+                "transcript": None,
+                "heard": False,
+            }
+        ],
+    }
+
+    # A transcript that arrives later is pushed too.
+    await box_of(entry).store.async_update(replace(message, transcript="please call me back"))
+    state = await _state_where(
+        client, subscription, lambda s: s["voicemail"]["messages"][0]["transcript"] is not None
+    )
+    assert state["voicemail"]["messages"][0]["transcript"] == "please call me back"
+
+    # Play, as the card does: HA's media source resolves it to a URL signed for this user,
+    # which the browser's audio element fetches without a token; listening marks it heard.
+    await client.send_json_auto_id(
+        {"type": "media_source/resolve_media", "media_content_id": content_id}
+    )
+    pushed = []
+    while (resolved := await client.receive_json())["type"] == "event":
+        pushed.append(resolved["event"])  # the subscription's pushes come in between
+    assert resolved["success"], resolved
+    url = resolved["result"]["url"]
+    assert url.startswith(f"/media/local/callstack/voicemail/{message.id}.wav?authSig=")
+    assert resolved["result"]["mime_type"] == "audio/wav"
+    heard = [s for s in pushed if s["voicemail"]["new"] == 0]
+    state = (
+        heard[0]
+        if heard
+        else await _state_where(client, subscription, lambda s: s["voicemail"]["new"] == 0)
+    )
+    assert state["voicemail"]["messages"][0]["heard"] is True
+
+    response = await (await hass_client_no_auth()).get(url)
+    assert response.status == 200
+    body = await response.read()
+    assert body[:4] == b"RIFF"
+    assert body == (recordings / "voicemail" / message.filename).read_bytes()
+
+
+async def test_only_the_newest_voicemail_is_listed(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    entry_factory: EntryFactory,
+) -> None:
+    entry = await entry_factory(options=VOICEMAIL_ON)
+    left = [
+        await leave_message(hass, emulator, entry, seconds=1) for _ in range(VOICEMAIL_SHOWN + 1)
+    ]
+    client = await hass_ws_client(hass)
+    _, state = await _subscribe(client, config_entry_id=ENTRY_ID)
+    voicemail = state["voicemail"]
+    assert (voicemail["new"], voicemail["total"]) == (VOICEMAIL_SHOWN + 1, VOICEMAIL_SHOWN + 1)
+    shown = [message["id"] for message in voicemail["messages"]]
+    assert shown == [message.id for message in reversed(left[1:])]  # newest first
+
+
+async def test_no_voicemail_is_shown_while_voicemail_is_off(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    emulator: Sim7600Emulator,
+    recordings: Path,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Messages kept from when it was on stay in the media browser, not on the card."""
+    await leave_message(hass, emulator, loaded_entry, seconds=1)
+    client = await hass_ws_client(hass)
+    _, state = await _subscribe(client, config_entry_id=ENTRY_ID)
+    assert state["voicemail"] is None
