@@ -1,5 +1,6 @@
 // Callstack phone card: the modem's line on a dashboard (call state, answer, hang up, a dial
-// pad that dials and sends DTMF, the last SMS and a compose box, signal and operator).
+// pad that dials and sends DTMF, the last SMS and a compose box, voicemail messages with play
+// buttons when voicemail is on, signal and operator).
 //
 // Served by the integration itself (custom_components/callstack/card.py) as a frontend extra
 // module, so it installs with the integration. Written without dependencies or a build step:
@@ -9,6 +10,10 @@
 // the caller's number and message texts are not entity history, so they reach the card only
 // over the user's own authenticated connection. Actions go through `call_service`; their
 // errors are shown in the user's language from the integration's translated exceptions.
+// A voicemail plays in the card's own audio element: its media-source ID is resolved through
+// HA's `media_source/resolve_media` to a URL signed for this user (no token in the page's
+// audio request, nothing from outside HA); resolving it marks the message heard, as playing it
+// in the media browser does.
 
 const CARD_VERSION = "1";
 
@@ -48,6 +53,13 @@ const STRINGS = {
     take_waiting: "Answer, hold this call",
     reject: "Reject",
     resume: "Resume",
+    voicemail: "Voicemail",
+    voicemail_new: "{count} new",
+    no_voicemail: "No voicemail.",
+    new: "New",
+    play: "Play",
+    stop: "Stop",
+    play_failed: "The message cannot be played.",
   },
   de: {
     title: "Telefon",
@@ -84,6 +96,13 @@ const STRINGS = {
     take_waiting: "Annehmen, dieses Gespräch halten",
     reject: "Abweisen",
     resume: "Fortsetzen",
+    voicemail: "Mailbox",
+    voicemail_new: "{count} neu",
+    no_voicemail: "Keine Sprachnachrichten.",
+    new: "Neu",
+    play: "Abspielen",
+    stop: "Anhalten",
+    play_failed: "Die Nachricht lässt sich nicht abspielen.",
   },
 };
 
@@ -110,7 +129,7 @@ const STYLE = `
   .header h2 { margin: 0; font-size: 1.2em; font-weight: 500; }
   .network { color: var(--secondary-text-color); font-size: 0.85em; white-space: nowrap; }
   .layout { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 12px; }
-  .phone, .sms { flex: 1 1 260px; min-width: 0; }
+  .phone, .sms, .voicemail { flex: 1 1 260px; min-width: 0; }
   .call { padding: 12px; border-radius: 12px; background: var(--secondary-background-color); }
   .call-state { font-size: 1.1em; font-weight: 500; }
   .call-detail { color: var(--secondary-text-color); margin-top: 4px; min-height: 1.3em;
@@ -144,6 +163,15 @@ const STYLE = `
     padding-top: 12px; border-top: 1px solid var(--divider-color); }
   .other span { flex: 1 1 120px; overflow-wrap: anywhere; }
   .other button { padding: 6px 12px; min-height: 36px; }
+  .voicemail li { display: flex; align-items: flex-start; gap: 10px; }
+  .voicemail .body { flex: 1; min-width: 0; }
+  .voicemail button.play { flex: none; width: 40px; height: 40px; padding: 0; border-radius: 50%;
+    font-size: 1em; line-height: 40px; }
+  .voicemail li.heard .who { font-weight: normal; }
+  .voicemail li:not(.heard) .who { font-weight: 500; color: var(--primary-text-color); }
+  .badge { flex: none; font-size: 0.75em; padding: 2px 8px; border-radius: 10px;
+    color: var(--text-primary-color, #fff); background: var(--accent-color, var(--primary-color)); }
+  .count { color: var(--secondary-text-color); font-weight: normal; }
   .error { color: var(--error-color, #db4437); margin-top: 12px; overflow-wrap: anywhere; }
   .notice { color: var(--secondary-text-color); margin-top: 12px; }
   [hidden] { display: none !important; }
@@ -192,6 +220,12 @@ const TEMPLATE = `
           <button type="submit" data-testid="sms-send"></button>
         </form>
       </section>
+      <section class="voicemail" data-testid="voicemail" hidden>
+        <h3><span data-testid="voicemail-title"></span>
+          <span class="count" data-testid="voicemail-count"></span></h3>
+        <ul data-testid="voicemail-messages"></ul>
+        <audio data-testid="voicemail-audio" preload="none"></audio>
+      </section>
     </div>
     <div class="error" data-testid="error" role="alert" hidden></div>
   </ha-card>
@@ -206,6 +240,7 @@ class CallstackPhoneCard extends HTMLElement {
     this._unsubscribe = undefined;
     this._subscribedTo = undefined;
     this._timer = undefined;
+    this._playing = undefined; // the voicemail message ID the audio element plays
     this.attachShadow({ mode: "open" });
   }
 
@@ -241,7 +276,7 @@ class CallstackPhoneCard extends HTMLElement {
   }
 
   getCardSize() {
-    return 8;
+    return this._phone?.voicemail ? 10 : 8;
   }
 
   getGridOptions() {
@@ -257,6 +292,7 @@ class CallstackPhoneCard extends HTMLElement {
     window.clearInterval(this._timer);
     this._timer = undefined;
     this._unsubscribeNow();
+    this._stopVoicemail();
   }
 
   // --- subscription -------------------------------------------------------------------
@@ -333,6 +369,16 @@ class CallstackPhoneCard extends HTMLElement {
       ev.preventDefault();
       this._sendSms();
     });
+    const audio = this._el("voicemail-audio");
+    for (const type of ["ended", "pause"]) {
+      audio.addEventListener(type, () => this._stopVoicemail());
+    }
+    audio.addEventListener("error", () => {
+      if (this._playing) {
+        this._stopVoicemail();
+        this._showText(strings(this._hass).play_failed);
+      }
+    });
   }
 
   _render() {
@@ -381,6 +427,8 @@ class CallstackPhoneCard extends HTMLElement {
     const send = this._el("sms-send");
     send.textContent = t.send;
     send.disabled = !usable;
+
+    this._renderVoicemail(t, phone?.loaded ? phone.voicemail : null);
   }
 
   _renderOther(t, id, other, label) {
@@ -445,6 +493,117 @@ class CallstackPhoneCard extends HTMLElement {
       text.textContent = message.incomplete ? `${message.text} (${t.incomplete})` : message.text;
       item.append(meta, text);
       list.appendChild(item);
+    }
+  }
+
+  _renderVoicemail(t, voicemail) {
+    // Voicemail off (or the modem not loaded): no section at all.
+    this._el("voicemail").hidden = !voicemail;
+    if (!voicemail) {
+      this._stopVoicemail();
+      return;
+    }
+    this._el("voicemail-title").textContent = t.voicemail;
+    this._el("voicemail-count").textContent = voicemail.new
+      ? t.voicemail_new.replace("{count}", voicemail.new)
+      : "";
+    const list = this._el("voicemail-messages");
+    list.replaceChildren();
+    if (!voicemail.messages.length) {
+      const empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = t.no_voicemail;
+      list.appendChild(empty);
+      return;
+    }
+    const format = new Intl.DateTimeFormat(this._hass.locale?.language || "en", {
+      dateStyle: "short",
+      timeStyle: "short",
+    });
+    for (const message of voicemail.messages) {
+      const item = document.createElement("li");
+      item.dataset.testid = "voicemail-message";
+      item.className = message.heard ? "heard" : "";
+      const play = document.createElement("button");
+      play.className = "play";
+      play.dataset.testid = "voicemail-play";
+      const playing = this._playing === message.id;
+      const label = playing ? t.stop : t.play;
+      play.textContent = playing ? "■" : "▶";
+      play.title = label;
+      play.setAttribute("aria-label", label);
+      play.addEventListener("click", () => this._toggleVoicemail(message));
+      const body = document.createElement("div");
+      body.className = "body";
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = message.number || t.withheld;
+      const when = document.createElement("span");
+      when.textContent = `${format.format(new Date(message.received))} · ${formatDuration(
+        message.duration,
+      )}`;
+      meta.append(who, when);
+      body.appendChild(meta);
+      if (message.transcript) {
+        const text = document.createElement("div");
+        text.className = "text";
+        text.dataset.testid = "voicemail-transcript";
+        text.textContent = message.transcript;
+        body.appendChild(text);
+      }
+      item.append(play, body);
+      if (!message.heard) {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.dataset.testid = "voicemail-new";
+        badge.textContent = t.new;
+        item.appendChild(badge);
+      }
+      list.appendChild(item);
+    }
+  }
+
+  // --- voicemail playback -----------------------------------------------------------------
+
+  async _toggleVoicemail(message) {
+    if (this._playing === message.id) {
+      this._stopVoicemail();
+      return;
+    }
+    this._showText("");
+    const audio = this._el("voicemail-audio");
+    this._playing = message.id;
+    this._render();
+    try {
+      // A URL signed for this user, short-lived; resolving marks the message heard.
+      const resolved = await this._hass.callWS({
+        type: "media_source/resolve_media",
+        media_content_id: message.media_content_id,
+      });
+      if (this._playing !== message.id) {
+        return; // stopped or another message started meanwhile
+      }
+      audio.src = this._hass.hassUrl(resolved.url);
+      await audio.play();
+    } catch (err) {
+      if (this._playing === message.id) {
+        this._stopVoicemail();
+        await this._showError(err);
+      }
+    }
+  }
+
+  _stopVoicemail() {
+    const audio = this.shadowRoot.firstChild && this._el("voicemail-audio");
+    const was = this._playing;
+    this._playing = undefined;
+    if (audio && !audio.paused) {
+      audio.pause();
+    }
+    if (was) {
+      this._render();
     }
   }
 
