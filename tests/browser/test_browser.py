@@ -177,18 +177,20 @@ def _voicemail(stack: devstack.Stack) -> dict[str, Any]:
     transcribed = importlib.util.find_spec("pocketsphinx") is not None
     _leave_a_voicemail(stack)
 
-    def stored() -> bool | None:
+    def stored() -> dict[str, Any] | None:
         states = {state["entity_id"]: state for state in stack.states()}
         counted = next(s for e, s in states.items() if e.endswith("_new_voicemail"))
         event = next(s for e, s in states.items() if re.fullmatch(r"event\.\w+_call", e))
-        return (
+        attributes: dict[str, Any] = event["attributes"]
+        done = (
             counted["state"] == "1"
-            and event["attributes"].get("event_type") == "voicemail"
-            and (not transcribed or bool(event["attributes"].get("transcript")))
-        ) or None
+            and attributes.get("event_type") == "voicemail"
+            and (not transcribed or bool(attributes.get("transcript")))
+        )
+        return attributes if done else None
 
-    _poll("the voicemail stored (and transcribed)", stored, timeout=60)
-    return {"caller": devstack.CALLER, "transcript": transcribed}
+    event = _poll("the voicemail stored (and transcribed)", stored, timeout=60)
+    return {"caller": devstack.CALLER, "transcript": event.get("transcript")}
 
 
 @pytest.mark.timeout(SUITE_TIMEOUT + 180)
