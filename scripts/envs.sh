@@ -29,6 +29,11 @@ PY314_ROOT=${CALLSTACK_PY314_ROOT:-$REPO/.envs/py314-root}
 # list installs the difference on the next scripts/setup.
 PY314_ROOT_PACKAGES=(python3.14 python3.14-venv python3.14-dev g++ ca-certificates ser2net git
   ffmpeg espeak-ng sox libturbojpeg0)
+# What the browser suite (tests/browser) runs in the root: Debian's chromium and node, and the
+# font chromium recommends (playwright-core is in the checkout: npm on the host installs it).
+# Installed with apt once debootstrap has made the root (debootstrap's resolver is not made for
+# a browser's dependencies), without recommends: what that costs is in scripts/setup.
+PY314_ROOT_APT_PACKAGES=(chromium nodejs fonts-liberation)
 PY314_ROOT_SUITE=forky
 
 # Whether environment $1 runs on the host (oldest always; the Python 3.14 ones when the host has
