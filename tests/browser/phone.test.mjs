@@ -285,7 +285,7 @@ describe("Callstack in Home Assistant's UI", () => {
         () => document.documentElement.scrollWidth > window.innerWidth,
       );
       assert.equal(overflow, false, "the page scrolls sideways on a phone");
-      await screenshot(page, "card-phone");
+      await screenshot(page, "card-phone", { fullPage: true }); // the voicemail list below too
     } finally {
       await page.setViewportSize(DESKTOP);
     }
