@@ -241,6 +241,7 @@ class CallstackPhoneCard extends HTMLElement {
     this._subscribedTo = undefined;
     this._timer = undefined;
     this._playing = undefined; // the voicemail message ID the audio element plays
+    this._voicemailShown = undefined; // what the voicemail list was last built from
     this.attachShadow({ mode: "open" });
   }
 
@@ -503,6 +504,13 @@ class CallstackPhoneCard extends HTMLElement {
       this._stopVoicemail();
       return;
     }
+    // Rebuilt only when something it shows changed: the card renders on every state change in
+    // HA, and a play button replaced between press and release would lose the click.
+    const shown = JSON.stringify([voicemail, this._playing, this._hass.locale?.language, t.play]);
+    if (shown === this._voicemailShown) {
+      return;
+    }
+    this._voicemailShown = shown;
     this._el("voicemail-title").textContent = t.voicemail;
     this._el("voicemail-count").textContent = voicemail.new
       ? t.voicemail_new.replace("{count}", voicemail.new)
