@@ -43,7 +43,7 @@ from .fixtures import (  # noqa: E402
     call_action,
     wait_until,
 )
-from .test_voicemail import box_of, leave_message  # noqa: E402
+from .voicemail_helpers import box_of, leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 

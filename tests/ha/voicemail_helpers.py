@@ -1,5 +1,6 @@
-"""What the voicemail, recorder-privacy and blueprint tests share: a speech-to-text stub, the
-way to add it to HA, and a caller who leaves a message through the real recording path."""
+"""What the voicemail, recorder-privacy, blueprint and phone-card tests share: a speech-to-text
+stub, the way to add it to HA, and a caller who leaves a message through the real recording
+path."""
 
 from __future__ import annotations
 
