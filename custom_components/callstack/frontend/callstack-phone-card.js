@@ -224,7 +224,6 @@ const TEMPLATE = `
         <h3><span data-testid="voicemail-title"></span>
           <span class="count" data-testid="voicemail-count"></span></h3>
         <ul data-testid="voicemail-messages"></ul>
-        <audio data-testid="voicemail-audio" preload="none"></audio>
       </section>
     </div>
     <div class="error" data-testid="error" role="alert" hidden></div>
@@ -241,6 +240,7 @@ class CallstackPhoneCard extends HTMLElement {
     this._subscribedTo = undefined;
     this._timer = undefined;
     this._playing = undefined; // the voicemail message ID the audio element plays
+    this._audio = undefined; // the audio element playing it (a new one for each message)
     this._voicemailShown = undefined; // what the voicemail list was last built from
     this.attachShadow({ mode: "open" });
   }
@@ -369,16 +369,6 @@ class CallstackPhoneCard extends HTMLElement {
     this._el("compose").addEventListener("submit", (ev) => {
       ev.preventDefault();
       this._sendSms();
-    });
-    const audio = this._el("voicemail-audio");
-    for (const type of ["ended", "pause"]) {
-      audio.addEventListener(type, () => this._stopVoicemail());
-    }
-    audio.addEventListener("error", () => {
-      if (this._playing) {
-        this._stopVoicemail();
-        this._showText(strings(this._hass).play_failed);
-      }
     });
   }
 
@@ -580,8 +570,8 @@ class CallstackPhoneCard extends HTMLElement {
       this._stopVoicemail();
       return;
     }
+    this._stopVoicemail();
     this._showText("");
-    const audio = this._el("voicemail-audio");
     this._playing = message.id;
     this._render();
     try {
@@ -593,20 +583,46 @@ class CallstackPhoneCard extends HTMLElement {
       if (this._playing !== message.id) {
         return; // stopped or another message started meanwhile
       }
-      audio.src = this._hass.hassUrl(resolved.url);
-      await audio.play();
+      await this._newAudio(this._hass.hassUrl(resolved.url)).play();
     } catch (err) {
       if (this._playing === message.id) {
         this._stopVoicemail();
-        await this._showError(err);
+        if (err instanceof DOMException) {
+          this._showText(strings(this._hass).play_failed); // the browser cannot play it
+        } else {
+          await this._showError(err); // HA could not resolve it (deleted meanwhile, ...)
+        }
       }
     }
   }
 
+  /** A fresh audio element for `url` in place of the last one: events of a message that
+   * was stopped (its pause, a late error) cannot end the next one. */
+  _newAudio(url) {
+    const audio = document.createElement("audio");
+    audio.dataset.testid = "voicemail-audio";
+    const ours = () => this._audio === audio && this._playing;
+    for (const type of ["ended", "pause"]) {
+      audio.addEventListener(type, () => ours() && this._stopVoicemail());
+    }
+    audio.addEventListener("error", () => {
+      if (ours()) {
+        this._stopVoicemail();
+        this._showText(strings(this._hass).play_failed);
+      }
+    });
+    this._el("voicemail-audio")?.remove(); // the last one, stopped
+    this._audio = audio;
+    this._el("voicemail").appendChild(audio);
+    audio.src = url;
+    return audio;
+  }
+
   _stopVoicemail() {
-    const audio = this.shadowRoot.firstChild && this._el("voicemail-audio");
     const was = this._playing;
+    const audio = this._audio;
     this._playing = undefined;
+    this._audio = undefined; // its own events are no longer ours
     if (audio && !audio.paused) {
       audio.pause();
     }
