@@ -4,8 +4,9 @@
 // The steps build on each other like a user's first session: log in, add a second modem
 // through the UI, look at the device page, take a call on the phone card, send an SMS from
 // it, play the voicemail a caller left (test_browser.py left it before the suite), trip an
-// action's error in Developer tools, find the call's recording in the media browser. Screenshots land in CALLSTACK_BROWSER.screenshots (scripts/screenshots copies
-// them into docs/screenshots for the README).
+// action's error in Developer tools, find the call's recording in the media browser.
+// Screenshots land in CALLSTACK_BROWSER.screenshots (scripts/screenshots copies them into
+// docs/screenshots for the README).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -71,7 +72,7 @@ describe("Callstack in Home Assistant's UI", () => {
     await dialog.getByText(en.config.step.audio.title).waitFor();
     // The audio port next to the AT port is found and filled in: in a text box on HA 2025.4,
     // in HA's serial port picker (a button that shows the chosen port) on 2026.11.
-    const label = en.config.step.audio.data.audio_port;
+    const label = en.config.step.audio.data.serial_port; // (HA's usb component's key)
     const textbox = dialog.getByRole("textbox", { name: label });
     const picker = dialog.getByRole("button", { name: new RegExp(`^${label} `) });
     await textbox.or(picker).first().waitFor();

@@ -117,6 +117,7 @@ def browser_stack(
         devstack.free_port(),
         tts_port=devstack.free_port(),
         stt_port=devstack.free_port(),
+        assist_stt_port=devstack.free_port(),
         python=STACK_PYTHON,
     )
     second = SecondEmulator(run)
