@@ -34,11 +34,11 @@ from . import (
     urc_latency,
     voice,
 )
+from .doc import SECTION, machine_lines, table, write_doc
 from .harness import Heartbeat, running_hass
 from .host import EmulatorHost
-from .stats import Result, Row
+from .stats import Result
 
-SECTION = "results"  # BENCHMARKS.md's section for the oldest HA; --section names another
 STALL_PHASES = ("1", "2", "3a", "3b", "4")
 
 
@@ -306,65 +306,6 @@ async def _timed(job: Any, name: str) -> Result:
 
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def table(rows: list[Row]) -> str:
-    """A Markdown table (readable as plain text too)."""
-    lines = [
-        "| Benchmark | Metric | Result | Target | Status |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for row in rows:
-        cells = (row.benchmark, row.metric, row.value, row.target, row.status)
-        lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
-    return "\n".join(lines)
-
-
-def machine_lines(facts: dict[str, Any], command: str, seconds: float) -> str:
-    """The machine and command, as Markdown bullet points."""
-    return "\n".join(
-        (
-            f"- Command: `{command}` ({seconds / 60:.1f} min)",
-            f"- Date: {facts['date']}, commit {facts['commit']}",
-            f"- Machine: {facts['nproc']} CPUs (`nproc`), {facts['cpu']}, Linux {facts['kernel']}",
-            f"- Python {facts['python']}, Home Assistant {facts['home_assistant']}",
-        )
-    )
-
-
-def write_doc(path: Path, text: str, section: str = SECTION) -> None:
-    """Replace the text between the ``bench:<section>`` markers of ``path``."""
-    start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
-    doc = path.read_text()
-    head, _, rest = doc.partition(start_mark)
-    _, found, tail = rest.partition(end_mark)
-    if not found:
-        raise SystemExit(f"{path} has no {start_mark} ... {end_mark} section")
-    path.write_text(f"{head}{start_mark}\n{text}\n{end_mark}{tail}")
-
-
-def write_rows(path: Path, rows: list[Row], about: str, section: str = SECTION) -> None:
-    """Put one benchmark's ``rows`` (from a run of that benchmark alone) into the results
-    table of a ``bench:<section>`` section, in place of that benchmark's rows, and say
-    where they come from (``about``, a bullet line of their own under the machine facts);
-    a section without a table gets one."""
-    start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
-    doc = path.read_text()
-    body, found, _ = doc.partition(start_mark)[2].partition(end_mark)
-    if not found:
-        raise SystemExit(f"{path} has no {start_mark} ... {end_mark} section")
-    names = {row.benchmark for row in rows}
-    prefix = f"- Rows of {', '.join(sorted(names))}: "
-    lines = body.strip("\n").splitlines()
-    if not any(line.startswith("| Benchmark |") for line in lines):
-        lines = ["", *table([]).splitlines()]
-    kept = [line for line in lines if not line.startswith(prefix)]
-    kept = [line for line in kept if line.split(" | ")[0].removeprefix("| ") not in names]
-    bullets = [index for index, line in enumerate(kept) if line.startswith("- ")]
-    kept.insert(bullets[-1] + 1 if bullets else 0, prefix + about)
-    last = max(index for index, line in enumerate(kept) if line.startswith("|"))
-    kept[last + 1 : last + 1] = table(rows).splitlines()[2:]
-    write_doc(path, "\n".join(kept), section)
 
 
 def main() -> None:

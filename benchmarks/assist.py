@@ -234,7 +234,8 @@ async def run_alone(seconds: float, turns: int) -> Result:
 def main() -> None:
     """``python -m benchmarks.assist``: benchmark 9 alone, its rows and figures printed;
     ``--write-doc`` puts its rows into a results table of BENCHMARKS.md."""
-    from .__main__ import SECTION, machine, write_rows
+    from .__main__ import machine
+    from .doc import SECTION, write_rows
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assist")
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")

@@ -314,7 +314,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20 runs, 30 s, 1-minute MP3")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    from .__main__ import table
+    from .doc import table
 
     async def go() -> list[Result]:
         async with running_hass() as hass:

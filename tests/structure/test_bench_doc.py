@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.__main__ import table, write_rows
+from benchmarks.doc import table, write_rows
 from benchmarks.stats import Row
 
 DOC = """# Benchmarks
