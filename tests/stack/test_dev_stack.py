@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import datetime as dt
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -114,7 +115,8 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
 
     stt_port = devstack.free_port()
     assist_stt_port = devstack.free_port()
-    stack = devstack.start(
+    start = functools.partial(
+        devstack.start,
         config,
         run,
         port,
@@ -123,6 +125,7 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         stt_port=stt_port,
         assist_stt_port=assist_stt_port,
     )
+    stack = start()
     try:
         assert stack.hass is not None
         assert stack.emulator is not None
@@ -261,15 +264,7 @@ def test_dev_stack(tmp_path: Path, socket_enabled: None) -> None:
         # A second start on the same directories reuses the user, the token and the entry.
         token = stack.token
         stack.stop()
-        stack = devstack.start(
-            config,
-            run,
-            port,
-            tts_port=tts_port,
-            python=STACK_PYTHON,
-            stt_port=stt_port,
-            assist_stt_port=assist_stt_port,
-        )
+        stack = start()
         assert stack.hass is not None
         assert stack.emulator is not None
         pids += [stack.hass.pid, stack.emulator.pid]
