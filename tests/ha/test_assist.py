@@ -177,26 +177,38 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     assert assist_stack.agent.requests == []  # nothing was said, nothing was acted on
 
 
-async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssistant) -> None:
-    from homeassistant.data_entry_flow import FlowResultType
+# The options form's other fields, as the UI sends them.
+OPTIONS = {
+    "signal_interval": 60,
+    "sms_part_timeout": 24,
+    "recordings_folder": "callstack",
+    "bus_event_private_data": True,
+    "logbook_message_text": False,
+}
+
+
+async def send_assist_options(hass: HomeAssistant, section: dict[str, Any]) -> tuple[Any, Any]:
+    """A modem's entry, and the options form sent with ``section`` as its Assist section."""
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.callstack.const import CONF_ASSIST_DIAL, CONF_AT_PORT, DOMAIN
+    from custom_components.callstack.const import CONF_AT_PORT, DOMAIN
 
     entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
     entry.add_to_hass(hass)
-    base = {
-        "signal_interval": 60,
-        "sms_part_timeout": 24,
-        "recordings_folder": "callstack",
-        "bus_event_private_data": True,
-        "logbook_message_text": False,
-    }
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    bad = {CONF_ASSIST_CALLERS: ["call me maybe"], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ASSIST: bad}
+        result["flow_id"], {**OPTIONS, CONF_ASSIST: section}
     )
+    return entry, result
+
+
+async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssistant) -> None:
+    from homeassistant.data_entry_flow import FlowResultType
+
+    from custom_components.callstack.const import CONF_ASSIST_DIAL
+
+    bad = {CONF_ASSIST_CALLERS: ["call me maybe"], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10}
+    entry, result = await send_assist_options(hass, bad)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_ASSIST: "invalid_assist_number"}
     good = {
@@ -206,7 +218,7 @@ async def test_the_options_section_saves_and_checks_the_numbers(hass: HomeAssist
         CONF_ASSIST_DIAL: "+4915551234567",
     }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ASSIST: good}
+        result["flow_id"], {**OPTIONS, CONF_ASSIST: good}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_ASSIST] == {
@@ -231,24 +243,9 @@ async def test_the_options_section_says_the_range_of_its_numbers(
     """As every number of the options form: a form error in words that names the range,
     not HA's "Value 0.0 is too small", and nothing silently rounded or clamped."""
     from homeassistant.data_entry_flow import FlowResultType
-    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.callstack.const import CONF_AT_PORT, DOMAIN
-
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_AT_PORT: "/dev/x"})
-    entry.add_to_hass(hass)
-    base = {
-        "signal_interval": 60,
-        "sms_part_timeout": 24,
-        "recordings_folder": "callstack",
-        "bus_event_private_data": True,
-        "logbook_message_text": False,
-    }
-    result = await hass.config_entries.options.async_init(entry.entry_id)
     section = {CONF_ASSIST_CALLERS: [], CONF_ASSIST_RINGS: 2, CONF_ASSIST_SILENCE: 10, **given}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ASSIST: section}
-    )
+    entry, result = await send_assist_options(hass, section)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     assert CONF_ASSIST not in entry.options
