@@ -393,6 +393,11 @@ async def test_the_caller_hanging_up_during_the_greeting_leaves_no_message(
     [
         (CallerFilter.KNOWN, frozenset({"+4915550000001"}), "+49 155 5000 0001", True),
         (CallerFilter.KNOWN, frozenset({"+4915550000002"}), CALLER, False),
+        # As the network presents the caller, national or with 00: the same subscriber
+        # (the one rule Assist's allowed callers follow too: validate.same_subscriber).
+        (CallerFilter.KNOWN, frozenset({"+4915550000001"}), "015550000001", True),
+        (CallerFilter.KNOWN, frozenset({"015550000001"}), "004915550000001", True),
+        (CallerFilter.KNOWN, frozenset({"+4915550000001"}), "015550000002", False),
         (CallerFilter.NOT_WITHHELD, frozenset(), "", False),
         (CallerFilter.NOT_WITHHELD, frozenset(), CALLER, True),
         (CallerFilter.ALL, frozenset(), "", True),

@@ -36,7 +36,7 @@ from .events import CallEvent, ModemEvent
 from .model import CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
-from .validate import compact_number
+from .validate import compact_number, same_subscriber
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class AnswerRules:
 
     answer_after: float = 20.0  # seconds of ringing
     callers: CallerFilter = CallerFilter.ALL
-    known_numbers: frozenset[str] = frozenset()  # compact (validate.compact_number)
+    known_numbers: frozenset[str] = frozenset()  # compact; matched as Assist's callers are
     beep: bool = True
 
     def __post_init__(self) -> None:
@@ -176,7 +176,10 @@ class AnswerRules:
             case CallerFilter.NOT_WITHHELD:
                 return not withheld
             case CallerFilter.KNOWN:
-                return not withheld and compact_number(number or "") in self.known_numbers
+                caller = compact_number(number or "")
+                return not withheld and any(
+                    same_subscriber(caller, known) for known in self.known_numbers
+                )
 
 
 def beep_pcm(rate: int) -> bytes:
