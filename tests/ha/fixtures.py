@@ -212,6 +212,25 @@ async def wait_until(
         await hass.async_block_till_done()
 
 
+async def far_end_heard(
+    hass: HomeAssistant, emulator: Sim7600Emulator, at_least: int, timeout: float = 5.0
+) -> bytes:
+    """What the far end has heard, once ``at_least`` bytes of it have arrived.
+
+    A playback that has ended (the action returned, the player went idle) has written
+    every frame, but a PTY hands written bytes to the other side from a kernel work queue:
+    on a loaded machine the last frames can reach the emulator a little after the state
+    changed. So wait for them instead of reading the buffer at once.
+    """
+    await wait_until(
+        hass,
+        lambda: len(emulator.audio_received) >= at_least,
+        timeout,
+        f"{at_least} bytes of audio at the far end",
+    )
+    return bytes(emulator.audio_received)
+
+
 def expected_message(key: str, placeholders: dict[str, str] | None = None) -> str:
     """The English text of an exception as Home Assistant renders it.
 

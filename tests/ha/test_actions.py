@@ -32,6 +32,7 @@ from .fixtures import (  # noqa: E402
     assert_translated_error,
     call_action,
     call_state,
+    far_end_heard,
     files_in,
     hang_up,
     state_of,
@@ -367,8 +368,7 @@ async def test_play_sends_the_wav_into_the_call(
 
     response = await call_action(hass, "play", {"file": "hello.wav"}, return_response=True)
     assert response == {"duration": 0.5, "ended_by": "finished"}
-    await wait_until(hass, lambda: len(emulator.audio_received) >= len(pcm), what="audio")
-    assert bytes(emulator.audio_received) == pcm
+    assert await far_end_heard(hass, emulator, len(pcm)) == pcm
     await hang_up(hass)
 
 
@@ -390,12 +390,10 @@ async def test_play_pads_the_last_frame_and_takes_media_source_ids(
         return_response=True,
     )
     assert response["ended_by"] == "finished"
-    await wait_until(hass, lambda: len(emulator.audio_received) >= len(padded), what="audio")
-    assert bytes(emulator.audio_received) == padded
+    assert await far_end_heard(hass, emulator, len(padded)) == padded
 
     await call_action(hass, "play", {"file": str(path)})
-    await wait_until(hass, lambda: len(emulator.audio_received) >= 2 * len(padded), what="audio")
-    assert bytes(emulator.audio_received) == padded * 2
+    assert await far_end_heard(hass, emulator, 2 * len(padded)) == padded * 2
     await hang_up(hass)
 
 
@@ -446,8 +444,7 @@ async def test_play_a_recording_back(
     )
     pcm, _, _ = read_wav(recordings / "echo.wav")
     await call_action(hass, "play", {"file": recorded["media_content_id"]})
-    await wait_until(hass, lambda: len(emulator.audio_received) >= len(pcm), what="audio")
-    assert bytes(emulator.audio_received) == pcm
+    assert await far_end_heard(hass, emulator, len(pcm)) == pcm
     await hang_up(hass)
 
 

@@ -26,7 +26,7 @@ from sim7600_emulator import Sim7600Emulator  # noqa: E402
 from tests.conftest import FAST_AUDIO  # noqa: E402
 
 from .assist_stack import AssistStack  # noqa: E402
-from .fixtures import EntryFactory, entity_id, state_of, wait_until  # noqa: E402
+from .fixtures import EntryFactory, entity_id, far_end_heard, state_of, wait_until  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
 
@@ -289,11 +289,11 @@ async def test_announce_dials_speaks_and_hangs_up(
     await wait_until(
         hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="hang-up"
     )
-    heard = bytes(emulator.audio_received)
-    assert heard.startswith(chime(8000))
-    # Then the 1 s answer as 8 kHz 16-bit mono (anything else is refused, not played),
-    # padded to whole 20 ms frames: 8000 samples after the chime's frames.
+    # The chime, then the 1 s answer as 8 kHz 16-bit mono (anything else is refused, not
+    # played), padded to whole 20 ms frames: 8000 samples after the chime's frames.
     frames = -(-len(chime(8000)) // 320) + 8000 // 160
+    heard = await far_end_heard(hass, emulator, frames * 320)
+    assert heard.startswith(chime(8000))
     assert len(heard) == frames * 320
     assert [message for message, _ in assist_stack.tts.messages] == ["The garage door is open"]
     assert satellite(hass).state == "idle"
@@ -538,7 +538,11 @@ async def test_speaking_over_the_answer_stops_it(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    # The answer plays in real time, not 20 times as fast as the emulator: at that speed
+    # its 20 s are 1 s on the clock, which a loaded machine can let run out before the
+    # barge-in is heard (then the turn ends "answered" and nothing was tested).
+    entry.runtime_data.modem.audio.speed = 1.0
     assist_stack.tts.seconds = 20.0
     assist_stack.stt.texts.extend(["tell me a story", "stop"])
     turns = Turns(
@@ -552,16 +556,17 @@ async def test_speaking_over_the_answer_stops_it(
     events = async_capture_events(hass, EVENT_CALL)
     await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
     await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
-    turns.say_next()
+    assert turns.say_next() == "one.wav"
     prompt = len(prompt_tone(8000))
     await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
     # Once 2 s of the answer reached the caller, the caller speaks over it.
     await wait_until(
         hass,
         lambda: len(emulator.audio_received) > 2 * prompt + 2 * 8000 * 2,
+        timeout=10,
         what="the answer playing",
     )
-    turns.say_next()
+    assert turns.say_next() == "two.wav"
     await wait_until(
         hass,
         lambda: any(e.data.get("outcome") == "barge_in" for e in events),

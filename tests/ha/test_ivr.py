@@ -22,6 +22,7 @@ from .fixtures import (  # noqa: E402
     assert_translated_error,
     call_action,
     call_state,
+    far_end_heard,
     wait_until,
     write_wav,
 )
@@ -88,7 +89,7 @@ async def test_menu_first_digit_timeout(
     pcm = write_prompt(recordings, "menu.wav", 4.0)
     response = await collect(hass, media="menu.wav", timeout=0.3)
     assert response == {"digits": "", "ended_by": "timeout"}
-    assert bytes(emulator.audio_received) == pcm  # nobody pressed: it played whole
+    assert await far_end_heard(hass, emulator, len(pcm)) == pcm  # nobody pressed: whole
 
 
 async def test_menu_call_ends(hass: HomeAssistant, emulator: Sim7600Emulator, in_call: Any) -> None:
@@ -171,7 +172,7 @@ async def test_alarm_call_not_acknowledged(
     emulator.set_dial_outcome("answer", delay=0.05)
     response = await alarm(hass, emulator, media="short.wav", repeat=2, acknowledge_digits="1")
     assert response == {"result": "answered", "acknowledged": False, "digit": None, "plays": 2}
-    assert bytes(emulator.audio_received) == pcm * 2
+    assert await far_end_heard(hass, emulator, 2 * len(pcm)) == pcm * 2
     await wait_until(hass, lambda: call_state(hass) == "idle", what="hung up")
     assert "AT+CHUP" in emulator.commands
 
