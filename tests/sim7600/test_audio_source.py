@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 import struct
 import threading
+import tracemalloc
 import wave
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -223,7 +224,11 @@ async def test_mutated_wav_headers_give_frames_or_a_media_error(
 
 async def test_a_one_gigabyte_wav_streams_in_bounded_memory(tmp_path: Path) -> None:
     """Issue 12 item 11: the whole file never sits in memory. A sparse 1 GB WAV (192 kHz
-    stereo, 32 bit: 11.6 minutes) is streamed to its end; peak RSS grows < 16 MB."""
+    stereo, 32 bit: 11.6 minutes) is streamed to its end, and at no moment do the reads and
+    conversions hold more than 8 MB (tracemalloc's peak, numpy's buffers included: about
+    1.5 MB measured on both HAs). The process's RSS is checked too, with room for the
+    allocator: on a loaded machine glibc's per-thread arenas kept +34 MB of freed read
+    buffers once, against the +1 GB of a file read whole."""
     path = tmp_path / "huge.wav"
     size = 1 << 30
     fmt = struct.pack("<HHIIHH", 1, 2, 192000, 192000 * 8, 8, 32)
@@ -235,13 +240,19 @@ async def test_a_one_gigabyte_wav_streams_in_bounded_memory(tmp_path: Path) -> N
     before = process.memory_info().rss
     peak = before
     samples = 0
-    async with wav_file(path) as source:
-        async for frame in source:
-            samples += len(frame) // 2
-            if samples % (8000 * 30) < 160:
-                peak = max(peak, process.memory_info().rss)
+    tracemalloc.start()
+    try:
+        async with wav_file(path) as source:
+            async for frame in source:
+                samples += len(frame) // 2
+                if samples % (8000 * 30) < 160:
+                    peak = max(peak, process.memory_info().rss)
+        _, held_at_most = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert samples == pytest.approx(size / 8 / 192000 * 8000, abs=200)
-    assert peak - before < 16 << 20
+    assert held_at_most < 8 << 20
+    assert peak - before < 128 << 20
 
 
 async def test_a_path_swapped_for_a_symlink_after_opening_is_not_followed(tmp_path: Path) -> None:
