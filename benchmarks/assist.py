@@ -235,7 +235,7 @@ def main() -> None:
     """``python -m benchmarks.assist``: benchmark 9 alone, its rows and figures printed;
     ``--write-doc`` puts its rows into a results table of BENCHMARKS.md."""
     from .__main__ import machine
-    from .doc import SECTION, write_rows
+    from .doc import SECTION, alone_about, write_rows
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assist")
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
@@ -246,7 +246,7 @@ def main() -> None:
     facts = machine()
     start = time.perf_counter()
     result = asyncio.run(run_alone(5.0, 8) if args.quick else run_alone(30.0, 40))
-    minutes = (time.perf_counter() - start) / 60
+    seconds = time.perf_counter() - start
     for row in result.rows:
         target = row.target or "-"
         print(f"{row.metric}: {row.value} [target {target}] {row.status}", file=sys.stderr)
@@ -255,12 +255,7 @@ def main() -> None:
         args.json.write_text(json.dumps({"machine": facts, **result.data}, indent=2))
     if args.write_doc:
         command = "python -m benchmarks.assist " + " ".join(sys.argv[1:])
-        about = (
-            f"`{command.strip()}` ({minutes:.1f} min), {facts['date']}, commit "
-            f"{facts['commit']}, Python {facts['python']}, Home Assistant "
-            f"{facts['home_assistant']}"
-        )
-        write_rows(args.write_doc, result.rows, about, args.section)
+        write_rows(args.write_doc, result.rows, alone_about(command, seconds, facts), args.section)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,14 @@ def machine_lines(facts: dict[str, Any], command: str, seconds: float) -> str:
     )
 
 
+def alone_about(command: str, seconds: float, facts: dict[str, Any]) -> str:
+    """Where rows from one benchmark run alone come from (``write_rows``' ``about``)."""
+    return (
+        f"`{command.strip()}` ({seconds / 60:.1f} min), {facts['date']}, commit "
+        f"{facts['commit']}, Python {facts['python']}, Home Assistant {facts['home_assistant']}"
+    )
+
+
 def write_doc(path: Path, text: str, section: str = SECTION) -> None:
     """Replace the text between the ``bench:<section>`` markers of ``path``."""
     start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"

@@ -28,6 +28,7 @@ from pathlib import Path
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -309,12 +310,19 @@ async def run(
 
 
 def main() -> None:
-    """``python -m benchmarks.voice [--quick]``: benchmark 8 alone."""
+    """``python -m benchmarks.voice [--quick]``: benchmark 8 alone, its rows printed;
+    ``--write-doc`` puts them into a results table of BENCHMARKS.md."""
+    from .__main__ import machine
+    from .doc import SECTION, alone_about, table, write_rows
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks.voice")
     parser.add_argument("--quick", action="store_true", help="20 runs, 30 s, 1-minute MP3")
+    parser.add_argument("--write-doc", type=Path, help="put the rows into BENCHMARKS.md")
+    parser.add_argument("--section", default=SECTION, help="its bench:<section> (HA version)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    from .doc import table
+    facts = machine()
+    start = time.perf_counter()
 
     async def go() -> list[Result]:
         async with running_hass() as hass:
@@ -326,7 +334,12 @@ def main() -> None:
             )
 
     results = asyncio.run(go())
-    print(table([row for result in results for row in result.rows]))
+    rows = [row for result in results for row in result.rows]
+    print(table(rows))
+    if args.write_doc:
+        command = "python -m benchmarks.voice " + " ".join(sys.argv[1:])
+        about = alone_about(command, time.perf_counter() - start, facts)
+        write_rows(args.write_doc, rows, about, args.section)
 
 
 if __name__ == "__main__":
