@@ -11,6 +11,7 @@ import pytest
 
 from sim7600_emulator import TEST_SIGNAL_RATE, Sim7600Emulator, Variants, test_signal
 from sim7600_emulator.control import execute
+from tests.helpers import until
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import HostPort
@@ -134,9 +135,9 @@ async def test_host_audio_is_recorded_with_times(
     audio = open_host(emu.audio_path)
     loop = asyncio.get_running_loop()
     before = loop.time()
-    for chunk in (b"\x01\x00" * 160, b"\x02\x00" * 160):
+    for written, chunk in ((320, b"\x01\x00" * 160), (640, b"\x02\x00" * 160)):
         audio.write(chunk)
-        await asyncio.sleep(0.02)
+        await until(lambda written=written: len(emu.audio_received) >= written)
     assert emu.audio_received == b"\x01\x00" * 160 + b"\x02\x00" * 160
     assert sum(count for _, count in emu.audio_received_times) == 640
     assert all(before <= time <= loop.time() for time, _ in emu.audio_received_times)
@@ -282,7 +283,7 @@ async def test_what_the_host_played_is_saved_to_a_wav(
     audio = open_host(emu.audio_path)
     played = test_signal(500, 800)
     audio.write(played)
-    await asyncio.sleep(0.05)
+    await until(lambda: len(emu.audio_received) >= len(played))
     target = tmp_path / "heard.wav"
     reply = await execute(emu, {"command": "save-heard", "args": {"path": str(target)}})
     assert reply["result"] == {"path": str(target), "samples": 800, "seconds": 0.1}
@@ -298,7 +299,7 @@ async def test_a_long_run_forgets_commands_but_keeps_what_the_host_played(
     `save-heard` (it goes only past AUDIO_HISTORY_BYTES)."""
     audio = open_host(emu.audio_path)
     audio.write(test_signal(0, 800))
-    await asyncio.sleep(0.05)
+    await until(lambda: len(emu.audio_received) >= 1600)
     await at.command("AT")
     emu.clear_history(keep_audio=True)
     assert not emu.commands
@@ -326,7 +327,7 @@ async def test_host_audio_is_marked_on_the_far_end_timeline(
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 5 * FRAME)
     audio.write(bytes(FRAME))
-    await asyncio.sleep(0.02)
+    await until(lambda: len(emu.audio_received) >= FRAME)
     (streamed, count), *_ = emu.audio_received_marks
     assert count == FRAME
     assert streamed >= 5 * FRAME // 2

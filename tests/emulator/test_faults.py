@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from sim7600_emulator import Sim7600Emulator, Variants
+from tests.helpers import until
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import link_target
@@ -39,7 +40,7 @@ async def test_drop_both_and_restore(emu: Sim7600Emulator, open_host: HostFactor
     await emu.restore_port("both")
     audio = open_host(emu.audio_link)
     audio.write(b"\x00\x01")
-    await asyncio.sleep(0.02)
+    await until(lambda: len(emu.audio_received) >= 2)
     assert emu.audio_received == b"\x00\x01"
 
 
