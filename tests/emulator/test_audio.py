@@ -40,7 +40,7 @@ async def test_cpcmreg_refused_before_connect_and_accepted_after(
     assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"
     assert await at.command("AT+CPCMREG=?") == b"\r\n+CPCMREG: (0-1),(0-1)\r\n\r\nOK\r\n"
     await emu.incoming_call("+4915551000001")
-    assert await at.settle() == b"\r\nRING\r\n"
+    assert await at.expect(b"\r\nRING\r\n") == b"\r\nRING\r\n"
     assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"  # ringing only
     await at.command("ATA")
     assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
@@ -121,7 +121,7 @@ async def test_call_end_stops_pcm_and_next_call_needs_it_again(
     await at.command("AT+CPCMREG=1")
     await asyncio.sleep(0.05)
     await emu.remote_hang_up()
-    assert (await at.settle()).endswith(b"NO CARRIER\r\n")
+    await at.expect(b"NO CARRIER\r\n")
     await audio.settle(0.02)
     assert await audio.settle(0.05) == b""
     assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
