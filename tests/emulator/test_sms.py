@@ -130,7 +130,7 @@ async def test_alphanumeric_sender_and_ucs2_forced(emu: Sim7600Emulator, sms_at:
 async def test_direct_delivery_with_cnmi_mt2(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     await sms_at.command("AT+CNMI=2,2,0,0,0")
     assert await emu.deliver_sms(SENDER, "direct") == []
-    reply = await sms_at.settle()
+    reply = await sms_at.lines(3)
     match = re.fullmatch(rb"\r\n\+CMT: ,(\d+)\r\n([0-9A-F]+)\r\n", reply)
     assert match is not None
     assert decode(match[2].decode()).text == "direct"
@@ -138,7 +138,7 @@ async def test_direct_delivery_with_cnmi_mt2(emu: Sim7600Emulator, sms_at: HostP
     await sms_at.command("AT+CMGF=1")
     await emu.deliver_sms(SENDER, "line one\nOK")
     assert re.fullmatch(
-        rb'\r\n\+CMT: "\+4915551000001","","[^"]+"\r\nline one\nOK\r\n', await sms_at.settle()
+        rb'\r\n\+CMT: "\+4915551000001","","[^"]+"\r\nline one\nOK\r\n', await sms_at.lines(3)
     )
     assert len(emu.sms_storage) == 0
 
@@ -147,7 +147,7 @@ async def test_store_false_shows_the_message_without_storing(
     emu: Sim7600Emulator, sms_at: HostPort
 ) -> None:
     assert await emu.deliver_sms(SENDER, "flash", store=False) == []
-    assert (await sms_at.settle()).startswith(b"\r\n+CMT: ,")
+    assert (await sms_at.lines(3)).startswith(b"\r\n+CMT: ,")
     assert len(emu.sms_storage) == 0
 
 
@@ -314,14 +314,14 @@ async def test_delivery_reports(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     sms_at.write(HELLO_SUBMIT.encode() + b"\x1a")
     await sms_at.final()
     await emu.delivery_report(0)
-    match = re.fullmatch(rb"\r\n\+CDS: (\d+)\r\n([0-9A-F]+)\r\n", await sms_at.settle())
+    match = re.fullmatch(rb"\r\n\+CDS: (\d+)\r\n([0-9A-F]+)\r\n", await sms_at.lines(3))
     assert match is not None
     report = decode(match[2].decode())
     assert (report.reference, report.address, report.status) == (0, "+46708251358", 0)
     await sms_at.command("AT+CMGF=1")
     await emu.delivery_report(0, status=0x46)
     assert re.fullmatch(
-        rb'\r\n\+CDS: 6,0,"\+46708251358",145,"[^"]+","[^"]+",70\r\n', await sms_at.settle()
+        rb'\r\n\+CDS: 6,0,"\+46708251358",145,"[^"]+","[^"]+",70\r\n', await sms_at.lines(2)
     )
     await sms_at.command("AT+CNMI=2,1,0,2,0")
     await emu.delivery_report(0)
