@@ -91,12 +91,16 @@ async def test_pcm_accelerated_and_stopped_by_each_cpcmreg0_form(
     loop = asyncio.get_running_loop()
     for stop in ("AT+CPCMREG=0", "AT+CPCMREG=0,0", "AT+CPCMREG=0,1"):
         audio.data.clear()
+        audio.pos = 0  # what the last settle() consumed is gone with it
+        before = len(emu.audio_sent)
         started = loop.time()
         assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
         await audio.wait_until(lambda: len(audio.data) >= 100 * FRAME)
         assert loop.time() - started >= 98 * 0.002  # 10x speed: never faster than 2 ms a frame
         assert await at.command(stop) == b"\r\nOK\r\n"
-        await audio.settle(0.02)
+        # Everything sent before the stop arrives; then nothing more.
+        await audio.wait_until(lambda b=before: len(audio.data) >= len(emu.audio_sent) - b)
+        audio.take()
         assert audio.data == test_signal(0, len(audio.data) // 2)  # restarts at sample 0
         assert await audio.settle(0.05) == b""
 
@@ -108,7 +112,7 @@ async def test_pcm_16khz_after_cpcmfrm1(emu: Sim7600Emulator, open_host: HostFac
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 40 * 640)
     await at.command("AT+CPCMREG=0")
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
     assert len(audio.data) % 640 == 0
     assert audio.data == test_signal(0, len(audio.data) // 2, rate=2 * TEST_SIGNAL_RATE)
 
@@ -122,15 +126,15 @@ async def test_call_end_stops_pcm_and_next_call_needs_it_again(
     await asyncio.sleep(0.05)
     await emu.remote_hang_up()
     await at.expect(b"NO CARRIER\r\n")
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
+    audio.take()
     assert await audio.settle(0.05) == b""
     assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
     first_call = len(audio.data)
     await emu.incoming_call("+4915551000001")
     await at.command("ATA")
     await at.command("AT+CPCMREG=1")
-    await asyncio.sleep(0.05)
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= first_call + FRAME)
     assert audio.data[first_call:][:FRAME] == test_signal(0, FRAME // 2)
 
 
@@ -178,7 +182,7 @@ async def test_speed_zero_streams_as_fast_as_the_host_drains(
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 500 * FRAME, timeout=5)
     await at.command("AT+CPCMREG=0")
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
     assert emu.audio_frames_dropped == 0
     assert audio.data == test_signal(0, len(audio.data) // 2)
 
