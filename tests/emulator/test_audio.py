@@ -11,6 +11,7 @@ import pytest
 
 from sim7600_emulator import TEST_SIGNAL_RATE, Sim7600Emulator, Variants, test_signal
 from sim7600_emulator.control import execute
+from tests.helpers import until
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import HostPort
@@ -39,7 +40,7 @@ async def test_cpcmreg_refused_before_connect_and_accepted_after(
     assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"
     assert await at.command("AT+CPCMREG=?") == b"\r\n+CPCMREG: (0-1),(0-1)\r\n\r\nOK\r\n"
     await emu.incoming_call("+4915551000001")
-    assert await at.settle() == b"\r\nRING\r\n"
+    assert await at.expect(b"\r\nRING\r\n") == b"\r\nRING\r\n"
     assert await at.command("AT+CPCMREG=1") == b"\r\n+CME ERROR: 3\r\n"  # ringing only
     await at.command("ATA")
     assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
@@ -60,19 +61,24 @@ async def test_cpcmreg_refusals_after_connect(
 async def test_pcm_cadence_in_real_time(
     make_emulator: EmulatorFactory, open_host: HostFactory
 ) -> None:
+    """At speed 1.0 frame k goes out k * 20 ms after the first, by the emulator's own clock
+    (the transcript's send times: what the host reads lags by however long the loaded
+    machine takes to hand it over). Times are read against the earliest start the frames
+    allow, so every lateness is >= 0; a frame held up by a stall is caught up at once, so
+    the median lateness stays under a frame, while a stream too fast or too slow by a few
+    per cent drifts past it within the second."""
     emu = await make_emulator(audio_speed=1.0)
     audio = open_host(emu.audio_path)
     at = await connected(emu, open_host)
-    loop = asyncio.get_running_loop()
-    at.send("AT+CPCMREG=1")
-    await at.final()
-    started = loop.time()
-    await asyncio.sleep(0.5)
-    await audio.settle(0.005)
-    elapsed = loop.time() - started
-    due_frames = int(elapsed / 0.02) + 1
-    assert abs(len(audio.data) - due_frames * FRAME) <= FRAME
-    assert len(audio.data) % FRAME == 0
+    assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
+    await audio.wait_until(lambda: len(audio.data) >= 50 * FRAME, timeout=5)
+    assert await at.command("AT+CPCMREG=0") == b"\r\nOK\r\n"
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
+    times = [e.time for e in emu.transcript if e.port == "audio" and e.direction == "modem->host"]
+    assert len(times) * FRAME == len(emu.audio_sent) == len(audio.data)
+    start = min(time - k * 0.02 for k, time in enumerate(times))
+    lateness = sorted(time - k * 0.02 - start for k, time in enumerate(times))
+    assert lateness[len(lateness) // 2] < 0.02
     assert audio.data == test_signal(0, len(audio.data) // 2)
     assert emu.audio_frames_dropped == 0
 
@@ -85,12 +91,16 @@ async def test_pcm_accelerated_and_stopped_by_each_cpcmreg0_form(
     loop = asyncio.get_running_loop()
     for stop in ("AT+CPCMREG=0", "AT+CPCMREG=0,0", "AT+CPCMREG=0,1"):
         audio.data.clear()
+        audio.pos = 0  # what the last settle() consumed is gone with it
+        before = len(emu.audio_sent)
         started = loop.time()
         assert await at.command("AT+CPCMREG=1") == b"\r\nOK\r\n"
         await audio.wait_until(lambda: len(audio.data) >= 100 * FRAME)
         assert loop.time() - started >= 98 * 0.002  # 10x speed: never faster than 2 ms a frame
         assert await at.command(stop) == b"\r\nOK\r\n"
-        await audio.settle(0.02)
+        # Everything sent before the stop arrives; then nothing more.
+        await audio.wait_until(lambda b=before: len(audio.data) >= len(emu.audio_sent) - b)
+        audio.take()
         assert audio.data == test_signal(0, len(audio.data) // 2)  # restarts at sample 0
         assert await audio.settle(0.05) == b""
 
@@ -102,7 +112,7 @@ async def test_pcm_16khz_after_cpcmfrm1(emu: Sim7600Emulator, open_host: HostFac
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 40 * 640)
     await at.command("AT+CPCMREG=0")
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
     assert len(audio.data) % 640 == 0
     assert audio.data == test_signal(0, len(audio.data) // 2, rate=2 * TEST_SIGNAL_RATE)
 
@@ -115,16 +125,16 @@ async def test_call_end_stops_pcm_and_next_call_needs_it_again(
     await at.command("AT+CPCMREG=1")
     await asyncio.sleep(0.05)
     await emu.remote_hang_up()
-    assert (await at.settle()).endswith(b"NO CARRIER\r\n")
-    await audio.settle(0.02)
+    await at.expect(b"NO CARRIER\r\n")
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
+    audio.take()
     assert await audio.settle(0.05) == b""
     assert await at.command("AT+CPCMREG?") == b"\r\n+CPCMREG: 0\r\n\r\nOK\r\n"
     first_call = len(audio.data)
     await emu.incoming_call("+4915551000001")
     await at.command("ATA")
     await at.command("AT+CPCMREG=1")
-    await asyncio.sleep(0.05)
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= first_call + FRAME)
     assert audio.data[first_call:][:FRAME] == test_signal(0, FRAME // 2)
 
 
@@ -134,9 +144,9 @@ async def test_host_audio_is_recorded_with_times(
     audio = open_host(emu.audio_path)
     loop = asyncio.get_running_loop()
     before = loop.time()
-    for chunk in (b"\x01\x00" * 160, b"\x02\x00" * 160):
+    for written, chunk in ((320, b"\x01\x00" * 160), (640, b"\x02\x00" * 160)):
         audio.write(chunk)
-        await asyncio.sleep(0.02)
+        await until(lambda written=written: len(emu.audio_received) >= written)
     assert emu.audio_received == b"\x01\x00" * 160 + b"\x02\x00" * 160
     assert sum(count for _, count in emu.audio_received_times) == 640
     assert all(before <= time <= loop.time() for time, _ in emu.audio_received_times)
@@ -172,7 +182,7 @@ async def test_speed_zero_streams_as_fast_as_the_host_drains(
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 500 * FRAME, timeout=5)
     await at.command("AT+CPCMREG=0")
-    await audio.settle(0.02)
+    await audio.wait_until(lambda: len(audio.data) >= len(emu.audio_sent))
     assert emu.audio_frames_dropped == 0
     assert audio.data == test_signal(0, len(audio.data) // 2)
 
@@ -282,7 +292,7 @@ async def test_what_the_host_played_is_saved_to_a_wav(
     audio = open_host(emu.audio_path)
     played = test_signal(500, 800)
     audio.write(played)
-    await asyncio.sleep(0.05)
+    await until(lambda: len(emu.audio_received) >= len(played))
     target = tmp_path / "heard.wav"
     reply = await execute(emu, {"command": "save-heard", "args": {"path": str(target)}})
     assert reply["result"] == {"path": str(target), "samples": 800, "seconds": 0.1}
@@ -298,7 +308,7 @@ async def test_a_long_run_forgets_commands_but_keeps_what_the_host_played(
     `save-heard` (it goes only past AUDIO_HISTORY_BYTES)."""
     audio = open_host(emu.audio_path)
     audio.write(test_signal(0, 800))
-    await asyncio.sleep(0.05)
+    await until(lambda: len(emu.audio_received) >= 1600)
     await at.command("AT")
     emu.clear_history(keep_audio=True)
     assert not emu.commands
@@ -326,7 +336,7 @@ async def test_host_audio_is_marked_on_the_far_end_timeline(
     await at.command("AT+CPCMREG=1")
     await audio.wait_until(lambda: len(audio.data) >= 5 * FRAME)
     audio.write(bytes(FRAME))
-    await asyncio.sleep(0.02)
+    await until(lambda: len(emu.audio_received) >= FRAME)
     (streamed, count), *_ = emu.audio_received_marks
     assert count == FRAME
     assert streamed >= 5 * FRAME // 2

@@ -47,13 +47,12 @@ async def test_outbound_answered_then_remote_hang_up(
     assert await at_clcc.expect(b"VOICE CALL: BEGIN\r\n") == (
         b"\r\nOK\r\n" + clcc(0, 2) + clcc(0, 3) + b"\r\nVOICE CALL: BEGIN\r\n"
     )
-    assert await at_clcc.settle() == clcc(0, 0)
+    assert await at_clcc.expect(clcc(0, 0)) == clcc(0, 0)
     assert emu.call is not None
     assert emu.call.stat is CallStat.ACTIVE
     await emu.remote_hang_up()
-    assert (
-        await at_clcc.settle() == clcc(0, 6) + b"\r\nVOICE CALL: END: 000000\r\n\r\nNO CARRIER\r\n"
-    )
+    ended = clcc(0, 6) + b"\r\nVOICE CALL: END: 000000\r\n\r\nNO CARRIER\r\n"
+    assert await at_clcc.expect(ended) == ended
     assert emu.call is None
     assert await at_clcc.command("AT+CLCC") == b"\r\nOK\r\n"
 
@@ -66,7 +65,8 @@ async def test_inbound_answered_begin_before_ok(emu: Sim7600Emulator, at_clcc: H
     assert await at_clcc.command("AT+CLCC") == clcc(1, 4) + b"\r\nOK\r\n"
     at_clcc.send("ATA")
     assert await at_clcc.expect(b"OK\r\n") == b"\r\nVOICE CALL: BEGIN\r\n\r\nOK\r\n"
-    assert await at_clcc.settle(0.08) == clcc(1, 0)  # and no more RINGs
+    assert await at_clcc.expect(clcc(1, 0)) == clcc(1, 0)
+    assert await at_clcc.settle(0.08) == b""  # and no more RINGs
 
 
 async def test_inbound_answered_ok_before_begin(
@@ -75,7 +75,7 @@ async def test_inbound_answered_ok_before_begin(
     emu = await make_emulator(variants=Variants(ata_begin_first=False))
     at = await quiet_host(emu, open_host)
     await emu.incoming_call("015551000001", ring_interval=5)
-    assert await at.settle() == b"\r\nRING\r\n"
+    assert await at.expect(b"\r\nRING\r\n") == b"\r\nRING\r\n"
     at.send("ATA")
     assert await at.expect(b"BEGIN\r\n") == b"\r\nOK\r\n\r\nVOICE CALL: BEGIN\r\n"
 
@@ -96,12 +96,15 @@ async def test_inbound_missed(emu: Sim7600Emulator, at_clcc: HostPort) -> None:
 async def test_clip_off_and_crc_on(emu: Sim7600Emulator, open_host: HostFactory) -> None:
     at = await quiet_host(emu, open_host, "AT+CRC=1")
     await emu.incoming_call("015551000001")
-    assert await at.settle() == b"\r\n+CRING: VOICE\r\r\n"
+    assert await at.expect(b"\r\n+CRING: VOICE\r\r\n") == b"\r\n+CRING: VOICE\r\r\n"
     await at.command("AT+CHUP")
     await at.command("AT+CRC=0")
     await at.command("AT+CLIP=1")
     await emu.incoming_call("015551000001")
-    assert await at.settle() == b'\r\nRING\r\n\r\n+CLIP: "015551000001",129,,,,0\r\n'
+    assert (
+        await at.expect(b'\r\nRING\r\n\r\n+CLIP: "015551000001",129,,,,0\r\n')
+        == b'\r\nRING\r\n\r\n+CLIP: "015551000001",129,,,,0\r\n'
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,7 +139,10 @@ async def test_end_duration_in_seconds_or_hhmmss(emu: Sim7600Emulator, at_clcc: 
     emu.call.connected_at = (emu.call.connected_at or 0) - 3725  # an hour, two minutes, five s
     await at_clcc.settle()
     await at_clcc.command("AT+CHUP")
-    assert await at_clcc.settle() == clcc(0, 6) + b"\r\nVOICE CALL: END: 003725\r\n"
+    assert (
+        await at_clcc.expect(clcc(0, 6) + b"\r\nVOICE CALL: END: 003725\r\n")
+        == clcc(0, 6) + b"\r\nVOICE CALL: END: 003725\r\n"
+    )
 
 
 async def test_end_hhmmss_variant(make_emulator: EmulatorFactory, open_host: HostFactory) -> None:
@@ -147,7 +153,10 @@ async def test_end_hhmmss_variant(make_emulator: EmulatorFactory, open_host: Hos
     assert emu.call is not None
     emu.call.connected_at = (emu.call.connected_at or 0) - 3725
     await emu.remote_hang_up()
-    assert await at.settle() == b"\r\nVOICE CALL: END: 010205\r\n\r\nNO CARRIER\r\n"
+    assert (
+        await at.expect(b"\r\nVOICE CALL: END: 010205\r\n\r\nNO CARRIER\r\n")
+        == b"\r\nVOICE CALL: END: 010205\r\n\r\nNO CARRIER\r\n"
+    )
 
 
 async def test_ath_needs_cvhu0(emu: Sim7600Emulator, open_host: HostFactory) -> None:
@@ -158,7 +167,7 @@ async def test_ath_needs_cvhu0(emu: Sim7600Emulator, open_host: HostFactory) -> 
     assert emu.call is not None
     await at.command("AT+CVHU=0")
     assert await at.command("ATH") == b"\r\nOK\r\n"
-    assert await at.settle() == b"\r\nVOICE CALL: END: 000000\r\n"
+    assert await at.expect(b"\r\nVOICE CALL: END: 000000\r\n") == b"\r\nVOICE CALL: END: 000000\r\n"
     assert emu.call is None
 
 
@@ -177,7 +186,8 @@ async def test_reject_incoming_call(emu: Sim7600Emulator, at_clcc: HostPort) -> 
     await emu.incoming_call(NUMBER, ring_interval=0.03)
     await at_clcc.expect(clcc(1, 4))
     assert without_rings(await at_clcc.command("AT+CHUP")) == b"\r\nOK\r\n"
-    assert await at_clcc.settle(0.08) == clcc(1, 6)  # and the ringing has stopped
+    assert await at_clcc.expect(clcc(1, 6)) == clcc(1, 6)
+    assert await at_clcc.settle(0.08) == b""  # and the ringing has stopped
     assert emu.call is None
 
 
@@ -220,7 +230,7 @@ async def test_dial_outcome_none_waits_for_remote_answer(
     assert emu.call is not None
     assert emu.call.stat is CallStat.ALERTING
     await emu.remote_answer()
-    assert await at.settle() == b"\r\nVOICE CALL: BEGIN\r\n"
+    assert await at.expect(b"\r\nVOICE CALL: BEGIN\r\n") == b"\r\nVOICE CALL: BEGIN\r\n"
 
 
 async def test_remote_hang_up_before_answer(emu: Sim7600Emulator, open_host: HostFactory) -> None:
@@ -228,7 +238,7 @@ async def test_remote_hang_up_before_answer(emu: Sim7600Emulator, open_host: Hos
     emu.set_dial_outcome("none", delay=0)
     await at.command(f"ATD{NUMBER};")
     await emu.remote_hang_up()
-    assert await at.settle() == b"\r\nNO CARRIER\r\n"
+    assert await at.expect(b"\r\nNO CARRIER\r\n") == b"\r\nNO CARRIER\r\n"
 
 
 async def test_dial_errors(emu: Sim7600Emulator, open_host: HostFactory) -> None:
@@ -256,7 +266,10 @@ async def test_dtmf_both_ways(emu: Sim7600Emulator, open_host: HostFactory) -> N
     await at.command("ATA")
     await at.settle()
     await emu.send_dtmf("5#")
-    assert await at.settle() == b"\r\n+RXDTMF: 5\r\r\n\r\n+RXDTMF: #\r\r\n"
+    assert (
+        await at.expect(b"\r\n+RXDTMF: 5\r\r\n\r\n+RXDTMF: #\r\r\n")
+        == b"\r\n+RXDTMF: 5\r\r\n\r\n+RXDTMF: #\r\r\n"
+    )
     for command in ("AT+VTS=1", 'AT+VTS="2"', "AT+VTS=#,5", 'AT+VTS="AB"'):
         assert await at.command(command) == b"\r\nOK\r\n"
     assert await at.command("AT+VTS=X") == b"\r\n+CME ERROR: 50\r\n"

@@ -7,9 +7,13 @@ import asyncio
 import pytest
 
 from sim7600_emulator import Sim7600Emulator, Variants
+from tests.helpers import until
 
 from .conftest import EmulatorFactory, HostFactory
 from .host import link_target
+
+BOOT = b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
+"""What the module says on the AT port as it boots."""
 
 
 async def test_dropped_pty_gives_eof_and_returns_behind_the_same_link(
@@ -39,7 +43,7 @@ async def test_drop_both_and_restore(emu: Sim7600Emulator, open_host: HostFactor
     await emu.restore_port("both")
     audio = open_host(emu.audio_link)
     audio.write(b"\x00\x01")
-    await asyncio.sleep(0.02)
+    await until(lambda: len(emu.audio_received) >= 2)
     assert emu.audio_received == b"\x00\x01"
 
 
@@ -55,7 +59,7 @@ async def test_reboot_resets_settings_and_keeps_sms(
     await at.command("AT+CPCMREG=1")
     await at.settle()
     await emu.reboot()
-    assert await at.settle() == b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
+    assert await at.expect(BOOT) == BOOT
     assert emu.call is None
     settings = emu.settings
     assert (settings.echo, settings.cmee, settings.clip, settings.clcc) == (True, 0, 0, 0)
@@ -70,7 +74,7 @@ async def test_reboot_without_rdy_and_with_a_pin(
     at = open_host(emu.at_path)
     emu.set_sim("pin")
     await emu.reboot()
-    assert await at.settle() == b"\r\n+CPIN: SIM PIN\r\n"
+    assert await at.expect(b"\r\n+CPIN: SIM PIN\r\n") == b"\r\n+CPIN: SIM PIN\r\n"
 
 
 async def test_commands_during_boot_are_lost(emu: Sim7600Emulator, open_host: HostFactory) -> None:
@@ -79,7 +83,7 @@ async def test_commands_during_boot_are_lost(emu: Sim7600Emulator, open_host: Ho
     await asyncio.sleep(0.01)
     at.send("AT+CSQ")
     await reboot
-    assert await at.settle() == b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
+    assert await at.expect(BOOT) == BOOT
     assert emu.commands == []
 
 

@@ -84,12 +84,15 @@ async def test_registration_reads_and_urcs(emu: Sim7600Emulator, quiet: HostPort
     )
     await quiet.command("AT+CREG=1")
     await emu.set_registration(5, cs_stat=3)
-    assert await quiet.settle() == b'\r\n+CREG: 3\r\n\r\n+CEREG: 5,"3F29","055A7817",7\r\n'
+    roaming = b'\r\n+CREG: 3\r\n\r\n+CEREG: 5,"3F29","055A7817",7\r\n'
+    assert await quiet.expect(roaming) == roaming
     assert await quiet.command("AT+CGREG?") == b"\r\n+CGREG: 0,5\r\n\r\nOK\r\n"
     await emu.set_registration(2)
-    assert await quiet.settle() == b"\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n"
+    searching = b"\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n"
+    assert await quiet.expect(searching) == searching
     await emu.set_registration(1, tech="WCDMA")
-    assert await quiet.settle() == b"\r\n+CREG: 1\r\n\r\n+CEREG: 0\r\n"  # no LTE: no EPS
+    home_on_wcdma = b"\r\n+CREG: 1\r\n\r\n+CEREG: 0\r\n"  # no LTE: no EPS
+    assert await quiet.expect(home_on_wcdma) == home_on_wcdma
     assert await quiet.command("AT+CNSMOD?") == b"\r\n+CNSMOD: 0,4\r\n\r\nOK\r\n"
 
 
@@ -111,7 +114,8 @@ async def test_operator_and_serving_cell(emu: Sim7600Emulator, quiet: HostPort) 
 async def test_cfun_powers_radio_and_sim(emu: Sim7600Emulator, quiet: HostPort) -> None:
     await quiet.command("AT+CEREG=1")
     assert await quiet.command("AT+CFUN=0") == b"\r\nOK\r\n"
-    assert await quiet.settle() == b"\r\n+SIMCARD: NOT AVAILABLE\r\n\r\n+CEREG: 0\r\n"
+    radio_off = b"\r\n+SIMCARD: NOT AVAILABLE\r\n\r\n+CEREG: 0\r\n"
+    assert await quiet.expect(radio_off) == radio_off
     assert await quiet.command("AT+CFUN?") == b"\r\n+CFUN: 0\r\n\r\nOK\r\n"
     assert await quiet.command("AT+CPIN?") == b"\r\n+CME ERROR: 10\r\n"
     assert await quiet.command("AT+CFUN=1") == b"\r\nOK\r\n"
@@ -125,5 +129,6 @@ async def test_cfun4_ends_a_call(emu: Sim7600Emulator, quiet: HostPort) -> None:
     await quiet.command("ATA")
     await quiet.settle()
     await quiet.command("AT+CFUN=4")
-    assert await quiet.settle() == b"\r\nVOICE CALL: END: 000000\r\n\r\nNO CARRIER\r\n"
+    ended = b"\r\nVOICE CALL: END: 000000\r\n\r\nNO CARRIER\r\n"
+    assert await quiet.expect(ended) == ended
     assert emu.call is None

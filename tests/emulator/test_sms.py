@@ -36,7 +36,7 @@ async def read_pdu(at: HostPort, index: int) -> tuple[int, str]:
 
 async def test_single_gsm7_message_in_pdu_mode(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     assert await emu.deliver_sms(SENDER, "Hello @ 10€ [ok]") == [0]
-    assert await sms_at.settle() == b'\r\n+CMTI: "SM",0\r\n'
+    assert await sms_at.expect(b'\r\n+CMTI: "SM",0\r\n') == b'\r\n+CMTI: "SM",0\r\n'
     stat, pdu = await read_pdu(sms_at, 0)
     assert stat == 0
     message = decode(pdu)
@@ -89,7 +89,8 @@ async def test_multipart_gsm7_with_8bit_reference(emu: Sim7600Emulator, sms_at: 
     text = "".join(f"{n:03d}-" for n in range(75))  # 300 characters
     indexes = await emu.deliver_sms(SENDER, text, reference=0x42)
     assert indexes == [0, 1]
-    assert await sms_at.settle() == b'\r\n+CMTI: "SM",0\r\n\r\n+CMTI: "SM",1\r\n'
+    both = b'\r\n+CMTI: "SM",0\r\n\r\n+CMTI: "SM",1\r\n'
+    assert await sms_at.expect(both) == both
     parts = [decode((await read_pdu(sms_at, i))[1]) for i in indexes]
     assert [part.udh for part in parts] == [
         bytes.fromhex("050003420201"),
@@ -129,7 +130,7 @@ async def test_alphanumeric_sender_and_ucs2_forced(emu: Sim7600Emulator, sms_at:
 async def test_direct_delivery_with_cnmi_mt2(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     await sms_at.command("AT+CNMI=2,2,0,0,0")
     assert await emu.deliver_sms(SENDER, "direct") == []
-    reply = await sms_at.settle()
+    reply = await sms_at.lines(3)
     match = re.fullmatch(rb"\r\n\+CMT: ,(\d+)\r\n([0-9A-F]+)\r\n", reply)
     assert match is not None
     assert decode(match[2].decode()).text == "direct"
@@ -137,7 +138,7 @@ async def test_direct_delivery_with_cnmi_mt2(emu: Sim7600Emulator, sms_at: HostP
     await sms_at.command("AT+CMGF=1")
     await emu.deliver_sms(SENDER, "line one\nOK")
     assert re.fullmatch(
-        rb'\r\n\+CMT: "\+4915551000001","","[^"]+"\r\nline one\nOK\r\n', await sms_at.settle()
+        rb'\r\n\+CMT: "\+4915551000001","","[^"]+"\r\nline one\nOK\r\n', await sms_at.lines(3)
     )
     assert len(emu.sms_storage) == 0
 
@@ -146,7 +147,7 @@ async def test_store_false_shows_the_message_without_storing(
     emu: Sim7600Emulator, sms_at: HostPort
 ) -> None:
     assert await emu.deliver_sms(SENDER, "flash", store=False) == []
-    assert (await sms_at.settle()).startswith(b"\r\n+CMT: ,")
+    assert (await sms_at.lines(3)).startswith(b"\r\n+CMT: ,")
     assert len(emu.sms_storage) == 0
 
 
@@ -171,17 +172,18 @@ async def test_full_storage_holds_arrivals_until_space_frees(
     assert await emu.deliver_sms(SENDER, "two") == [1]
     assert await emu.deliver_sms(SENDER, "three") == []
     assert await emu.deliver_sms(SENDER, "four") == []
-    assert await sms_at.settle() == b'\r\n+CMTI: "SM",0\r\n\r\n+CMTI: "SM",1\r\n\r\n+SMS FULL\r\n'
+    arrivals = b'\r\n+CMTI: "SM",0\r\n\r\n+CMTI: "SM",1\r\n\r\n+SMS FULL\r\n'
+    assert await sms_at.expect(arrivals) == arrivals
     assert (
         await sms_at.command("AT+CPMS?") == b'\r\n+CPMS: "SM",2,2,"SM",2,2,"SM",2,2\r\n\r\nOK\r\n'
     )
     assert await sms_at.command("AT+CMGD=0") == b"\r\nOK\r\n"
-    assert await sms_at.settle() == b'\r\n+CMTI: "SM",0\r\n'
+    assert await sms_at.expect(b'\r\n+CMTI: "SM",0\r\n') == b'\r\n+CMTI: "SM",0\r\n'
     assert emu.sms_storage[0].message.text == "three"
     await sms_at.command("AT+CMGD=1")
-    assert await sms_at.settle() == b'\r\n+CMTI: "SM",1\r\n'
+    assert await sms_at.expect(b'\r\n+CMTI: "SM",1\r\n') == b'\r\n+CMTI: "SM",1\r\n'
     assert await emu.deliver_sms(SENDER, "five") == []
-    assert await sms_at.settle() == b"\r\n+SMS FULL\r\n"
+    assert await sms_at.expect(b"\r\n+SMS FULL\r\n") == b"\r\n+SMS FULL\r\n"
 
 
 async def test_full_storage_urc_variant_off(
@@ -192,7 +194,7 @@ async def test_full_storage_urc_variant_off(
     emu.sms_storage.capacity = 1
     assert await emu.deliver_sms(SENDER, "one") == [1]
     assert await emu.deliver_sms(SENDER, "two") == []
-    assert await at.settle() == b'\r\n+CMTI: "SM",1\r\n'
+    assert await at.expect(b'\r\n+CMTI: "SM",1\r\n') == b'\r\n+CMTI: "SM",1\r\n'
 
 
 async def test_cmgs_text_mode(emu: Sim7600Emulator, sms_at: HostPort) -> None:
@@ -312,18 +314,18 @@ async def test_delivery_reports(emu: Sim7600Emulator, sms_at: HostPort) -> None:
     sms_at.write(HELLO_SUBMIT.encode() + b"\x1a")
     await sms_at.final()
     await emu.delivery_report(0)
-    match = re.fullmatch(rb"\r\n\+CDS: (\d+)\r\n([0-9A-F]+)\r\n", await sms_at.settle())
+    match = re.fullmatch(rb"\r\n\+CDS: (\d+)\r\n([0-9A-F]+)\r\n", await sms_at.lines(3))
     assert match is not None
     report = decode(match[2].decode())
     assert (report.reference, report.address, report.status) == (0, "+46708251358", 0)
     await sms_at.command("AT+CMGF=1")
     await emu.delivery_report(0, status=0x46)
     assert re.fullmatch(
-        rb'\r\n\+CDS: 6,0,"\+46708251358",145,"[^"]+","[^"]+",70\r\n', await sms_at.settle()
+        rb'\r\n\+CDS: 6,0,"\+46708251358",145,"[^"]+","[^"]+",70\r\n', await sms_at.lines(2)
     )
     await sms_at.command("AT+CNMI=2,1,0,2,0")
     await emu.delivery_report(0)
-    assert await sms_at.settle() == b'\r\n+CDSI: "SR",0\r\n'
+    assert await sms_at.expect(b'\r\n+CDSI: "SR",0\r\n') == b'\r\n+CDSI: "SR",0\r\n'
     with pytest.raises(ValueError, match="reference"):
         await emu.delivery_report(99)
 

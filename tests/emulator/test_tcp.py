@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sim7600_emulator import Sim7600Emulator, test_signal
+from tests.helpers import until
 
 from .conftest import FAST, HostFactory
 from .host import HostPort
@@ -61,10 +62,10 @@ async def test_call_audio_over_tcp(tcp_emu: Sim7600Emulator) -> None:
         await at.command("AT+CPCMREG=1")
         await audio.wait_until(lambda: len(audio.data) >= 20 * 320)
         await at.command("AT+CPCMREG=0")
-        await audio.settle(0.02)
+        await audio.wait_until(lambda: len(audio.data) >= len(tcp_emu.audio_sent))
         assert audio.data == test_signal(0, len(audio.data) // 2)
         audio.write(b"\x05\x00" * 160)
-        await asyncio.sleep(0.02)
+        await until(lambda: len(tcp_emu.audio_received) >= 320)
         assert tcp_emu.audio_received == b"\x05\x00" * 160
     finally:
         at.close()

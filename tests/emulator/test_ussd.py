@@ -59,9 +59,10 @@ async def test_network_push_needs_presentation(emu: Sim7600Emulator, ussd_at: Ho
     assert await ussd_at.settle() == b""
     await ussd_at.command("AT+CUSD=1")
     await emu.ussd_push(2, "Welcome")
-    assert await ussd_at.settle() == b'\r\n+CUSD: 2,"Welcome",15\r\n'
+    welcome = b'\r\n+CUSD: 2,"Welcome",15\r\n'
+    assert await ussd_at.expect(welcome) == welcome
     await emu.ussd_push(2)
-    assert await ussd_at.settle() == b"\r\n+CUSD: 2\r\n"
+    assert await ussd_at.expect(b"\r\n+CUSD: 2\r\n") == b"\r\n+CUSD: 2\r\n"
 
 
 async def test_ussd_needs_network(emu: Sim7600Emulator, ussd_at: HostPort) -> None:

@@ -22,6 +22,7 @@ from custom_components.callstack.sim7600.errors import (
     AudioBridgeNotRunningError,
     InvalidArgumentError,
 )
+from custom_components.callstack.sim7600.events import DtmfEvent
 from custom_components.callstack.sim7600.model import BridgeState, CallState
 from custom_components.callstack.sim7600.modem import Modem
 from sim7600_emulator import Identity, Sim7600Emulator, Variants, test_signal
@@ -316,7 +317,10 @@ async def test_playback_pads_the_last_frame_with_silence(
 
 
 async def test_playback_pacing_does_not_drift(identity: Identity) -> None:
-    """60 s of audio on a 6x clock: the frames end within one frame of the ideal time."""
+    """60 s of audio on a 6x clock (3000 frames, 3.3 ms apart): the typical lateness of
+    the last tenth is within three frames (10 ms) of the first tenth's. A loaded machine
+    moves the typical wake-up by a few ms; pacing that drifted (each frame timed from the
+    previous one, say) would be late by a wake-up per frame, far more over 3000 frames."""
     speed = 6.0
     async with Sim7600Emulator(identity, audio_speed=speed) as emu:
         await emu.start_pty()
@@ -339,7 +343,7 @@ async def test_playback_pacing_does_not_drift(identity: Identity) -> None:
                 lateness.append(when - start - (received // 320 - 1) * interval)
             tenth = max(1, len(lateness) // 10)
             drift = statistics.median(lateness[-tenth:]) - statistics.median(lateness[:tenth])
-            assert abs(drift) < interval
+            assert abs(drift) < 3 * interval
             assert bytes(emu.audio_received)[-640:] == pcm[-640:]
             await modem.hang_up()
         finally:
@@ -424,13 +428,16 @@ async def test_caller_stream_yields_whole_frames_exactly_as_sent(
 
 
 async def test_caller_stream_never_loses_a_key_press_when_the_consumer_lags(
-    emulator: Sim7600Emulator, in_call: Modem
+    emulator: Sim7600Emulator, in_call: Modem, events: Recorder
 ) -> None:
     stream = in_call.audio.listen(max_frames=5)
     await emulator.send_dtmf("1")
-    await asyncio.sleep(0.3)  # 6 s of audio at 20x: far more than 5 frames
+    await until(lambda: stream.dropped > 100)  # far more than 5 frames came after it
     await emulator.send_dtmf("2#")
-    await asyncio.sleep(0.3)
+    # The digits reach the stream as they are published; then newer audio queues behind.
+    await until(lambda: len(events.of(DtmfEvent)) == 3)
+    heard = in_call.audio.stats.bytes_in
+    await until(lambda: in_call.audio.stats.bytes_in >= heard + 10 * in_call.audio.frame_bytes)
     stream.end()  # read what is queued
     items = [item async for item in stream]
     stream.close()
@@ -484,8 +491,11 @@ async def test_a_caller_stream_is_fed_every_frame_not_in_held_batches(
                 break
         stream.close()
     gaps = [later - earlier for earlier, later in itertools.pairwise(times[5:])]
-    assert max(gaps) < 0.12  # generous for a loaded machine; held reads give 0.2 s
-    assert statistics.median(gaps) < 0.04
+    # Frame by frame the typical gap is the 20 ms frame; held, it would be 0 (one read
+    # brings ten frames at once) with a 0.2 s gap every ten. A stall of a loaded machine
+    # delays a frame or two, and what it held back then comes at once.
+    assert 0.01 < statistics.median(gaps) < 0.04
+    assert sum(gap >= 0.1 for gap in gaps) <= 2
 
 
 async def test_a_caller_stream_that_is_not_live_lets_reads_be_held(

@@ -550,8 +550,10 @@ async def test_both_sides_are_recorded_sample_aligned(identity: Identity, tmp_pa
     """Issue 13 item 6: a stereo WAV, the far end on the left exactly as it streamed, what
     we played on the right exactly as written and contiguous, placed where it played: its
     first sample sits at the far-end sample the host had received when it wrote the first
-    frame, which is within 60 ms (the two-way transport latency the emulator measures)
-    before the far-end sample the emulator had sent when that frame arrived."""
+    frame, which is no later than the far-end sample the emulator had sent when that frame
+    arrived, and behind it by no more than the two-way transport latency (about 60 ms
+    idle; 250 ms allowed for a loaded machine, still short of the 300 ms a frame placed
+    where the recording started would be off by)."""
     async with real_time_call(identity) as (emu, modem):
         played = test_signal(70000, 2400)
         recording = asyncio.ensure_future(modem.record(tmp_path / "both.wav", 1.2, channels="both"))
@@ -574,7 +576,7 @@ async def test_both_sides_are_recorded_sample_aligned(identity: Identity, tmp_pa
     assert not right[:r0].any()
     assert not right[r0 + 2400 :].any()
     first_arrival = emu.audio_received_marks[0][0]
-    assert 0 <= first_arrival - (l0 // 2 + r0) <= 480
+    assert 0 <= first_arrival - (l0 // 2 + r0) <= 2000
 
 
 async def test_recording_one_side_is_unchanged_by_playback(

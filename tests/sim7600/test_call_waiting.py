@@ -349,7 +349,8 @@ async def test_a_call_that_rings_before_our_atd_is_sent_wins(
     "a call is in progress" without sending ATD, the caller is reported (incoming, then
     missed) and no AT+CHUP is sent at them."""
     emulator.hang_command("AT+COPS?")
-    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=1.0))
+    # The hung command must outlast the RING's way to the driver on a loaded machine.
+    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=3.0))
     await emulator.wait_for_command("AT+COPS?")
     dial = asyncio.ensure_future(modem.dial(SECOND, timeout=5))
     await asyncio.sleep(0.05)
@@ -394,16 +395,23 @@ async def test_a_second_dial_while_one_is_queued_is_refused(
 async def test_a_waiting_caller_does_not_stop_collecting_digits_or_recording(
     emulator: Sim7600Emulator, modem: Modem, events: Recorder, tmp_path: Path
 ) -> None:
+    """Both run on past the waiting caller (a recording long enough to still be going,
+    whatever the machine's load) and both end on the first caller's key."""
     await active_call(emulator, modem)
     collected = asyncio.ensure_future(modem.collect_dtmf(DtmfRequest(4, 5, 5, "#")))
-    recording = asyncio.ensure_future(modem.record(tmp_path / "first.wav", 1.0))
+    recording = asyncio.ensure_future(modem.record(tmp_path / "first.wav", 600.0, stop_digits="#"))
+    await until(lambda: modem.audio._recording is not None)
     await waiting_call(emulator, modem, events)
     await emulator.missed_call(2)
     await until(lambda: ("missed", SECOND, None) in call_events(events))
+    assert not recording.done()
+    assert modem.audio._recording is not None
+    before_the_key = modem.audio._recording.samples
     await emulator.send_dtmf("42#")
     assert await collected == DtmfResult("42", DtmfEnd.TERMINATOR)
     result = await recording
-    assert (result.ended_by, result.samples) == ("duration", 8000)
+    assert result.ended_by == "dtmf"
+    assert result.samples >= before_the_key > 0
     await modem.hang_up()
 
 

@@ -210,7 +210,7 @@ async def test_a_poll_never_goes_ahead_of_a_command_waiting(
 ) -> None:
     """A call command that queues while an SMS is being sent goes before the GNSS poll that
     queued earlier."""
-    gnss_emulator.sms_send_delay = 0.3
+    gnss_emulator.sms_send_delay = 2.0  # the CLCC below must queue behind it, loaded or not
     executor = AtExecutor(await open_port(gnss_emulator.at_link), lambda urc: None)
     executor.start()
     try:

@@ -48,15 +48,19 @@ def wall(seconds: float) -> float:
 async def test_a_key_during_the_prompt_stops_it_and_counts(
     emulator: Sim7600Emulator, in_call: Modem
 ) -> None:
-    prompt, pcm = prompt_of(in_call, 40.0)  # 2 s of wall time
+    prompt, pcm = prompt_of(in_call, 400.0)  # 20 s of wall time: a loaded machine cannot outrun it
     emulator.press_keys("42", after="audio", delay=0.2, gap=0.1)
     result = await in_call.collect_dtmf(DtmfRequest(max_digits=2, timeout=5), prompt)
     assert result == DtmfResult("42", DtmfEnd.MAX_DIGITS)
     assert not in_call.audio.busy
+    # What the driver wrote is still crossing the PTY: wait for it, then for anything more.
+    # (A frame whose drain the stop cancelled is written but not counted: one at most.)
+    written = in_call.audio.stats.frames_out * in_call.audio.frame_bytes
+    await until(lambda: len(emulator.audio_received) >= written)
+    await asyncio.sleep(0.2)  # 200 frames of wall time at this speed
     played = len(emulator.audio_received)
-    await asyncio.sleep(0.2)
-    assert len(emulator.audio_received) == played  # the prompt stopped for good
-    assert 0 < played < len(pcm) * 3 / 4  # cut short (with room for a loaded machine)
+    assert written <= played <= written + in_call.audio.frame_bytes  # stopped for good
+    assert 0 < played < len(pcm) * 3 / 4  # cut short
     assert bytes(emulator.audio_received) == pcm[:played]  # what played was the prompt
 
 
@@ -159,9 +163,13 @@ async def test_alarm_acknowledged_in_the_pause_after_the_message(
 ) -> None:
     message, pcm = prompt_of(modem, 4.0)
     emulator.set_dial_outcome("answer", delay=0.05)
-    emulator.press_keys("#", after="audio", delay=wall(4.0) + 0.3)
-    result = await modem.alarm_call(CALLER, message, AlarmRequest(1, "#*", pause=2.0))
-    assert result == AlarmResult(DialResult.ANSWERED, True, "#", 1)
+    alarm = asyncio.ensure_future(
+        modem.alarm_call(CALLER, message, AlarmRequest(1, "#*", pause=2.0))
+    )
+    # The whole message reached the far end, so the key comes in the pause by construction.
+    await until(lambda: len(emulator.audio_received) >= len(pcm), timeout=10)
+    await emulator.send_dtmf("#")
+    assert await alarm == AlarmResult(DialResult.ANSWERED, True, "#", 1)
     assert bytes(emulator.audio_received) == pcm
 
 
@@ -173,6 +181,7 @@ async def test_alarm_not_acknowledged_plays_every_repeat_then_hangs_up(
     emulator.press_keys("9", after="audio", delay=0.02)  # not an acknowledge digit
     result = await modem.alarm_call(CALLER, message, AlarmRequest(3, "1", pause=0.1))
     assert result == AlarmResult(DialResult.ANSWERED, False, None, 3)
+    await until(lambda: len(emulator.audio_received) >= len(pcm) * 3)
     assert bytes(emulator.audio_received) == pcm * 3
     await until(lambda: modem.snapshot.call_state is CallState.IDLE)
     assert "AT+CHUP" in emulator.commands
@@ -254,6 +263,7 @@ async def test_a_prompt_waits_for_call_audio_to_start(
     prompt, pcm = prompt_of(modem, 2.0)
     result = await modem.collect_dtmf(DtmfRequest(timeout=0.2), prompt)
     assert result == DtmfResult("", DtmfEnd.TIMEOUT)
+    await until(lambda: len(emulator.audio_received) >= len(pcm))
     assert bytes(emulator.audio_received) == pcm
 
 
