@@ -48,6 +48,7 @@ from .fixtures import (  # noqa: E402
     assert_translated_error,
     call_action,
     entity_id,
+    far_end_heard,
     files_in,
     state_of,
     wait_until,
@@ -247,7 +248,7 @@ async def test_bad_media_is_a_translated_error_and_plays_nothing(
     assert not loaded_entry.runtime_data.modem.audio.busy
     # Nothing is stuck: the next file plays.
     await call_action(hass, "play", {"media": "good.mp3"})
-    assert heard(emulator).size > 0
+    await far_end_heard(hass, emulator, 8000 * 2 - FRAME)  # its second, less a frame
     await call_action(hass, "hang_up")
 
 
@@ -538,7 +539,7 @@ async def test_a_failing_tts_engine_is_tts_failed_and_plays_nothing(
     assert not loaded_entry.runtime_data.modem.audio.busy
     speech.fail = False
     await call_action(hass, "say", {"message": "Hello", "tts_entity_id": "tts.test_speech_wav"})
-    assert heard(emulator).size > 0
+    await far_end_heard(hass, emulator, 12000 * 2 - FRAME)  # its 1.5 s, less a frame
     await call_action(hass, "hang_up")
 
 
