@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
@@ -76,6 +76,27 @@ def states_seen(
 def satellite_states(hass: HomeAssistant) -> list[str]:
     """Every state the satellite takes from now on."""
     return states_seen(hass, "assist_satellite", "assist_satellite")
+
+
+def say_next_once_listening(hass: HomeAssistant, turns: Any) -> list[str | None]:
+    """The caller starts their next utterance the moment the satellite first listens.
+
+    It happens in the loop as the state changes, not after a poll: a poll's delay is
+    wall time, which a loaded machine stretches, and at 20x every wall millisecond is
+    20 ms of the caller's silence counted against the pipeline's patience. Returns the
+    list the utterance's label lands in (``Turns.say_next()``'s result).
+    """
+    said: list[str | None] = []
+    target = entity_id(hass, "assist_satellite", "assist_satellite")
+
+    @callback
+    def listener(event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        if not said and event.data["entity_id"] == target and new and new.state == "listening":
+            said.append(turns.say_next())
+
+    hass.bus.async_listen("state_changed", listener)
+    return said
 
 
 async def test_the_satellite_and_its_selects_exist_per_modem(
@@ -538,7 +559,11 @@ async def test_speaking_over_the_answer_stops_it(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    entry = await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    # The caller speaks as the satellite starts listening (say_next_once_listening), and
+    # may be silent 12 s first (0.6 s on the clock at 20x; 3 s were 150 ms, which a poll
+    # on a loaded machine could miss). Not more: HA's VAD ends a request after 15 s of
+    # audio whatever the option says.
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=12)
     # The answer plays in real time, not 20 times as fast as the emulator: at that speed
     # its 20 s are 1 s on the clock, which a loaded machine can let run out before the
     # barge-in is heard (then the turn ends "answered" and nothing was tested).
@@ -554,9 +579,10 @@ async def test_speaking_over_the_answer_stops_it(
     )
     emulator.set_voice(turns)
     events = async_capture_events(hass, EVENT_CALL)
+    said = say_next_once_listening(hass, turns)
     await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
-    await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
-    assert turns.say_next() == "one.wav"
+    await wait_until(hass, lambda: said, what="listening")
+    assert said == ["one.wav"]
     prompt = len(prompt_tone(8000))
     await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
     # Once 2 s of the answer reached the caller, the caller speaks over it.
