@@ -5,6 +5,7 @@ every way a conversation ends."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.core import Event, HomeAssistant, callback
@@ -31,6 +32,9 @@ from .fixtures import EntryFactory, entity_id, far_end_heard, state_of, wait_unt
 pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
 
 RING_INTERVAL = 0.1
+# A slower emulator for a test that needs wall time inside the caller's silence: the
+# pipeline listens to at most 15 s of audio (HA's VAD timeout), 0.75 s at 20x but 3 s here.
+SLOW_AUDIO = 5.0
 
 
 def assist_options(callers: list[str], *, rings: int = 2, silence: int = 3) -> dict[str, Any]:
@@ -52,6 +56,18 @@ async def assist_entry(
     )
     entry.runtime_data.modem.audio.speed = FAST_AUDIO  # play as fast as the emulator
     return entry
+
+
+@pytest.fixture
+async def slow_emulator(identity: Any) -> AsyncGenerator[Sim7600Emulator]:
+    """The emulator streaming at ``SLOW_AUDIO`` (name it before ``entry_factory``, so the
+    entries are unloaded before it stops)."""
+    emu = Sim7600Emulator(identity=identity, audio_speed=SLOW_AUDIO)
+    await emu.start_pty()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
 
 
 def satellite(hass: HomeAssistant) -> Any:
@@ -505,7 +521,7 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
 
 async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     hass: HomeAssistant,
-    emulator: Sim7600Emulator,
+    slow_emulator: Sim7600Emulator,
     entry_factory: EntryFactory,
     assist_stack: AssistStack,
     tmp_path: Any,
@@ -516,7 +532,15 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    entry = await assist_entry(entry_factory, emulator, rings=1, silence=10)
+    # The test holds the caller silent for 0.3 s of wall time and then has them speak: at
+    # 20x the pipeline's 10 s (or, whatever the option, HA's VAD's 15 s) were 0.5 s on the
+    # clock with two polls and the 0.3 s in it; at 5x, 12 s are 2.4 s.
+    emulator = slow_emulator
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=12)
+    entry.runtime_data.modem.audio.speed = SLOW_AUDIO
+    # "responding" lasts as long as the answer plays: 5 s of it are 1 s at 5x (the 1 s
+    # answer was 50 ms on the clock at 20x, which a poll could miss).
+    assist_stack.tts.seconds = 5.0
     assist_stack.stt.texts.append("turn on the kitchen light")
     turns = Turns([spoken_wav("turn on the kitchen light", tmp_path / "one.wav")], cue="ctl")
     emulator.set_voice(turns)
