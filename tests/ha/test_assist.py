@@ -184,7 +184,9 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     events = async_capture_events(hass, EVENT_CALL)
     states = satellite_states(hass)
     call_event_types = states_seen(hass, "event", "call", "event_type")
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    # Rings 0.5 s apart: ATA has that long to reach the modem after the third RING before
+    # a fourth one counts (0.1 s was too short on a loaded machine).
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.5)
     await wait_until(hass, lambda: "ATA" in emulator.commands, what="the answer")
     call = entry.runtime_data.modem.snapshot.call
     assert call is not None
