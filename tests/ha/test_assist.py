@@ -489,14 +489,19 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    # The caller waits 6 s of quiet after each sound of ours before speaking (0.3 s on the
+    # clock at 20x): the default 0.6 s were 30 ms, and a stall that long in the answer
+    # made the caller speak over it (barge_in, not answered). Silence ends a turn after
+    # 12 s, so the caller speaks well within it (and within HA's VAD cap of 15 s).
+    await assist_entry(entry_factory, emulator, rings=1, silence=12)
     assist_stack.stt.texts.extend(["turn on the kitchen light", "and the hall"])
     emulator.set_voice(
         Turns(
             [
                 spoken_wav("turn on the kitchen light", tmp_path / "one.wav"),
                 spoken_wav("and the hall", tmp_path / "two.wav"),
-            ]
+            ],
+            gap=6.0,
         )
     )
     events = async_capture_events(hass, EVENT_CALL)
