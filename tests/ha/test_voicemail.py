@@ -437,9 +437,13 @@ async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
 ) -> None:
     entry = await entry_factory(options=VOICEMAIL_ON)
     await caller_is_recorded(hass, emulator)
-    await asyncio.sleep(0.1)
     folder = recordings / "voicemail"
-    assert any(name.endswith(".part") for name in files_in(folder))  # a recording is underway
+    # A recording is underway (the executor makes its file just after _recording is set).
+    await wait_until(
+        hass,
+        lambda: any(name.endswith(".part") for name in files_in(folder)),
+        what="the recording's temporary file",
+    )
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert files_in(folder) == []
