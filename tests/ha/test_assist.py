@@ -198,7 +198,9 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
         what="the hang-up",
     )
     assert any(command.startswith("AT+CHUP") or command == "ATH" for command in emulator.commands)
-    assert prompt_tone(8000) in bytes(emulator.audio_received)
+    await wait_until(  # its last frames may cross the pty after the call state changed
+        hass, lambda: prompt_tone(8000) in bytes(emulator.audio_received), what="the prompt"
+    )
     kinds = [(event.data["type"], event.data.get("outcome")) for event in events]
     assert ("assist_start", None) in kinds
     assert ("assist_end", "silence") in kinds
@@ -407,6 +409,9 @@ async def test_start_conversation_dials_speaks_then_listens(
         lambda: state_of(hass, "sensor", "call_state").state == "idle",
         timeout=15,
         what="the end of the conversation",
+    )
+    await wait_until(
+        hass, lambda: prompt_tone(8000) in bytes(emulator.audio_received), what="the prompt"
     )
     heard = bytes(emulator.audio_received)
     assert heard.index(chime(8000)) < heard.index(prompt_tone(8000))
