@@ -585,7 +585,7 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
 
 async def test_speaking_over_the_answer_stops_it(
     hass: HomeAssistant,
-    emulator: Sim7600Emulator,
+    slow_emulator: Sim7600Emulator,
     entry_factory: EntryFactory,
     assist_stack: AssistStack,
     tmp_path: Any,
@@ -596,9 +596,12 @@ async def test_speaking_over_the_answer_stops_it(
     from tests.speech import spoken_wav
 
     # The caller speaks as the satellite starts listening (say_next_once_listening), and
-    # may be silent 12 s first (0.6 s on the clock at 20x; 3 s were 150 ms, which a poll
-    # on a loaded machine could miss). Not more: HA's VAD ends a request after 15 s of
-    # audio whatever the option says.
+    # may be silent 12 s first (2.4 s on the clock at 5x; 3 s at 20x were 150 ms, which a
+    # poll on a loaded machine could miss). Not more: HA's VAD ends a request after 15 s
+    # of audio whatever the option says. At 5x the words spoken over the answer last
+    # 0.3 s on the clock, and the 250 frames the caller's stream queues are 1.25 s: a
+    # stall cannot drop them unheard (at 20x, 250 ms could).
+    emulator = slow_emulator
     entry = await assist_entry(entry_factory, emulator, rings=1, silence=12)
     # The answer plays in real time, not 20 times as fast as the emulator: at that speed
     # its 20 s are 1 s on the clock, which a loaded machine can let run out before the
