@@ -5,9 +5,10 @@ every way a conversation ends."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
@@ -31,6 +32,9 @@ from .fixtures import EntryFactory, entity_id, far_end_heard, state_of, wait_unt
 pytest_plugins = ("tests.ha.fixtures", "tests.ha.assist_stack")
 
 RING_INTERVAL = 0.1
+# A slower emulator for a test that needs wall time inside the caller's silence: the
+# pipeline listens to at most 15 s of audio (HA's VAD timeout), 0.75 s at 20x but 3 s here.
+SLOW_AUDIO = 5.0
 
 
 def assist_options(callers: list[str], *, rings: int = 2, silence: int = 3) -> dict[str, Any]:
@@ -52,6 +56,18 @@ async def assist_entry(
     )
     entry.runtime_data.modem.audio.speed = FAST_AUDIO  # play as fast as the emulator
     return entry
+
+
+@pytest.fixture
+async def slow_emulator(identity: Any) -> AsyncGenerator[Sim7600Emulator]:
+    """The emulator streaming at ``SLOW_AUDIO`` (name it before ``entry_factory``, so the
+    entries are unloaded before it stops)."""
+    emu = Sim7600Emulator(identity=identity, audio_speed=SLOW_AUDIO)
+    await emu.start_pty()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
 
 
 def satellite(hass: HomeAssistant) -> Any:
@@ -76,6 +92,27 @@ def states_seen(
 def satellite_states(hass: HomeAssistant) -> list[str]:
     """Every state the satellite takes from now on."""
     return states_seen(hass, "assist_satellite", "assist_satellite")
+
+
+def say_next_once_listening(hass: HomeAssistant, turns: Any) -> list[str | None]:
+    """The caller starts their next utterance the moment the satellite first listens.
+
+    It happens in the loop as the state changes, not after a poll: a poll's delay is
+    wall time, which a loaded machine stretches, and at 20x every wall millisecond is
+    20 ms of the caller's silence counted against the pipeline's patience. Returns the
+    list the utterance's label lands in (``Turns.say_next()``'s result).
+    """
+    said: list[str | None] = []
+    target = entity_id(hass, "assist_satellite", "assist_satellite")
+
+    @callback
+    def listener(event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        if not said and event.data["entity_id"] == target and new and new.state == "listening":
+            said.append(turns.say_next())
+
+    hass.bus.async_listen("state_changed", listener)
+    return said
 
 
 async def test_the_satellite_and_its_selects_exist_per_modem(
@@ -147,7 +184,9 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     events = async_capture_events(hass, EVENT_CALL)
     states = satellite_states(hass)
     call_event_types = states_seen(hass, "event", "call", "event_type")
-    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    # Rings 0.5 s apart: ATA has that long to reach the modem after the third RING before
+    # a fourth one counts (0.1 s was too short on a loaded machine).
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=0.5)
     await wait_until(hass, lambda: "ATA" in emulator.commands, what="the answer")
     call = entry.runtime_data.modem.snapshot.call
     assert call is not None
@@ -159,7 +198,9 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
         what="the hang-up",
     )
     assert any(command.startswith("AT+CHUP") or command == "ATH" for command in emulator.commands)
-    assert prompt_tone(8000) in bytes(emulator.audio_received)
+    await wait_until(  # its last frames may cross the pty after the call state changed
+        hass, lambda: prompt_tone(8000) in bytes(emulator.audio_received), what="the prompt"
+    )
     kinds = [(event.data["type"], event.data.get("outcome")) for event in events]
     assert ("assist_start", None) in kinds
     assert ("assist_end", "silence") in kinds
@@ -369,6 +410,9 @@ async def test_start_conversation_dials_speaks_then_listens(
         timeout=15,
         what="the end of the conversation",
     )
+    await wait_until(
+        hass, lambda: prompt_tone(8000) in bytes(emulator.audio_received), what="the prompt"
+    )
     heard = bytes(emulator.audio_received)
     assert heard.index(chime(8000)) < heard.index(prompt_tone(8000))
     outcomes = [event.data.get("outcome") for event in events if event.data["type"] == "assist_end"]
@@ -450,14 +494,19 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    # The caller waits 6 s of quiet after each sound of ours before speaking (0.3 s on the
+    # clock at 20x): the default 0.6 s were 30 ms, and a stall that long in the answer
+    # made the caller speak over it (barge_in, not answered). Silence ends a turn after
+    # 12 s, so the caller speaks well within it (and within HA's VAD cap of 15 s).
+    await assist_entry(entry_factory, emulator, rings=1, silence=12)
     assist_stack.stt.texts.extend(["turn on the kitchen light", "and the hall"])
     emulator.set_voice(
         Turns(
             [
                 spoken_wav("turn on the kitchen light", tmp_path / "one.wav"),
                 spoken_wav("and the hall", tmp_path / "two.wav"),
-            ]
+            ],
+            gap=6.0,
         )
     )
     events = async_capture_events(hass, EVENT_CALL)
@@ -484,7 +533,7 @@ async def test_two_turns_keep_the_conversation_and_each_answer_is_heard(
 
 async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     hass: HomeAssistant,
-    emulator: Sim7600Emulator,
+    slow_emulator: Sim7600Emulator,
     entry_factory: EntryFactory,
     assist_stack: AssistStack,
     tmp_path: Any,
@@ -495,7 +544,15 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    entry = await assist_entry(entry_factory, emulator, rings=1, silence=10)
+    # The test holds the caller silent for 0.3 s of wall time and then has them speak: at
+    # 20x the pipeline's 10 s (or, whatever the option, HA's VAD's 15 s) were 0.5 s on the
+    # clock with two polls and the 0.3 s in it; at 5x, 12 s are 2.4 s.
+    emulator = slow_emulator
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=12)
+    entry.runtime_data.modem.audio.speed = SLOW_AUDIO
+    # "responding" lasts as long as the answer plays: 5 s of it are 1 s at 5x (the 1 s
+    # answer was 50 ms on the clock at 20x, which a poll could miss).
+    assist_stack.tts.seconds = 5.0
     assist_stack.stt.texts.append("turn on the kitchen light")
     turns = Turns([spoken_wav("turn on the kitchen light", tmp_path / "one.wav")], cue="ctl")
     emulator.set_voice(turns)
@@ -528,7 +585,7 @@ async def test_the_caller_is_heard_frame_by_frame_once_they_start_speaking(
 
 async def test_speaking_over_the_answer_stops_it(
     hass: HomeAssistant,
-    emulator: Sim7600Emulator,
+    slow_emulator: Sim7600Emulator,
     entry_factory: EntryFactory,
     assist_stack: AssistStack,
     tmp_path: Any,
@@ -538,7 +595,14 @@ async def test_speaking_over_the_answer_stops_it(
     from sim7600_emulator.far_end_turns import Turns
     from tests.speech import spoken_wav
 
-    entry = await assist_entry(entry_factory, emulator, rings=1, silence=3)
+    # The caller speaks as the satellite starts listening (say_next_once_listening), and
+    # may be silent 12 s first (2.4 s on the clock at 5x; 3 s at 20x were 150 ms, which a
+    # poll on a loaded machine could miss). Not more: HA's VAD ends a request after 15 s
+    # of audio whatever the option says. At 5x the words spoken over the answer last
+    # 0.3 s on the clock, and the 250 frames the caller's stream queues are 1.25 s: a
+    # stall cannot drop them unheard (at 20x, 250 ms could).
+    emulator = slow_emulator
+    entry = await assist_entry(entry_factory, emulator, rings=1, silence=12)
     # The answer plays in real time, not 20 times as fast as the emulator: at that speed
     # its 20 s are 1 s on the clock, which a loaded machine can let run out before the
     # barge-in is heard (then the turn ends "answered" and nothing was tested).
@@ -554,9 +618,10 @@ async def test_speaking_over_the_answer_stops_it(
     )
     emulator.set_voice(turns)
     events = async_capture_events(hass, EVENT_CALL)
+    said = say_next_once_listening(hass, turns)
     await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
-    await wait_until(hass, lambda: satellite(hass).state == "listening", what="listening")
-    assert turns.say_next() == "one.wav"
+    await wait_until(hass, lambda: said, what="listening")
+    assert said == ["one.wav"]
     prompt = len(prompt_tone(8000))
     await wait_until(hass, lambda: satellite(hass).state == "responding", what="the answer")
     # Once 2 s of the answer reached the caller, the caller speaks over it.

@@ -179,7 +179,9 @@ async def test_a_caller_who_rings_before_the_dial_goes_out_wins(
     modem = loaded_entry.runtime_data.modem
     caller, callee = emulator.identity.callers[0], emulator.identity.callers[1]
     emulator.hang_command("AT+COPS?")
-    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=1.0))
+    # It times out after 3 s: the RING must be through before then (1 s was short for a
+    # loaded machine, and the dial went out once the command ended).
+    busy = asyncio.ensure_future(modem.execute("AT+COPS?", timeout=3.0))
     await emulator.wait_for_command("AT+COPS?")
     dial = asyncio.ensure_future(call_action(hass, "dial", {"number": callee}))
     await asyncio.sleep(0.05)

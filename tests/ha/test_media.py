@@ -48,6 +48,8 @@ from .fixtures import (  # noqa: E402
     assert_translated_error,
     call_action,
     entity_id,
+    far_end_heard,
+    files_in,
     state_of,
     wait_until,
 )
@@ -246,7 +248,7 @@ async def test_bad_media_is_a_translated_error_and_plays_nothing(
     assert not loaded_entry.runtime_data.modem.audio.busy
     # Nothing is stuck: the next file plays.
     await call_action(hass, "play", {"media": "good.mp3"})
-    assert heard(emulator).size > 0
+    await far_end_heard(hass, emulator, 8000 * 2 - FRAME)  # its second, less a frame
     await call_action(hass, "hang_up")
 
 
@@ -439,18 +441,23 @@ async def test_record_both_sides_through_the_action(
     times faster, where loop jitter can split the right channel)."""
     chime = write_wav(recordings / "chime.wav", speech_like(0.3, 8000, 1), 8000)
     await in_call(hass, emulator, loaded_entry)
-    recording = hass.async_create_task(
+    # Not a hass task: wait_until's async_block_till_done would wait for the recording.
+    recording = asyncio.ensure_future(
         call_action(
             hass,
             "record",
-            {"duration": 1.0, "filename": "both.wav", "channels": "both"},
+            {"duration": 20.0, "filename": "both.wav", "channels": "both"},
             return_response=True,
         )
     )
-    await asyncio.sleep(0.01)
+    # 20 s of stream is 1 s of wall time at 20x: the 15 ms chime starts once the recording
+    # exists (its temporary file is made) and ends long before the recording does.
+    await wait_until(
+        hass, lambda: any(n.endswith(".wav.part") for n in files_in(recordings)), what="temp"
+    )
     await call_action(hass, "play", {"media": "chime.wav"})
     response = await recording
-    assert response["duration"] == 1.0
+    assert response["duration"] == 20.0
     with wave.open(str(recordings / "both.wav"), "rb") as wav:
         assert wav.getnchannels() == 2
         stereo = pcm(wav.readframes(wav.getnframes())).reshape(-1, 2)
@@ -532,7 +539,7 @@ async def test_a_failing_tts_engine_is_tts_failed_and_plays_nothing(
     assert not loaded_entry.runtime_data.modem.audio.busy
     speech.fail = False
     await call_action(hass, "say", {"message": "Hello", "tts_entity_id": "tts.test_speech_wav"})
-    assert heard(emulator).size > 0
+    await far_end_heard(hass, emulator, 12000 * 2 - FRAME)  # its 1.5 s, less a frame
     await call_action(hass, "hang_up")
 
 

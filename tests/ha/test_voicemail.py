@@ -370,8 +370,16 @@ async def test_an_unanswered_call_leaves_a_message_everyone_sees(
         hass, lambda: state_of(hass, "sensor", "call_state").state == "active", timeout=10
     )
     modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
-    await wait_until(hass, lambda: modem.audio._recording is not None, timeout=10)
-    await asyncio.sleep(0.2)  # 4 s of the caller at the emulator's speed
+    # 2 s of the caller recorded (counted in samples, not waited for on the clock).
+    await wait_until(
+        hass,
+        lambda: (
+            (recording := modem.audio._recording) is not None
+            and recording.samples >= 2 * modem.audio.sample_rate
+        ),
+        timeout=10,
+        what="2 s of the caller",
+    )
     await emulator.remote_hang_up()
     await voicemail_event(hass, bus_events)
     data = bus_events[0].data
@@ -429,9 +437,13 @@ async def test_a_restart_during_a_message_leaves_no_half_file_and_hangs_up(
 ) -> None:
     entry = await entry_factory(options=VOICEMAIL_ON)
     await caller_is_recorded(hass, emulator)
-    await asyncio.sleep(0.1)
     folder = recordings / "voicemail"
-    assert any(name.endswith(".part") for name in files_in(folder))  # a recording is underway
+    # A recording is underway (the executor makes its file just after _recording is set).
+    await wait_until(
+        hass,
+        lambda: any(name.endswith(".part") for name in files_in(folder)),
+        what="the recording's temporary file",
+    )
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert files_in(folder) == []
