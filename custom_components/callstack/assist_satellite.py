@@ -13,7 +13,10 @@ HA: ``sim7600/caller_audio.py``, ``assist_audio.py``, ``resample.py``):
    played into the call. The base class keeps the ``conversation_id`` across turns.
 3. The conversation ends when the caller hangs up, stays silent for the set time when
    asked to speak, or the agent answers with nothing to say (HA's built-in agent does
-   for "never mind" / "cancel"); then the satellite hangs up.
+   for "never mind" / "cancel"); then the satellite hangs up. HA's VAD gives up on a
+   request after 15 s of audio, whatever the silence option says; a caller still silent
+   then is listened to on in a new run (no new prompt, outcome ``no_speech``), so the
+   option holds up to its maximum.
 4. Barge-in: speech (pymicro-vad, 60 ms in a row) over the answer stops it, and what the
    caller said so far goes to the next turn; a key press stops it too.
 5. Each turn is an ``assist_start`` / ``assist_end`` event of the call event entity and of
@@ -96,6 +99,8 @@ class _Turn:
     spoke: bool = False  # the agent's answer has speech
     error: str | None = None  # the pipeline's error code
     silence: bool = False  # the caller said nothing in time
+    carried: float = 0.0  # seconds the caller was already silent when this run began
+    silent: float = 0.0  # ... and by the time HA's VAD heard speech or the run ended
     speech: bool = False  # HA's pipeline VAD heard the caller start
     call_ended: bool = False
     started: asyncio.Event = field(default_factory=asyncio.Event)
@@ -239,10 +244,11 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
             else:
                 _LOGGER.info("Assist took a call")
             preroll: list[bytes] | None = None
+            silent = 0.0
             failures = 0
             while voice is not None:
-                turn = await self._async_turn(voice, preroll)
-                preroll = None
+                turn = await self._async_turn(voice, preroll, silent)
+                preroll, silent = None, 0.0
                 outcome = await self._async_after_turn(turn, voice)
                 if isinstance(outcome, _Answer):
                     self._fire_end(turn, "barge_in" if outcome.barged_in else "answered")
@@ -250,6 +256,9 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                     failures = 0
                     continue
                 self._fire_end(turn, outcome)
+                if outcome == "no_speech":
+                    preroll, silent = [], turn.silent  # listen on: no prompt, same patience
+                    continue
                 if outcome == "error":
                     failures += 1
                     if failures < MAX_FAILED_TURNS:
@@ -292,9 +301,12 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
             await asyncio.sleep(0.05)
         return CallerVoice(audio.listen(max_frames=_QUEUED_FRAMES), audio.sample_rate)
 
-    async def _async_turn(self, voice: CallerVoice, preroll: list[bytes] | None) -> _Turn:
-        """Prompt (unless the caller already speaks), then one pipeline run."""
-        turn = _Turn()
+    async def _async_turn(
+        self, voice: CallerVoice, preroll: list[bytes] | None, silent: float = 0.0
+    ) -> _Turn:
+        """Prompt (unless ``preroll`` is given: the caller already speaks, or is listened to
+        on), then one pipeline run; ``silent``: seconds of silence carried in."""
+        turn = _Turn(carried=silent, silent=silent)
         self._turn = turn
         if preroll is None:
             await self._async_play_pcm(prompt_tone(self.coordinator.modem.audio.sample_rate))
@@ -315,6 +327,9 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                 return await self._async_speak(turn.tts_url, voice)
             finally:
                 self.tts_response_finished()
+        listened = turn.silent > turn.carried
+        if turn.error == "stt-no-text-recognized" and not turn.speech and listened:
+            return "no_speech"  # HA's VAD timed out on a silent caller (15 s)
         if turn.intent_ended and not turn.spoke:
             return "agent"  # an answer with nothing to say: the agent is done
         if turn.heard and not turn.intent_started and turn.error is None:
@@ -331,7 +346,6 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
         of at every frame. From the first speech on, frames come as they arrive."""
         for pcm in preroll:
             yield pcm
-        silent = 0.0  # seconds of audio before the pipeline's VAD heard speech
         voice.detect = False  # the pipeline's VAD listens now (STT_VAD_START)
         voice.live = bool(preroll)  # a barge-in: the caller speaks already
         try:
@@ -346,8 +360,8 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                 if isinstance(item, DtmfPress):
                     continue
                 if not (preroll or turn.speech):
-                    silent += _FRAME_SECONDS
-                    if silent >= self._options.silence:
+                    turn.silent += _FRAME_SECONDS
+                    if turn.silent >= self._options.silence:
                         turn.silence = True
                         return
                 yield item.pcm

@@ -133,6 +133,7 @@ _ASSIST_OUTCOMES = {
     "answered": "answered",
     "barge_in": "was interrupted by the caller",
     "silence": "heard nothing and hung up",
+    "no_speech": "heard nothing yet and listens on",
     "agent": "finished the conversation",
     "error": "did not understand",
     "hang_up": "lost the caller: the call ended",

@@ -218,6 +218,34 @@ async def test_an_allowed_caller_is_answered_after_the_rings_and_silence_ends_th
     assert assist_stack.agent.requests == []  # nothing was said, nothing was acted on
 
 
+async def test_a_silence_longer_than_ha_listens_to_a_request_is_waited_out(
+    hass: HomeAssistant,
+    emulator: Sim7600Emulator,
+    entry_factory: EntryFactory,
+    assist_stack: AssistStack,
+) -> None:
+    """HA's VAD ends any request after 15 s of audio; with 40 s of patience set, the caller
+    is listened to on in new runs (no new prompt tone) and the call ends on the 40 s, as
+    "silence", not after three failed turns as "errors"."""
+    await assist_entry(entry_factory, emulator, rings=1, silence=40)
+    events = async_capture_events(hass, EVENT_CALL)
+    await emulator.incoming_call(emulator.identity.callers[0], ring_interval=RING_INTERVAL)
+    await wait_until(
+        hass,
+        lambda: any(event.data.get("outcome") == "silence" for event in events),
+        timeout=20,
+        what="the end on silence",
+    )
+    outcomes = [event.data.get("outcome") for event in events if event.data["type"] == "assist_end"]
+    assert outcomes == ["no_speech", "no_speech", "silence"]  # 15 s + 15 s + 10 s
+    heard = await far_end_heard(hass, emulator, len(prompt_tone(8000)))
+    assert heard.count(prompt_tone(8000)) == 1
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", "call_state").state == "idle", what="the hang-up"
+    )
+    assert assist_stack.agent.requests == []
+
+
 # The options form's other fields, as the UI sends them.
 OPTIONS = {
     "signal_interval": 60,

@@ -173,6 +173,10 @@ async def test_message_texts_only_when_the_user_opts_in(
         ({"type": "assist_start", "pipeline_run_id": "01J"}, "Assist is listening to the caller"),
         ({"type": "assist_end", "outcome": "answered"}, "Assist answered"),
         ({"type": "assist_end", "outcome": "silence"}, "Assist heard nothing and hung up"),
+        (
+            {"type": "assist_end", "outcome": "no_speech"},
+            "Assist heard nothing yet and listens on",
+        ),
         # Numbers kept off the bus (the "Private data on bus events" option is off).
         ({"type": "incoming", "direction": "inbound"}, "incoming call from a caller"),
         (
