@@ -226,9 +226,9 @@ async def test_a_one_gigabyte_wav_streams_in_bounded_memory(tmp_path: Path) -> N
     """Issue 12 item 11: the whole file never sits in memory. A sparse 1 GB WAV (192 kHz
     stereo, 32 bit: 11.6 minutes) is streamed to its end, and at no moment do the reads and
     conversions hold more than 16 MB (tracemalloc's peak, numpy's buffers included: 1.3 to
-    4.2 MB measured, Python 3.13 idle and 3.14 idle and loaded). The process's RSS is checked too, with
-    room for the allocator: on a loaded machine glibc's per-thread arenas kept +34 MB of
-    freed read buffers once, against the +1 GB of a file read whole.
+    4.2 MB measured, Python 3.13 idle and 3.14 idle and loaded). The process's RSS is
+    checked too, with room for the allocator: on a loaded machine glibc's per-thread arenas
+    kept +34 MB of freed read buffers once, against the +1 GB of a file read whole.
 
     The loop runs without asyncio's debug mode here, as Home Assistant's does: in debug
     mode, on a loaded machine, finished executor futures (each holding its 768 KB read)
