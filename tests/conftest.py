@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
 
 import pytest
 
@@ -24,12 +25,21 @@ def identity() -> Identity:
     return Identity.seeded(0)
 
 
-@pytest.fixture
-async def emulator(identity: Identity) -> AsyncGenerator[Sim7600Emulator]:
-    """A SIM7600 emulator reachable over pseudo-terminals, audio accelerated."""
-    emu = Sim7600Emulator(identity=identity, audio_speed=FAST_AUDIO)
+@contextlib.asynccontextmanager
+async def pty_emulator(
+    identity: Identity, audio_speed: float = FAST_AUDIO
+) -> AsyncIterator[Sim7600Emulator]:
+    """A SIM7600 emulator reachable over pseudo-terminals, stopped on the way out."""
+    emu = Sim7600Emulator(identity=identity, audio_speed=audio_speed)
     await emu.start_pty()
     try:
         yield emu
     finally:
         await emu.stop()
+
+
+@pytest.fixture
+async def emulator(identity: Identity) -> AsyncGenerator[Sim7600Emulator]:
+    """A SIM7600 emulator reachable over pseudo-terminals, audio accelerated."""
+    async with pty_emulator(identity) as emu:
+        yield emu

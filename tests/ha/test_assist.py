@@ -24,7 +24,7 @@ from custom_components.callstack.const import (  # noqa: E402
 )
 from custom_components.callstack.sim7600.assist_audio import chime, prompt_tone  # noqa: E402
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
-from tests.conftest import FAST_AUDIO  # noqa: E402
+from tests.conftest import FAST_AUDIO, pty_emulator  # noqa: E402
 
 from .assist_stack import AssistStack  # noqa: E402
 from .fixtures import EntryFactory, entity_id, far_end_heard, state_of, wait_until  # noqa: E402
@@ -62,12 +62,8 @@ async def assist_entry(
 async def slow_emulator(identity: Any) -> AsyncGenerator[Sim7600Emulator]:
     """The emulator streaming at ``SLOW_AUDIO`` (name it before ``entry_factory``, so the
     entries are unloaded before it stops)."""
-    emu = Sim7600Emulator(identity=identity, audio_speed=SLOW_AUDIO)
-    await emu.start_pty()
-    try:
+    async with pty_emulator(identity, SLOW_AUDIO) as emu:
         yield emu
-    finally:
-        await emu.stop()
 
 
 def satellite(hass: HomeAssistant) -> Any:

@@ -20,8 +20,7 @@ import subprocess
 
 import pytest
 
-from sim7600_emulator import Identity, Sim7600Emulator
-from tests.conftest import FAST_AUDIO
+from sim7600_emulator import Sim7600Emulator
 
 SER2NET = shutil.which("ser2net", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
 SCHEMES = ("socket", "rfc2217")
@@ -149,14 +148,6 @@ def scheme(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-async def emulator(identity: Identity) -> AsyncGenerator[Sim7600Emulator]:
-    """The emulator on pseudo-terminals, its audio at 20x real time over either scheme
-    (pyserial's RFC 2217 client, which queued bytes one at a time in a thread, dropped
-    frames at that speed and needed real time)."""
-    emu = Sim7600Emulator(identity=identity, audio_speed=FAST_AUDIO)
-    await emu.start_pty()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
+# The emulator is the suite's own (tests/conftest.py): audio at 20x real time over either
+# scheme (pyserial's RFC 2217 client, which queued bytes one at a time in a thread, dropped
+# frames at that speed and needed real time).
