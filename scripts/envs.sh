@@ -164,11 +164,15 @@ env_run() {
   cwd=$(pwd -P)
   case "$cwd/" in "$REPO"/*) ;; *) cwd=$REPO ;; esac
   (
+    # Each environment's coverage data apart: pytest-cov combines every file named like
+    # its own plus a suffix, so a plain .coverage would swallow .coverage.newest when the two
+    # run side by side (scripts/test).
+    export COVERAGE_FILE=$REPO/.coverage.$name
     if [ "$name" != oldest ]; then
       # HA >= 2026.10 aliases voluptuous to probatio: let mypy see the same (typings/); and keep
-      # each environment's mypy cache and coverage data apart.
+      # each environment's mypy cache apart.
       export MYPYPATH=$REPO/typings/voluptuous-is-probatio${MYPYPATH:+:$MYPYPATH}
-      export MYPY_CACHE_DIR=$REPO/.mypy_cache/$name COVERAGE_FILE=$REPO/.coverage.$name
+      export MYPY_CACHE_DIR=$REPO/.mypy_cache/$name
     fi
     if env_on_host "$name"; then
       cd "$cwd" && PATH="$venv/bin:$PATH" VIRTUAL_ENV=$venv exec "$@"

@@ -71,6 +71,10 @@ STALL_SECONDS = 2.0  # no caller audio for this long: the call is gone
 MAX_FAILED_TURNS = 3  # pipeline errors in a row (nothing understood) before hanging up
 _QUEUED_FRAMES = 250  # 5 s of caller audio may wait while the pipeline starts
 _PREROLL_FRAMES = 25  # 0.5 s before a barge-in is handed to the next turn
+_LISTENED_ON_SECONDS = 5.0
+"""A run that heard no speech counts as HA's VAD timing out (15 s), and is listened on, only
+after this much silence: an STT engine with its own end-of-speech detection that gives up
+sooner is a failed turn, not one run after another until the silence option."""
 _FRAME_SECONDS = 0.02
 
 SATELLITE = AssistSatelliteEntityDescription(key="assist_satellite", translation_key="assist")
@@ -327,7 +331,7 @@ class CallstackAssistSatellite(CallstackEntity, AssistSatelliteEntity):
                 return await self._async_speak(turn.tts_url, voice)
             finally:
                 self.tts_response_finished()
-        listened = turn.silent > turn.carried
+        listened = turn.silent - turn.carried >= _LISTENED_ON_SECONDS
         if turn.error == "stt-no-text-recognized" and not turn.speech and listened:
             return "no_speech"  # HA's VAD timed out on a silent caller (15 s)
         if turn.intent_ended and not turn.spoke:
