@@ -90,6 +90,9 @@ def test_prompt_tone_is_short_and_not_clipped() -> None:
         ("+3315550000001", "+4915550000001", False),
         ("015550000001", "015550000001", True),
         ("015550000001", "015550000002", False),
+        ("+49 155 5000 0001", "+4915550000001", True),  # as people write numbers
+        ("0155 5000-0001", "+49 (0)155 50000001", True),
+        ("anonymous", "+4915550000001", False),  # a withheld marker has no digits
         ("0001", "+441", False),  # too short to be a national form
         (None, "+4915550000001", False),  # withheld
         ("", "+4915550000001", False),

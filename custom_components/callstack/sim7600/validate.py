@@ -108,7 +108,8 @@ def same_subscriber(number: str | None, listed: str) -> bool:
     """Whether a caller's ``number`` is the ``listed`` one (an allowed-callers check).
 
     Networks present a caller as ``+4915...``, ``004915...`` or nationally ``015...``; the
-    list may hold any of these. Digits only are compared: equal, or the national form
+    list may hold any of these, written as people write numbers (``compact_number``). Digits
+    only are compared: equal, or the national form
     (leading ``0``, at least 6 more digits) is the tail of the international one. A
     withheld number (None or empty) never matches.
     """
@@ -125,7 +126,7 @@ def same_subscriber(number: str | None, listed: str) -> bool:
 def _subscriber_digits(number: str | None) -> str:
     if not number:
         return ""
-    digits = number.strip()
+    digits = compact_number(number.strip())  # as written, or as a network presents it
     if digits.startswith("+"):
         digits = digits[1:]
     elif digits.startswith("00"):

@@ -36,7 +36,7 @@ from .events import CallEvent, ModemEvent
 from .model import CallInfo, CallState
 from .modem import Modem
 from .silence import DEFAULT_THRESHOLD_DBFS, MAX_THRESHOLD_DBFS, MIN_THRESHOLD_DBFS
-from .validate import compact_number, same_subscriber
+from .validate import same_subscriber
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -176,10 +176,8 @@ class AnswerRules:
             case CallerFilter.NOT_WITHHELD:
                 return not withheld
             case CallerFilter.KNOWN:
-                caller = compact_number(number or "")
-                return not withheld and any(
-                    same_subscriber(caller, known) for known in self.known_numbers
-                )
+                # A withheld marker has no digits: same_subscriber never matches it.
+                return any(same_subscriber(number, known) for known in self.known_numbers)
 
 
 def beep_pcm(rate: int) -> bytes:
