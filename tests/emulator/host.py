@@ -108,21 +108,7 @@ class HostPort:
     async def lines(self, count: int, timeout: float = 2.0) -> bytes:
         """Everything unread up to and including the ``count``-th CRLF, once it arrived:
         for a URC matched with a pattern (``\\r\\n+CMT: ,23\\r\\n<pdu>\\r\\n`` is three)."""
-
-        def end() -> int:
-            at = self.pos
-            for _ in range(count):
-                found = self.data.find(b"\r\n", at)
-                if found < 0:
-                    return -1
-                at = found + 2
-            return at
-
-        await self.wait_until(lambda: end() >= 0, timeout)
-        stop = end()
-        chunk = bytes(self.data[self.pos : stop])
-        self.pos = stop
-        return chunk
+        return b"".join([await self.expect(b"\r\n", timeout) for _ in range(count)])
 
     async def final(self, timeout: float = 2.0) -> bytes:
         """Everything unread up to and including the next final result code."""

@@ -97,7 +97,7 @@ async def test_clip_off_and_crc_on(emu: Sim7600Emulator, open_host: HostFactory)
     at = await quiet_host(emu, open_host, "AT+CRC=1")
     await emu.incoming_call("015551000001")
     assert await at.expect(b"\r\n+CRING: VOICE\r\r\n") == b"\r\n+CRING: VOICE\r\r\n"
-    await at.command("AT+CHUP")
+    assert await at.command("AT+CHUP") == b"\r\nOK\r\n"  # CLIP off: no +CLIP came
     await at.command("AT+CRC=0")
     await at.command("AT+CLIP=1")
     await emu.incoming_call("015551000001")

@@ -195,6 +195,7 @@ async def test_full_storage_urc_variant_off(
     assert await emu.deliver_sms(SENDER, "one") == [1]
     assert await emu.deliver_sms(SENDER, "two") == []
     assert await at.expect(b'\r\n+CMTI: "SM",1\r\n') == b'\r\n+CMTI: "SM",1\r\n'
+    assert await at.settle(0.08) == b""  # and no +SMS FULL after it: the variant is off
 
 
 async def test_cmgs_text_mode(emu: Sim7600Emulator, sms_at: HostPort) -> None:
