@@ -42,6 +42,7 @@ from custom_components.callstack.sim7600.voicemail import (  # noqa: E402
     beep_pcm,
 )
 from sim7600_emulator import Sim7600Emulator  # noqa: E402
+from tests.helpers import recorded  # noqa: E402
 
 from .fixtures import (  # noqa: E402
     ENTRY_ID,
@@ -371,15 +372,7 @@ async def test_an_unanswered_call_leaves_a_message_everyone_sees(
     )
     modem = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.modem
     # 2 s of the caller recorded (counted in samples, not waited for on the clock).
-    await wait_until(
-        hass,
-        lambda: (
-            (recording := modem.audio._recording) is not None
-            and recording.samples >= 2 * modem.audio.sample_rate
-        ),
-        timeout=10,
-        what="2 s of the caller",
-    )
+    await recorded(modem, 2.0)
     await emulator.remote_hang_up()
     await voicemail_event(hass, bus_events)
     data = bus_events[0].data

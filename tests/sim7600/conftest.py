@@ -88,17 +88,3 @@ async def real_time_call(identity: Identity) -> AsyncIterator[tuple[Sim7600Emula
             yield emu, modem
         finally:
             await modem.close()
-
-
-async def recorded(modem: Modem, seconds: float, timeout: float = 10.0) -> None:
-    """Wait until the recording in progress holds ``seconds`` of the far end's audio.
-
-    Stream time, not wall time: at the emulator's speed a fixed sleep is a few frames
-    on a loaded machine, so tests that need "the caller spoke for a while" wait for it.
-    """
-
-    def enough() -> bool:
-        recording = modem.audio._recording
-        return recording is not None and recording.samples >= seconds * modem.audio.sample_rate
-
-    await until(enough, timeout)

@@ -40,9 +40,9 @@ from custom_components.callstack.sim7600.voicemail import (
 )
 from sim7600_emulator import Sim7600Emulator
 from sim7600_emulator.far_end_voice import Voice, wav_voice
-from tests.helpers import until
+from tests.helpers import recorded, until
 
-from .conftest import CALLER, answer, recorded
+from .conftest import CALLER, answer
 from .test_audio import files_in
 
 SPEECH = (
