@@ -57,15 +57,16 @@ async def collect(hass: HomeAssistant, **data: Any) -> Any:
 async def test_menu_prompt_stops_at_the_first_key_which_counts(
     hass: HomeAssistant, emulator: Sim7600Emulator, in_call: Any, recordings: Path
 ) -> None:
-    # 20 s on the clock at SPEED: the first key (0.2 s after the first audio) stops it
-    # long before three quarters played, however loaded the machine (40 s, 2 s on the
-    # clock, left a loaded machine 1.3 s).
+    # 20 s on the clock at SPEED. The first key comes 0.2 s after the first audio (4 s of
+    # it at SPEED), the second 3 s later (64 s of it): stopping at the first key plays far
+    # less than 30 s, stopping at the second or at the end far more, with 1.3 s on the
+    # clock to spare for a loaded machine.
     pcm = write_prompt(recordings, "menu.wav", 400.0)
-    emulator.press_keys("42", after="audio", delay=0.2, gap=0.1)
+    emulator.press_keys("42", after="audio", delay=0.2, gap=3.0)
     response = await collect(hass, media="menu.wav", max_digits=2)
     assert response == {"digits": "42", "ended_by": "max_digits"}
     played = len(emulator.audio_received)
-    assert 0 < played < len(pcm) * 3 / 4  # cut short
+    assert 0 < played < 30 * 8000 * 2  # cut at the first key
     assert bytes(emulator.audio_received) == pcm[:played]
     assert not in_call.runtime_data.modem.audio.busy
 
