@@ -38,11 +38,8 @@ if importlib.util.find_spec("pocketsphinx") is None and sys.version_info >= (3, 
         allow_module_level=True,
     )
 
-from wyoming.asr import Transcribe, Transcript  # noqa: E402  (after the skip)
-from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
-from wyoming.client import AsyncTcpClient  # noqa: E402
 
-from tests.stack.wyoming_server import wyoming_server  # noqa: E402
+from tests.stack.wyoming_server import transcribe, wyoming_server  # noqa: E402
 
 # What HA's built-in agent may answer here (home-assistant-intents' English responses),
 # for the transcription of the answer: a model of just these tells them apart.
@@ -128,25 +125,7 @@ async def _transcribe_answer(replies: Path, heard: bytes) -> str:
     """What the STT server with ``replies`` as its sentences hears in the 8 kHz ``heard``."""
     silence = bytes(RATE)  # half a second on either side, as a recording would have
     async with wyoming_server(devstack.STT_SCRIPT, "--sentences", str(replies), timeout=30) as port:
-        return await _transcribe(port, upsample(silence + heard + silence))
-
-
-async def _transcribe(port: int, pcm: bytes) -> str:
-    """What the STT server on ``port`` hears in 16 kHz ``pcm``, sent as HA's wyoming sends."""
-    async with AsyncTcpClient(devstack.HOST, port) as client:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
-        for offset in range(0, len(pcm), 2048):
-            chunk = pcm[offset : offset + 2048]
-            await client.write_event(
-                AudioChunk(rate=16000, width=2, channels=1, audio=chunk).event()
-            )
-        await client.write_event(AudioStop().event())
-        while True:
-            event = await client.read_event()
-            assert event is not None
-            if Transcript.is_type(event.type):
-                return str(Transcript.from_event(event).text)
+        return await transcribe(port, upsample(silence + heard + silence), 16000)
 
 
 @pytest.mark.timeout(240)

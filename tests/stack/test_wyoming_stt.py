@@ -9,7 +9,6 @@ SoX's dither is random on every run, and either turned "one two three four five"
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from pathlib import Path
 import subprocess
@@ -25,14 +24,13 @@ pytest.importorskip(
     reason="pocketsphinx is not installed in this Python (no cp314 wheel: scripts/setup builds "
     "it from its sdist, which needs g++ and python3.14-dev)",
 )
-from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
+from wyoming.audio import AudioChunk, AudioChunkConverter
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
 from custom_components.callstack.sim7600.resample import upsample
 from scripts import devstack
-from tests.stack.wyoming_server import wyoming_server
+from tests.stack.wyoming_server import transcribe, wyoming_server
 
 DATA = Path(__file__).parent / "data"
 
@@ -54,22 +52,6 @@ def spoken(text: str, rate: int = 16000) -> bytes:
 async def server(socket_enabled: None) -> AsyncGenerator[int]:
     async with wyoming_server(devstack.STT_SCRIPT, timeout=30) as port:
         yield port
-
-
-async def transcribe(port: int, pcm: bytes, rate: int) -> str:
-    async with AsyncTcpClient("127.0.0.1", port) as client:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(rate=rate, width=2, channels=1).event())
-        for offset in range(0, len(pcm), 2048):
-            chunk = AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + 2048])
-            await client.write_event(chunk.event())
-        await client.write_event(AudioStop().event())
-        async with asyncio.timeout(30):
-            while True:
-                event = await client.read_event()
-                assert event is not None
-                if Transcript.is_type(event.type):
-                    return Transcript.from_event(event).text
 
 
 async def test_describe_offers_the_bundled_english_model(server: int) -> None:

@@ -1,4 +1,5 @@
-"""One of the dev stack's Wyoming servers (scripts/wyoming_*.py) in a subprocess, for a test.
+"""One of the dev stack's Wyoming servers (scripts/wyoming_*.py) in a subprocess, for a test,
+and what an STT server hears in some audio, asked as HA's wyoming integration asks.
 
 Started as scripts/devstack.py starts it (this Python, `--uri tcp://127.0.0.1:PORT`) on a
 free port, and awaited until it accepts connections, as HA's `wyoming` integration would
@@ -14,6 +15,9 @@ from pathlib import Path
 import sys
 
 import pytest
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
 
 from scripts import devstack
 
@@ -43,3 +47,20 @@ async def wyoming_server(script: Path, *args: str, timeout: float) -> AsyncItera
         if process.returncode is None:
             process.terminate()
         await process.wait()
+
+
+async def transcribe(port: int, pcm: bytes, rate: int) -> str:
+    """What the STT server on ``port`` hears in 16-bit mono ``pcm`` at ``rate``."""
+    async with AsyncTcpClient(devstack.HOST, port) as client:
+        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+        for offset in range(0, len(pcm), 2048):
+            chunk = AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + 2048])
+            await client.write_event(chunk.event())
+        await client.write_event(AudioStop().event())
+        async with asyncio.timeout(30):
+            while True:
+                event = await client.read_event()
+                assert event is not None
+                if Transcript.is_type(event.type):
+                    return str(Transcript.from_event(event).text)
