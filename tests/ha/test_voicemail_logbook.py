@@ -21,7 +21,7 @@ from sim7600_emulator import Sim7600Emulator  # noqa: E402
 
 from .fixtures import EntryFactory  # noqa: E402
 from .test_logbook import _entries, logbook  # noqa: E402, F401 - the logbook fixture
-from .test_voicemail import leave_message  # noqa: E402
+from .voicemail_helpers import leave_message  # noqa: E402
 
 pytest_plugins = ("tests.ha.fixtures",)
 pytestmark = pytest.mark.usefixtures("logbook")
